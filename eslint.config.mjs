@@ -51,5 +51,8 @@ export default [
       'no-console': 'off',
     },
   },
-  { files: testFiles, rules: { '@nx/enforce-module-boundaries': boundaries(testConstraints) } },
+  {
+    files: testFiles,
+    rules: { '@nx/enforce-module-boundaries': boundaries(testConstraints), '@typescript-eslint/no-non-null-assertion': 'off' },
+  },
 ];
