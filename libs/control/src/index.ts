@@ -1,1 +1,5 @@
-export {};
+export { ControlStore } from './control-store.js';
+export type { ChangeActor, ControlStoreConfig } from './control-store.js';
+export { CONTROL_SCHEMA_VERSION, CONTROL_TABLES } from './control-schema.js';
+export type { Queryable, TransactionalQueryable } from './queryable.js';
+export * from './records.js';

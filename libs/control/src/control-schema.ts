@@ -1,0 +1,94 @@
+/**
+ * The control schema: durable migration state and its event log. Lives in its own database
+ * (default `cleave_control`) on a server the operators choose, usually the source. Every
+ * statement is idempotent so that any cleave process may ensure it at start.
+ */
+export const CONTROL_SCHEMA_VERSION = 1;
+
+export const CONTROL_TABLES = [
+  `CREATE TABLE IF NOT EXISTS schema_version (
+    version INT NOT NULL PRIMARY KEY,
+    applied_at DATETIME(6) NOT NULL
+  ) ENGINE=InnoDB`,
+  `CREATE TABLE IF NOT EXISTS migrations (
+    id VARCHAR(32) NOT NULL PRIMARY KEY,
+    name VARCHAR(64) NOT NULL,
+    plan LONGTEXT NOT NULL,
+    phase VARCHAR(32) NOT NULL,
+    epoch BIGINT UNSIGNED NOT NULL DEFAULT 1,
+    created_at DATETIME(6) NOT NULL,
+    updated_at DATETIME(6) NOT NULL,
+    UNIQUE KEY uk_migrations_name (name)
+  ) ENGINE=InnoDB`,
+  `CREATE TABLE IF NOT EXISTS migration_events (
+    id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    migration_id VARCHAR(32) NOT NULL,
+    at DATETIME(6) NOT NULL,
+    actor VARCHAR(191) NOT NULL,
+    kind VARCHAR(32) NOT NULL,
+    from_phase VARCHAR(32) NULL,
+    to_phase VARCHAR(32) NULL,
+    reason TEXT NULL,
+    details LONGTEXT NULL,
+    KEY idx_events_migration (migration_id, id)
+  ) ENGINE=InnoDB`,
+  `CREATE TABLE IF NOT EXISTS backfill_tables (
+    migration_id VARCHAR(32) NOT NULL,
+    table_name VARCHAR(64) NOT NULL,
+    target VARCHAR(64) NOT NULL,
+    state VARCHAR(16) NOT NULL,
+    rows_estimate BIGINT UNSIGNED NOT NULL DEFAULT 0,
+    segments INT UNSIGNED NOT NULL DEFAULT 0,
+    started_at DATETIME(6) NULL,
+    finished_at DATETIME(6) NULL,
+    error TEXT NULL,
+    PRIMARY KEY (migration_id, table_name)
+  ) ENGINE=InnoDB`,
+  `CREATE TABLE IF NOT EXISTS backfill_segments (
+    migration_id VARCHAR(32) NOT NULL,
+    table_name VARCHAR(64) NOT NULL,
+    segment_no INT UNSIGNED NOT NULL,
+    lower_key LONGTEXT NULL,
+    upper_key LONGTEXT NULL,
+    checkpoint_key LONGTEXT NULL,
+    state VARCHAR(16) NOT NULL,
+    rows_copied BIGINT UNSIGNED NOT NULL DEFAULT 0,
+    chunks INT UNSIGNED NOT NULL DEFAULT 0,
+    chunk_size INT UNSIGNED NOT NULL DEFAULT 0,
+    copy_ms BIGINT UNSIGNED NOT NULL DEFAULT 0,
+    owner VARCHAR(191) NULL,
+    updated_at DATETIME(6) NOT NULL,
+    PRIMARY KEY (migration_id, table_name, segment_no)
+  ) ENGINE=InnoDB`,
+  `CREATE TABLE IF NOT EXISTS throttle_stats (
+    migration_id VARCHAR(32) NOT NULL,
+    reason VARCHAR(191) NOT NULL,
+    throttled_ms BIGINT UNSIGNED NOT NULL DEFAULT 0,
+    last_at DATETIME(6) NOT NULL,
+    PRIMARY KEY (migration_id, reason)
+  ) ENGINE=InnoDB`,
+  `CREATE TABLE IF NOT EXISTS verification_runs (
+    id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    migration_id VARCHAR(32) NOT NULL,
+    started_at DATETIME(6) NOT NULL,
+    finished_at DATETIME(6) NULL,
+    passes INT UNSIGNED NOT NULL DEFAULT 0,
+    chunks BIGINT UNSIGNED NOT NULL DEFAULT 0,
+    rows_checked BIGINT UNSIGNED NOT NULL DEFAULT 0,
+    rows_differing BIGINT UNSIGNED NOT NULL DEFAULT 0,
+    rows_repaired BIGINT UNSIGNED NOT NULL DEFAULT 0,
+    clean TINYINT(1) NULL,
+    details LONGTEXT NULL,
+    KEY idx_verification_migration (migration_id, id)
+  ) ENGINE=InnoDB`,
+  `CREATE TABLE IF NOT EXISTS shadow_failures (
+    id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    migration_id VARCHAR(32) NOT NULL,
+    table_name VARCHAR(64) NOT NULL,
+    key_values LONGTEXT NOT NULL,
+    error TEXT NULL,
+    recorded_at DATETIME(6) NOT NULL,
+    repaired_at DATETIME(6) NULL,
+    KEY idx_shadow_failures_open (migration_id, repaired_at, id)
+  ) ENGINE=InnoDB`,
+] as const;

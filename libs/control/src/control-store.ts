@@ -1,0 +1,402 @@
+import { randomBytes } from 'node:crypto';
+import { CleaveError, canTransition, type MigrationPhase, type Plan } from '@cleave/core';
+import { quoteIdentifier } from '@cleave/mysql';
+import { CONTROL_SCHEMA_VERSION, CONTROL_TABLES } from './control-schema.js';
+import { inTransaction, rowsOf, type Queryable, type TransactionalQueryable } from './queryable.js';
+import type {
+  BackfillTableRecord,
+  BackfillTableState,
+  MigrationEvent,
+  MigrationEventKind,
+  MigrationRecord,
+  SegmentRecord,
+  SegmentState,
+  ShadowFailureRecord,
+  ThrottleStat,
+  VerificationRunRecord,
+} from './records.js';
+
+/** Construction settings of {@link ControlStore}. */
+export interface ControlStoreConfig {
+  /** A mysql2 promise pool (or anything with the same `query`/`getConnection`) on the control server. */
+  readonly pool: TransactionalQueryable;
+  /** The control database. @defaultValue 'cleave_control' */
+  readonly database?: string;
+}
+
+/** Who changed something, and why: every change is recorded with both. */
+export interface ChangeActor {
+  readonly actor: string;
+  readonly reason?: string;
+}
+
+const now = () => new Date();
+
+function parseJson<T>(text: string | null): T | null {
+  return text === null ? null : (JSON.parse(text) as T);
+}
+
+interface MigrationRow {
+  id: string;
+  name: string;
+  plan: string;
+  phase: MigrationPhase;
+  epoch: string | number;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+const toDate = (v: Date | string | null): Date | null => (v === null ? null : v instanceof Date ? v : new Date(`${v.replace(' ', 'T')}Z`));
+
+function toMigration(row: MigrationRow): MigrationRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    plan: JSON.parse(row.plan) as Plan,
+    phase: row.phase,
+    epoch: Number(row.epoch),
+    createdAt: toDate(row.created_at)!,
+    updatedAt: toDate(row.updated_at)!,
+  };
+}
+
+/**
+ * Durable migration state and its event log, in a control schema in MySQL. All writers go
+ * through compare-and-set on (phase, epoch), so two coordinators cannot both move a migration.
+ *
+ * @example
+ * const store = await ControlStore.open({ pool: pools.pool(controlUrl).promise });
+ * const m = await store.createMigration(plan, { actor: 'cli:alice' });
+ */
+export class ControlStore {
+  readonly #pool: TransactionalQueryable;
+  readonly #db: string;
+
+  private constructor(pool: TransactionalQueryable, database: string) {
+    this.#pool = pool;
+    this.#db = quoteIdentifier(database);
+  }
+
+  /** Opens the store, creating the control database and tables when absent. */
+  static async open(config: ControlStoreConfig): Promise<ControlStore> {
+    const store = new ControlStore(config.pool, config.database ?? 'cleave_control');
+    await store.#ensureSchema();
+    return store;
+  }
+
+  async #ensureSchema(): Promise<void> {
+    await this.#pool.query(`CREATE DATABASE IF NOT EXISTS ${this.#db} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+    for (const ddl of CONTROL_TABLES) {
+      await this.#pool.query(ddl.replace('CREATE TABLE IF NOT EXISTS ', `CREATE TABLE IF NOT EXISTS ${this.#db}.`));
+    }
+    await this.#pool.query(`INSERT IGNORE INTO ${this.#db}.schema_version (version, applied_at) VALUES (?, ?)`, [CONTROL_SCHEMA_VERSION, now()]);
+  }
+
+  #t(table: string): string {
+    return `${this.#db}.${table}`;
+  }
+
+  // ---- migrations -------------------------------------------------------------------------
+
+  /** Registers a migration in phase `planned`, with an event. Names are unique. */
+  async createMigration(plan: Plan, by: ChangeActor): Promise<MigrationRecord> {
+    const id = randomBytes(6).toString('hex');
+    const at = now();
+    try {
+      await inTransaction(this.#pool, async (tx) => {
+        await tx.query(`INSERT INTO ${this.#t('migrations')} (id, name, plan, phase, epoch, created_at, updated_at) VALUES (?, ?, ?, 'planned', 1, ?, ?)`, [
+          id,
+          plan.name,
+          JSON.stringify(plan),
+          at,
+          at,
+        ]);
+        await this.#insertEvent(tx, id, 'created', by, null, 'planned', { moves: plan.moves.length });
+      });
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ER_DUP_ENTRY') {
+        throw new CleaveError('CONFLICT', `a migration named "${plan.name}" already exists`, {
+          cause: error,
+          hint: 'Give the plan another "name", or look at the existing one with `cleave status`.',
+        });
+      }
+      throw error;
+    }
+    return this.getMigration(id);
+  }
+
+  async getMigration(idOrName: string): Promise<MigrationRecord> {
+    const rows = await rowsOf<MigrationRow>(this.#pool, `SELECT * FROM ${this.#t('migrations')} WHERE id = ? OR name = ? LIMIT 1`, [idOrName, idOrName]);
+    const row = rows[0];
+    if (!row) {
+      throw new CleaveError('NOT_FOUND', `no migration with id or name "${idOrName}"`, { hint: 'Run `cleave status` to list migrations.' });
+    }
+    return toMigration(row);
+  }
+
+  async listMigrations(): Promise<MigrationRecord[]> {
+    const rows = await rowsOf<MigrationRow>(this.#pool, `SELECT * FROM ${this.#t('migrations')} ORDER BY created_at, id`);
+    return rows.map(toMigration);
+  }
+
+  /**
+   * Moves a migration from `from` to `to` (a legal step of DESIGN's phase table) and bumps its
+   * epoch, atomically with its event. Fails with `CONFLICT` when the phase or epoch moved meanwhile.
+   */
+  async changePhase(
+    id: string,
+    change: { from: MigrationPhase; to: MigrationPhase; expectedEpoch?: number; details?: Record<string, unknown> },
+    by: ChangeActor,
+  ): Promise<MigrationRecord> {
+    if (!canTransition(change.from, change.to)) {
+      throw new CleaveError('PHASE_TRANSITION_INVALID', `a migration cannot go from ${change.from} to ${change.to}`);
+    }
+    await inTransaction(this.#pool, async (tx) => {
+      const [result] = await tx.query(
+        `UPDATE ${this.#t('migrations')} SET phase = ?, epoch = epoch + 1, updated_at = ? WHERE id = ? AND phase = ?${change.expectedEpoch === undefined ? '' : ' AND epoch = ?'}`,
+        [change.to, now(), id, change.from, ...(change.expectedEpoch === undefined ? [] : [change.expectedEpoch])],
+      );
+      if ((result as { affectedRows: number }).affectedRows !== 1) {
+        throw new CleaveError('CONFLICT', `migration ${id} is no longer in phase ${change.from} (or its epoch moved): someone else changed it`, {
+          hint: 'Run `cleave status <id>` and retry from the current phase.',
+        });
+      }
+      await this.#insertEvent(tx, id, 'phase_change', by, change.from, change.to, change.details);
+    });
+    return this.getMigration(id);
+  }
+
+  // ---- events -----------------------------------------------------------------------------
+
+  async #insertEvent(
+    db: Queryable,
+    id: string,
+    kind: MigrationEventKind,
+    by: ChangeActor,
+    from: MigrationPhase | null,
+    to: MigrationPhase | null,
+    details?: Record<string, unknown>,
+  ): Promise<void> {
+    await db.query(
+      `INSERT INTO ${this.#t('migration_events')} (migration_id, at, actor, kind, from_phase, to_phase, reason, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      [id, now(), by.actor, kind, from, to, by.reason ?? null, details === undefined ? null : JSON.stringify(details)],
+    );
+  }
+
+  /** Appends an event (backfill started/finished, verification, refusal, abort, note). */
+  async appendEvent(id: string, kind: MigrationEventKind, by: ChangeActor, details?: Record<string, unknown>): Promise<void> {
+    await this.#insertEvent(this.#pool, id, kind, by, null, null, details);
+  }
+
+  async events(id: string): Promise<MigrationEvent[]> {
+    const rows = await rowsOf<{
+      id: string;
+      at: Date | string;
+      actor: string;
+      kind: MigrationEventKind;
+      from_phase: MigrationPhase | null;
+      to_phase: MigrationPhase | null;
+      reason: string | null;
+      details: string | null;
+    }>(this.#pool, `SELECT * FROM ${this.#t('migration_events')} WHERE migration_id = ? ORDER BY id`, [id]);
+    return rows.map((r) => ({
+      id: Number(r.id),
+      at: toDate(r.at)!,
+      actor: r.actor,
+      kind: r.kind,
+      from: r.from_phase,
+      to: r.to_phase,
+      reason: r.reason,
+      details: parseJson<Record<string, unknown>>(r.details),
+    }));
+  }
+
+  // ---- backfill ---------------------------------------------------------------------------
+
+  /** Records a table of the backfill (idempotent: a second call keeps the existing state). */
+  async registerBackfillTable(id: string, table: string, target: string, rowsEstimate: number): Promise<void> {
+    await this.#pool.query(
+      `INSERT IGNORE INTO ${this.#t('backfill_tables')} (migration_id, table_name, target, state, rows_estimate) VALUES (?, ?, ?, 'pending', ?)`,
+      [id, table, target, rowsEstimate],
+    );
+  }
+
+  async setBackfillTableState(id: string, table: string, state: BackfillTableState, error?: string): Promise<void> {
+    const at = now();
+    await this.#pool.query(
+      `UPDATE ${this.#t('backfill_tables')} SET state = ?, error = ?,
+         started_at = COALESCE(started_at, ?), finished_at = IF(? IN ('copied', 'failed'), ?, NULL)
+       WHERE migration_id = ? AND table_name = ?`,
+      [state, error ?? null, at, state, at, id, table],
+    );
+  }
+
+  /**
+   * Stores a table's segments once. A second call (a retried split job) keeps the segments
+   * already stored and their checkpoints, so a retry never restarts copied work.
+   */
+  async saveSegments(id: string, table: string, segments: ReadonlyArray<{ lower: string | null; upper: string | null }>): Promise<void> {
+    await inTransaction(this.#pool, async (tx) => {
+      const [existing] = await tx.query(`SELECT COUNT(*) AS n FROM ${this.#t('backfill_segments')} WHERE migration_id = ? AND table_name = ? FOR UPDATE`, [id, table]);
+      if (Number((existing as Array<{ n: number | string }>)[0]?.n ?? 0) > 0) return;
+      const at = now();
+      for (let i = 0; i < segments.length; i += 500) {
+        const batch = segments.slice(i, i + 500);
+        await tx.query(
+          `INSERT INTO ${this.#t('backfill_segments')} (migration_id, table_name, segment_no, lower_key, upper_key, state, updated_at) VALUES ?`,
+          [batch.map((s, j) => [id, table, i + j, s.lower, s.upper, 'pending', at])],
+        );
+      }
+      await tx.query(`UPDATE ${this.#t('backfill_tables')} SET segments = ?, state = 'copying' WHERE migration_id = ? AND table_name = ?`, [segments.length, id, table]);
+    });
+  }
+
+  async segments(id: string, table?: string): Promise<SegmentRecord[]> {
+    const rows = await rowsOf<Record<string, unknown>>(
+      this.#pool,
+      `SELECT * FROM ${this.#t('backfill_segments')} WHERE migration_id = ?${table === undefined ? '' : ' AND table_name = ?'} ORDER BY table_name, segment_no`,
+      table === undefined ? [id] : [id, table],
+    );
+    return rows.map((r) => ({
+      table: String(r['table_name']),
+      segmentNo: Number(r['segment_no']),
+      lower: (r['lower_key'] as string | null) ?? null,
+      upper: (r['upper_key'] as string | null) ?? null,
+      checkpoint: (r['checkpoint_key'] as string | null) ?? null,
+      state: r['state'] as SegmentState,
+      rowsCopied: Number(r['rows_copied']),
+      chunks: Number(r['chunks']),
+      chunkSize: Number(r['chunk_size']),
+      copyMs: Number(r['copy_ms']),
+      owner: (r['owner'] as string | null) ?? null,
+      updatedAt: toDate(r['updated_at'] as Date | string)!,
+    }));
+  }
+
+  /**
+   * Records one committed chunk of a segment: the key it reached (the resume point), the rows it
+   * copied and how long it took. Called after the target commit, so a crash in between only
+   * makes the next worker copy that chunk again (copies are idempotent range syncs).
+   */
+  async checkpointSegment(
+    id: string,
+    table: string,
+    segmentNo: number,
+    progress: { checkpoint: string | null; rows: number; ms: number; chunkSize: number; owner: string; done: boolean },
+  ): Promise<void> {
+    await this.#pool.query(
+      `UPDATE ${this.#t('backfill_segments')}
+         SET checkpoint_key = ?, rows_copied = rows_copied + ?, chunks = chunks + 1, copy_ms = copy_ms + ?,
+             chunk_size = ?, owner = ?, state = ?, updated_at = ?
+       WHERE migration_id = ? AND table_name = ? AND segment_no = ?`,
+      [progress.checkpoint, progress.rows, Math.round(progress.ms), progress.chunkSize, progress.owner, progress.done ? 'done' : 'copying', now(), id, table, segmentNo],
+    );
+  }
+
+  async backfillTables(id: string): Promise<BackfillTableRecord[]> {
+    const rows = await rowsOf<Record<string, unknown>>(
+      this.#pool,
+      `SELECT t.*, COALESCE(SUM(s.rows_copied), 0) AS rows_copied, COALESCE(SUM(s.state = 'done'), 0) AS segments_done,
+              COALESCE(SUM(s.copy_ms), 0) AS copy_ms
+         FROM ${this.#t('backfill_tables')} t
+         LEFT JOIN ${this.#t('backfill_segments')} s ON s.migration_id = t.migration_id AND s.table_name = t.table_name
+        WHERE t.migration_id = ? GROUP BY t.migration_id, t.table_name ORDER BY t.table_name`,
+      [id],
+    );
+    return rows.map((r) => ({
+      table: String(r['table_name']),
+      target: String(r['target']),
+      state: r['state'] as BackfillTableState,
+      rowsEstimate: Number(r['rows_estimate']),
+      segments: Number(r['segments']),
+      segmentsDone: Number(r['segments_done']),
+      rowsCopied: Number(r['rows_copied']),
+      copyMs: Number(r['copy_ms']),
+      startedAt: toDate((r['started_at'] as Date | string | null) ?? null),
+      finishedAt: toDate((r['finished_at'] as Date | string | null) ?? null),
+      error: (r['error'] as string | null) ?? null,
+    }));
+  }
+
+  // ---- throttling -------------------------------------------------------------------------
+
+  async addThrottled(id: string, reason: string, ms: number): Promise<void> {
+    if (ms <= 0) return;
+    await this.#pool.query(
+      `INSERT INTO ${this.#t('throttle_stats')} (migration_id, reason, throttled_ms, last_at) VALUES (?, ?, ?, ?)
+       ON DUPLICATE KEY UPDATE throttled_ms = throttled_ms + VALUES(throttled_ms), last_at = VALUES(last_at)`,
+      [id, reason.slice(0, 191), Math.round(ms), now()],
+    );
+  }
+
+  async throttleStats(id: string): Promise<ThrottleStat[]> {
+    const rows = await rowsOf<{ reason: string; throttled_ms: string | number; last_at: Date | string }>(
+      this.#pool,
+      `SELECT reason, throttled_ms, last_at FROM ${this.#t('throttle_stats')} WHERE migration_id = ? ORDER BY reason`,
+      [id],
+    );
+    return rows.map((r) => ({ reason: r.reason, throttledMs: Number(r.throttled_ms), lastAt: toDate(r.last_at)! }));
+  }
+
+  // ---- verification -----------------------------------------------------------------------
+
+  async startVerificationRun(id: string): Promise<number> {
+    const [result] = await this.#pool.query(`INSERT INTO ${this.#t('verification_runs')} (migration_id, started_at) VALUES (?, ?)`, [id, now()]);
+    return Number((result as { insertId: number }).insertId);
+  }
+
+  async finishVerificationRun(
+    runId: number,
+    report: { passes: number; chunks: number; rowsChecked: number; rowsDiffering: number; rowsRepaired: number; clean: boolean; details?: unknown },
+  ): Promise<void> {
+    await this.#pool.query(
+      `UPDATE ${this.#t('verification_runs')} SET finished_at = ?, passes = ?, chunks = ?, rows_checked = ?, rows_differing = ?, rows_repaired = ?, clean = ?, details = ? WHERE id = ?`,
+      [now(), report.passes, report.chunks, report.rowsChecked, report.rowsDiffering, report.rowsRepaired, report.clean ? 1 : 0, JSON.stringify(report.details ?? null), runId],
+    );
+  }
+
+  async verificationRuns(id: string): Promise<VerificationRunRecord[]> {
+    const rows = await rowsOf<Record<string, unknown>>(this.#pool, `SELECT * FROM ${this.#t('verification_runs')} WHERE migration_id = ? ORDER BY id`, [id]);
+    return rows.map((r) => ({
+      id: Number(r['id']),
+      startedAt: toDate(r['started_at'] as Date | string)!,
+      finishedAt: toDate((r['finished_at'] as Date | string | null) ?? null),
+      passes: Number(r['passes']),
+      chunks: Number(r['chunks']),
+      rowsChecked: Number(r['rows_checked']),
+      rowsDiffering: Number(r['rows_differing']),
+      rowsRepaired: Number(r['rows_repaired']),
+      clean: r['clean'] === null ? null : Number(r['clean']) === 1,
+      details: parseJson<unknown>((r['details'] as string | null) ?? null),
+    }));
+  }
+
+  // ---- shadow failures (recorded by routers, repaired by workers) --------------------------
+
+  async recordShadowFailure(id: string, table: string, keyValues: string, error: string): Promise<void> {
+    await this.#pool.query(
+      `INSERT INTO ${this.#t('shadow_failures')} (migration_id, table_name, key_values, error, recorded_at) VALUES (?, ?, ?, ?, ?)`,
+      [id, table, keyValues, error.slice(0, 2000), now()],
+    );
+  }
+
+  async openShadowFailures(id: string, limit = 1000): Promise<ShadowFailureRecord[]> {
+    const rows = await rowsOf<Record<string, unknown>>(
+      this.#pool,
+      `SELECT * FROM ${this.#t('shadow_failures')} WHERE migration_id = ? AND repaired_at IS NULL ORDER BY id LIMIT ?`,
+      [id, limit],
+    );
+    return rows.map((r) => ({
+      id: Number(r['id']),
+      table: String(r['table_name']),
+      keyValues: String(r['key_values']),
+      error: (r['error'] as string | null) ?? null,
+      recordedAt: toDate(r['recorded_at'] as Date | string)!,
+    }));
+  }
+
+  async markShadowFailuresRepaired(ids: readonly number[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.#pool.query(`UPDATE ${this.#t('shadow_failures')} SET repaired_at = ? WHERE id IN (?)`, [now(), ids]);
+  }
+}
