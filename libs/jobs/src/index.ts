@@ -1,1 +1,5 @@
-export {};
+export * from './job-payloads.js';
+export { queueNames, jobIds } from './queue-names.js';
+export type { QueueNames } from './queue-names.js';
+export { JobProducer, DEFAULT_JOB_OPTIONS } from './job-producer.js';
+export type { JobProducerConfig } from './job-producer.js';

@@ -1,0 +1,77 @@
+import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import type { JobPayloads } from './job-payloads.js';
+import { jobIds, queueNames, type QueueNames } from './queue-names.js';
+
+/** Construction settings of {@link JobProducer}. */
+export interface JobProducerConfig {
+  readonly connection: ConnectionOptions;
+  /** @defaultValue 'cleave' */
+  readonly queuePrefix?: string;
+}
+
+/**
+ * Retries with backoff for transient failures (a server restarting, a deadlock); completed jobs
+ * are kept a day so that re-adding the same deterministic id stays a no-op.
+ */
+export const DEFAULT_JOB_OPTIONS: JobsOptions = {
+  attempts: 25,
+  backoff: { type: 'exponential', delay: 500 },
+  removeOnComplete: { age: 86_400 },
+  removeOnFail: { age: 7 * 86_400 },
+};
+
+/** Enqueues cleave's jobs. Shared by the CLI, the coordinator and the worker. */
+export class JobProducer {
+  readonly names: QueueNames;
+  readonly #backfill: Queue;
+  readonly #verify: Queue;
+
+  constructor(config: JobProducerConfig) {
+    this.names = queueNames(config.queuePrefix);
+    this.#backfill = new Queue(this.names.backfill, { connection: config.connection, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+    this.#verify = new Queue(this.names.verify, { connection: config.connection, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+  }
+
+  async splitTables(migrationId: string, tables: readonly string[]): Promise<void> {
+    await this.#backfill.addBulk(
+      tables.map((table) => ({
+        name: 'split-table',
+        data: { migrationId, table } satisfies JobPayloads['split-table'],
+        opts: { jobId: jobIds.splitTable(migrationId, table) },
+      })),
+    );
+  }
+
+  async copySegments(migrationId: string, table: string, segmentNos: readonly number[]): Promise<void> {
+    await this.#backfill.addBulk(
+      segmentNos.map((segmentNo) => ({
+        name: 'copy-segment',
+        data: { migrationId, table, segmentNo } satisfies JobPayloads['copy-segment'],
+        opts: { jobId: jobIds.copySegment(migrationId, table, segmentNo) },
+      })),
+    );
+  }
+
+  async verifyMigration(payload: JobPayloads['verify-migration'], runNo: number): Promise<string> {
+    const job = await this.#verify.add('verify-migration', payload, { jobId: jobIds.verifyMigration(payload.migrationId, runNo), attempts: 3 });
+    return job.id ?? jobIds.verifyMigration(payload.migrationId, runNo);
+  }
+
+  async repairShadowFailures(migrationId: string): Promise<void> {
+    const at = Math.floor(Date.now() / 1000);
+    await this.#verify.add('repair-shadow-failures', { migrationId }, { jobId: jobIds.repairShadowFailures(migrationId, at) });
+  }
+
+  /** Jobs waiting, active, delayed and failed per queue (for status). */
+  async counts(): Promise<Record<keyof QueueNames, Record<string, number>>> {
+    const states = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
+    return {
+      backfill: await this.#backfill.getJobCounts(...states),
+      verify: await this.#verify.getJobCounts(...states),
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.#backfill.close(), this.#verify.close()]);
+  }
+}
