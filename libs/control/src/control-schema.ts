@@ -34,7 +34,7 @@ export const CONTROL_TABLES = [
   ) ENGINE=InnoDB`,
   `CREATE TABLE IF NOT EXISTS backfill_tables (
     migration_id VARCHAR(32) NOT NULL,
-    table_name VARCHAR(64) NOT NULL,
+    table_name VARCHAR(191) NOT NULL,
     target VARCHAR(64) NOT NULL,
     state VARCHAR(16) NOT NULL,
     rows_estimate BIGINT UNSIGNED NOT NULL DEFAULT 0,
@@ -46,7 +46,7 @@ export const CONTROL_TABLES = [
   ) ENGINE=InnoDB`,
   `CREATE TABLE IF NOT EXISTS backfill_segments (
     migration_id VARCHAR(32) NOT NULL,
-    table_name VARCHAR(64) NOT NULL,
+    table_name VARCHAR(191) NOT NULL,
     segment_no INT UNSIGNED NOT NULL,
     lower_key LONGTEXT NULL,
     upper_key LONGTEXT NULL,
@@ -84,7 +84,7 @@ export const CONTROL_TABLES = [
   `CREATE TABLE IF NOT EXISTS shadow_failures (
     id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
     migration_id VARCHAR(32) NOT NULL,
-    table_name VARCHAR(64) NOT NULL,
+    table_name VARCHAR(191) NOT NULL,
     key_values LONGTEXT NOT NULL,
     error TEXT NULL,
     recorded_at DATETIME(6) NOT NULL,

@@ -3,3 +3,6 @@ export type { ChangeActor, ControlStoreConfig } from './control-store.js';
 export { CONTROL_SCHEMA_VERSION, CONTROL_TABLES } from './control-schema.js';
 export type { Queryable, TransactionalQueryable } from './queryable.js';
 export * from './records.js';
+export { resolveCleaveConfig, serverUrl } from './cleave-config.js';
+export type { CleaveConfig } from './cleave-config.js';
+export { preflightPlan } from './plan-preflight.js';

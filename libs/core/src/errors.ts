@@ -35,6 +35,22 @@ export const CLEAVE_ERROR_CODES = [
   'ABORTED',
   /** A bug: an invariant cleave relies on did not hold. */
   'INTERNAL',
+  /** A database, table or column name that MySQL/MariaDB cannot hold. */
+  'INVALID_IDENTIFIER',
+  /** A mysql:// connection URL that cannot be parsed. */
+  'INVALID_CONNECTION_URL',
+  /** Opening a pool would exceed the per-server connection budget. */
+  'CONNECTION_BUDGET_EXCEEDED',
+  /** A pool for the same server, user and database exists with other settings. */
+  'POOL_CONFLICT',
+  /** The pools were ended. */
+  'POOLS_CLOSED',
+  /** Pool settings are invalid. */
+  'INVALID_POOL_CONFIG',
+  /** information_schema could not be read (privileges, server gone). */
+  'CATALOG_READ_FAILED',
+  /** An existing target table differs from the source definition. */
+  'TARGET_TABLE_DIFFERS',
 ] as const;
 
 /** One of {@link CLEAVE_ERROR_CODES}. */

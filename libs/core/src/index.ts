@@ -56,3 +56,5 @@ export type {
 } from './plan-schema.js';
 export { parsePlan, safeParsePlan } from './parse-plan.js';
 export type { PlanParseResult } from './parse-plan.js';
+export { backfillUnits, movedTables } from './backfill-units.js';
+export type { BackfillUnit, UnitFilter } from './backfill-units.js';

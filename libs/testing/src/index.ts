@@ -6,3 +6,4 @@ export { ensureBinaries } from './services/binaries.js';
 export { uniqueName } from './unique-name.js';
 export { createTestDatabases, type TestDatabase, type TestDatabases } from './test-databases.js';
 export { useTestDatabases } from './use-test-databases.js';
+export { SAMPLE_ACCOUNTS_SQL, sampleAccountsStatements, createSampleAccounts } from './sample-schema.js';

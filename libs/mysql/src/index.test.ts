@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import * as api from './index.js';
+
+describe('public API', () => {
+  it('exports the curated names', () => {
+    expect(Object.keys(api).sort()).toEqual(
+      [
+        'CONNECTION_URL_SCHEMES',
+        'ConnectionUrl',
+        'DEFAULT_MYSQL_PORT',
+        'MAX_IDENTIFIER_LENGTH',
+        'MYSQL2_FIDELITY_OPTIONS',
+        'MYSQL_ERROR_CODES',
+        'MysqlLibError',
+        'MysqlPools',
+        'REDACTED',
+        'SERVER_FLAVORS',
+        'SESSION_CHARSET',
+        'SESSION_SETUP_SQL',
+        'SESSION_SQL_MODE',
+        'SESSION_TIME_ZONE',
+        'buildCatalog',
+        'createKysely',
+        'findTable',
+        'identifierProblem',
+        'isMysqlLibError',
+        'parseConnectionUrl',
+        'parseServerVersion',
+        'quoteIdentifier',
+        'quoteQualified',
+        'readCatalog',
+        'requireUsableKey',
+        'usableKey',
+        'validateIdentifier',
+      ].sort(),
+    );
+  });
+
+  it('sql_mode keeps zero dates and backslash escapes', () => {
+    const modes = api.SESSION_SQL_MODE.split(',');
+    expect(modes).toEqual(expect.arrayContaining(['NO_AUTO_VALUE_ON_ZERO', 'STRICT_ALL_TABLES', 'NO_ENGINE_SUBSTITUTION']));
+    for (const absent of ['NO_ZERO_DATE', 'NO_ZERO_IN_DATE', 'NO_BACKSLASH_ESCAPES', 'ANSI_QUOTES']) {
+      expect(modes).not.toContain(absent);
+    }
+    expect(api.MYSQL2_FIDELITY_OPTIONS).toMatchObject({
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      dateStrings: true,
+      decimalNumbers: false,
+      jsonStrings: true,
+      timezone: 'Z',
+      multipleStatements: false,
+    });
+  });
+
+  it('errors carry a code, a hint and a cause', () => {
+    const cause = new Error('inner');
+    const error = new api.MysqlLibError('NO_USABLE_KEY', 'message', { hint: 'do this', cause });
+    expect(error).toBeInstanceOf(Error);
+    expect(error).toMatchObject({ name: 'MysqlLibError', code: 'NO_USABLE_KEY', hint: 'do this', cause, message: 'message' });
+    expect(api.isMysqlLibError(error, 'NO_USABLE_KEY')).toBe(true);
+    expect(api.isMysqlLibError(error, 'POOLS_CLOSED')).toBe(false);
+    expect(api.isMysqlLibError(cause)).toBe(false);
+  });
+});
