@@ -39,7 +39,8 @@ describe('local services', () => {
 
   it('up is idempotent: a second call reuses every running instance', async () => {
     const reports = await servicesUp(servicesConfig(process.env), process.env);
-    expect(reports.map((r) => r.state)).toEqual(['reused', 'reused', 'reused', 'reused']);
+    // 'external' when another checkout's tooling started them (same ports, other data folder).
+    for (const r of reports) expect(['reused', 'external']).toContain(r.state);
   });
 
   it('fails with one clear message when the binaries are missing and installing is not allowed', () => {
