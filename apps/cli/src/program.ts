@@ -1,0 +1,113 @@
+import { Command, CommanderError, Option } from 'commander';
+import { isCleaveError } from '@cleave/core';
+import { CliContext, type GlobalOptions } from './cli-context.js';
+import { EXIT, exitCodeOf } from './exit-codes.js';
+import { emit, fmtTime } from './output.js';
+import { startMigration } from './commands/start-command.js';
+import { formatStatus, listMigrations, migrationStatus } from './commands/status-command.js';
+import { runWorkerProcess } from './commands/worker-command.js';
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0  success
+  1  the operation failed, or verification left differences
+  2  bad input (plan, config or arguments); nothing was changed
+  3  refused (plan does not fit the schema, precondition failed, conflict)
+  4  migration not found
+  5  a server could not be reached
+
+Configuration: servers by name in cleave.config.json ("servers": {"source": "mysql://user:pass@host:3306"})
+or CLEAVE_SERVER_<NAME>=mysql://…; CLEAVE_REDIS_URL; CLEAVE_CONTROL_SERVER / CLEAVE_CONTROL_DATABASE.
+Passwords are never printed.`;
+
+/** Runs an action with a context, printing one clear sentence (and a hint) on failure. */
+async function run(globals: GlobalOptions, action: (ctx: CliContext) => Promise<number | void>): Promise<void> {
+  let ctx: CliContext | undefined;
+  try {
+    ctx = new CliContext(globals);
+    process.exitCode = (await action(ctx)) ?? EXIT.ok;
+  } catch (error) {
+    process.exitCode = exitCodeOf(error);
+    if (globals.json) {
+      process.stdout.write(`${JSON.stringify({ error: isCleaveError(error) ? error.toJSON() : { message: (error as Error).message } })}\n`);
+    } else {
+      process.stderr.write(`cleave: ${(error as Error).message}\n`);
+      if (isCleaveError(error) && error.hint) process.stderr.write(`hint: ${error.hint}\n`);
+    }
+    if (globals.debug) process.stderr.write(`${(error as Error).stack ?? ''}\n`);
+  } finally {
+    await ctx?.close().catch(() => undefined);
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('cleave')
+    .description('Split a busy MySQL/MariaDB database online: plan, backfill, verify, cut over.')
+    .option('-c, --config <file>', 'config file with servers, Redis and control store (default ./cleave.config.json)')
+    .option('--json', 'print machine-readable JSON')
+    .option('--debug', 'print stack traces on errors')
+    .showHelpAfterError()
+    .addHelpText('after', EXIT_CODES_HELP);
+
+  const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+
+  program
+    .command('start')
+    .description('register a migration from a plan and enqueue its backfill')
+    .argument('<plan.json>', 'plan file (see `cleave plan`)')
+    .addHelpText('after', '\nExample:\n  cleave start split-mail.json\n  cleave start split-mail.json --json | jq -r .id')
+    .action((planFile: string) =>
+      run(globals(), async (ctx) => {
+        const m = await startMigration(ctx, planFile);
+        emit(Boolean(globals().json), { id: m.id, name: m.name, phase: m.phase, epoch: m.epoch }, () =>
+          [`started migration ${m.name} (id ${m.id}), phase ${m.phase}`, `watch it: cleave status ${m.id}`, 'workers copy it: cleave worker'].join('\n'),
+        );
+      }),
+    );
+
+  program
+    .command('status')
+    .description('show a migration (phase, backfill progress, throttling, verification, events), or list them')
+    .argument('[id]', 'migration id or name; omit to list all')
+    .addHelpText('after', '\nExamples:\n  cleave status\n  cleave status split-mail --json')
+    .action((id: string | undefined) =>
+      run(globals(), async (ctx) => {
+        if (id === undefined) {
+          const all = await listMigrations(ctx);
+          emit(Boolean(globals().json), all.map((m) => ({ id: m.id, name: m.name, phase: m.phase, epoch: m.epoch, createdAt: m.createdAt })), () =>
+            all.length === 0 ? 'no migrations' : all.map((m) => `${m.id}  ${m.name.padEnd(24)} ${m.phase.padEnd(16)} ${fmtTime(m.createdAt)}`).join('\n'),
+          );
+          return;
+        }
+        const status = await migrationStatus(ctx, id);
+        emit(Boolean(globals().json), status, () => formatStatus(status));
+      }),
+    );
+
+  program
+    .command('worker')
+    .description('run a backfill/verify worker (BullMQ) with its health endpoint, until SIGTERM')
+    .addOption(new Option('--concurrency <n>', 'jobs in flight at once').default('4'))
+    .addOption(new Option('--port <port>', 'health/metrics HTTP port').default('8787'))
+    .addHelpText('after', '\nExample:\n  CLEAVE_SERVER_SOURCE=mysql://… CLEAVE_REDIS_URL=redis://… cleave worker --concurrency 8')
+    .action(async (opts: { concurrency: string; port: string }) => {
+      process.exitCode = await runWorkerProcess({ ...globals(), ...opts });
+    });
+
+  program.exitOverride();
+  return program;
+}
+
+/** Parses argv and runs; usage errors exit 2 with commander's message. */
+export async function main(argv: readonly string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.badInput;
+      return;
+    }
+    throw error;
+  }
+}

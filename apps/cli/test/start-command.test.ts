@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createSampleAccounts, useTestDatabases } from '@cleave/testing';
+import { cliEnv, runCli } from './run-cli.js';
+
+describe('cleave start / status (real processes, real servers)', () => {
+  const dbs = useTestDatabases('cli start');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cleave-cli-'));
+  const planFile = (name: string, plan: unknown) => {
+    const file = path.join(dir, `${name}.json`);
+    writeFileSync(file, typeof plan === 'string' ? plan : JSON.stringify(plan));
+    return file;
+  };
+  const plan = (name: string, moves: unknown[]) => ({
+    version: 1,
+    name,
+    source: { server: 'source', database: dbs().name },
+    targets: { mail: { server: 'target1', database: dbs().name } },
+    moves,
+  });
+
+  beforeAll(async () => {
+    await createSampleAccounts(await dbs().admin('source'));
+  });
+  afterAll(async () => {
+    await (await dbs().admin('source')).query(`DROP DATABASE IF EXISTS \`${dbs().name}_control\``);
+  });
+
+  it('refuses an invalid plan with every problem by path, exit 2, nothing registered', async () => {
+    const file = planFile('bad', { version: 1, name: 'Bad Name', source: { server: 'source', database: 'x' }, targets: {}, moves: [{ kind: 'tables', tables: ['users'], to: 'nowhere' }] });
+    const run = await runCli(['start', file], cliEnv(dbs()));
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('name: must be 1 to 63 characters');
+    expect(run.stderr).toContain('moves[0].to:');
+    expect(run.stdout).toBe('');
+  });
+
+  it('refuses a plan that carries a foreign key across servers, naming the key, exit 3', async () => {
+    const run = await runCli(['start', planFile('fk', plan('split-mail', [{ kind: 'tables', tables: ['email_aliases'], to: 'mail' }]))], cliEnv(dbs()));
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain('foreign key email_aliases.fk_aliases_user (email_aliases -> users) would cross servers');
+    const list = await runCli(['status', '--json'], cliEnv(dbs()));
+    expect(JSON.parse(list.stdout)).toEqual([]);
+  });
+
+  it('says which server is not configured, without printing a password', async () => {
+    const env = cliEnv(dbs());
+    delete env['CLEAVE_SERVER_TARGET1'];
+    const run = await runCli(['start', planFile('nocfg', plan('split-x', [{ kind: 'tables', tables: ['sessions'], to: 'mail' }]))], env);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('no server named "target1" is configured');
+    expect(run.stderr).toContain('hint: Set CLEAVE_SERVER_TARGET1=mysql://user:password@host:3306');
+    expect(run.stderr).not.toContain(dbs().source.endpoint.password);
+  });
+
+  it('starts a migration: prints its id, status shows dual_write, the units and the event log', async () => {
+    const file = planFile('ok', plan('split-sessions', [{ kind: 'tables', tables: ['sessions', 'user_keys'], to: 'mail' }]));
+    const started = await runCli(['start', file, '--json'], cliEnv(dbs()));
+    expect(started.stderr).toBe('');
+    expect(started.code).toBe(0);
+    const { id, phase } = JSON.parse(started.stdout) as { id: string; phase: string };
+    expect(phase).toBe('dual_write');
+    const status = await runCli(['status', id, '--json'], cliEnv(dbs()));
+    const s = JSON.parse(status.stdout);
+    expect(s.migration).toMatchObject({ id, name: 'split-sessions', phase: 'dual_write' });
+    expect(s.backfill.tables.map((t: { table: string }) => t.table).sort()).toEqual(['sessions', 'user_keys']);
+    expect(s.events.map((e: { kind: string }) => e.kind)).toEqual(['created', 'phase_change', 'backfill_started']);
+    expect(JSON.stringify(s)).not.toContain(dbs().source.endpoint.password);
+    const text = await runCli(['status', 'split-sessions'], cliEnv(dbs()));
+    expect(text.stdout).toMatch(/migration split-sessions \(id [0-9a-f]{12}\)  phase dual_write/);
+    const again = await runCli(['start', file], cliEnv(dbs()));
+    expect(again.code).toBe(3);
+    expect(again.stderr).toContain('a migration named "split-sessions" already exists');
+  });
+
+  it('unknown migration: exit 4', async () => {
+    const run = await runCli(['status', 'nope'], cliEnv(dbs()));
+    expect(run.code).toBe(4);
+    expect(run.stderr).toContain('no migration with id or name "nope"');
+  });
+});
