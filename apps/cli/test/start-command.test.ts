@@ -69,7 +69,7 @@ describe('cleave start / status (real processes, real servers)', () => {
     expect(s.events.map((e: { kind: string }) => e.kind)).toEqual(['created', 'phase_change', 'backfill_started']);
     expect(JSON.stringify(s)).not.toContain(dbs().source.endpoint.password);
     const text = await runCli(['status', 'split-sessions'], cliEnv(dbs()));
-    expect(text.stdout).toMatch(/migration split-sessions \(id [0-9a-f]{12}\)  phase dual_write/);
+    expect(text.stdout).toMatch(/migration split-sessions \(id [0-9a-f]{12}\) {2}phase dual_write/);
     const again = await runCli(['start', file], cliEnv(dbs()));
     expect(again.code).toBe(3);
     expect(again.stderr).toContain('a migration named "split-sessions" already exists');
