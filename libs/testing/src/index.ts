@@ -7,3 +7,5 @@ export { uniqueName } from './unique-name.js';
 export { createTestDatabases, type TestDatabase, type TestDatabases } from './test-databases.js';
 export { useTestDatabases } from './use-test-databases.js';
 export { SAMPLE_ACCOUNTS_SQL, sampleAccountsStatements, createSampleAccounts } from './sample-schema.js';
+export { seedSampleAccounts } from './sample-data.js';
+export type { SampleDataOptions } from './sample-data.js';
