@@ -50,3 +50,4 @@ export { readCatalog } from './catalog/read-catalog.js';
 export type { Queryable, ReadCatalogOptions } from './catalog/read-catalog.js';
 export { requireUsableKey, usableKey } from './catalog/usable-key.js';
 export type { UsableKey } from './catalog/usable-key.js';
+export * from './sync/index.js';

@@ -1,1 +1,11 @@
-export {};
+export { chunkChecksum, sameChecksum } from './chunk-checksum.js';
+export type { ChunkChecksum } from './chunk-checksum.js';
+export { diffRows } from './row-diff.js';
+export type { DifferenceKind, RowDifference } from './row-diff.js';
+export { chunkAggregateSql, rowHashSql, rowStringSql } from './row-hash.js';
+export { verifyTable } from './table-verifier.js';
+export type { VerifyChunkOptions, VerifyProgress, VerifyTableArgs } from './table-verifier.js';
+export { verifyTables } from './verify-tables.js';
+export type { VerifyTableSpec, VerifyTablesArgs } from './verify-tables.js';
+export { MAX_SAMPLE_DIFFERENCES, aggregateReport } from './verification-report.js';
+export type { SampleDifference, TableVerification, VerificationReport } from './verification-report.js';

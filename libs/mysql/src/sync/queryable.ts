@@ -1,0 +1,37 @@
+/**
+ * The field object mysql2 hands to a `typeCast` function: just the parts cleave uses.
+ * (Structural, so a mysql2 pool or connection satisfies {@link Queryable} without importing it.)
+ */
+export interface TypeCastField {
+  readonly name: string;
+  buffer(): Buffer | null;
+}
+
+/** One query as mysql2's `query(options)` takes it. */
+export interface QueryOptions {
+  readonly sql: string;
+  readonly values?: unknown[];
+  readonly rowsAsArray?: boolean;
+  readonly typeCast?: (field: TypeCastField, next: () => unknown) => unknown;
+}
+
+/** What the sync primitives need to read: the `query(options)` method of a mysql2 promise pool or connection. */
+export interface Queryable {
+  query(options: QueryOptions): Promise<[unknown, unknown]>;
+}
+
+/** A connection taken from a pool, for one transaction; `release()` returns it. */
+export interface PooledConnection extends Queryable {
+  release(): void;
+}
+
+/** A pool that can hand out a dedicated connection (a mysql2 promise pool does). */
+export interface TransactionalPool extends Queryable {
+  getConnection(): Promise<PooledConnection>;
+}
+
+/** A table by name: `{ database, table }`. */
+export interface TableName {
+  readonly database: string;
+  readonly table: string;
+}

@@ -1,0 +1,96 @@
+import { useTestDatabases } from '@cleave/testing';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { syncKeyRange, syncKeys } from './sync-rows.js';
+import type { TableShape } from './table-shape.js';
+import { syncFixture, type SyncFixture } from './test/sync-fixture.js';
+
+describe('syncKeyRange / syncKeys', () => {
+  const dbs = useTestDatabases('syncrows');
+  let fx: SyncFixture;
+  let items: TableShape;
+  let names: TableShape;
+
+  const ITEMS_DDL = `CREATE TABLE items (id BIGINT UNSIGNED PRIMARY KEY, shard INT NOT NULL, email VARCHAR(50) NULL, note VARCHAR(20), UNIQUE KEY uk_email (email))`;
+  const NAMES_DDL = `CREATE TABLE names (k VARCHAR(20) COLLATE utf8mb4_general_ci PRIMARY KEY, v INT)`;
+
+  beforeAll(async () => {
+    fx = await syncFixture(dbs());
+    for (const admin of [fx.sourceAdmin, fx.targetAdmin]) await admin.query(`${ITEMS_DDL}; ${NAMES_DDL}`);
+    items = await fx.shape('items');
+    names = await fx.shape('names');
+  });
+  beforeEach(async () => {
+    for (const admin of [fx.sourceAdmin, fx.targetAdmin]) await admin.query('DELETE FROM items; DELETE FROM names');
+    await fx.sourceAdmin.query(
+      `INSERT INTO items SELECT seq, seq % 4, CONCAT('u', seq, '@x'), CONCAT('n', seq) FROM seq_1_to_20`,
+    );
+  });
+  afterAll(async () => {
+    await fx.end();
+  });
+
+  const range = (shape: TableShape, lower: string[] | null, upper: string[] | null, filter?: { column: string; from: string | null; to: string | null }) =>
+    syncKeyRange({ source: fx.source, target: fx.target, sourceShape: shape, targetTable: { database: shape.database, table: shape.table }, bounds: { lower, upper }, ...(filter ? { filter } : {}) });
+  const keys = (shape: TableShape, list: (string | Buffer)[][]) =>
+    syncKeys({ source: fx.source, target: fx.target, sourceShape: shape, targetTable: { database: shape.database, table: shape.table }, keys: list });
+  const targetIds = async (): Promise<number[]> => {
+    const [rows] = await fx.targetAdmin.query({ sql: 'SELECT id FROM items ORDER BY id', rowsAsArray: true });
+    return (rows as [number][]).map(([id]) => Number(id));
+  };
+
+  it('copies (lower, upper]: lower exclusive, upper inclusive', async () => {
+    expect(await range(items, ['5'], ['9'])).toEqual({ sourceRows: 4, inserted: 4, updated: 0, deleted: 0, unchanged: 0 });
+    expect(await targetIds()).toEqual([6, 7, 8, 9]);
+    expect(await range(items, null, ['2'])).toMatchObject({ inserted: 2 });
+    expect(await range(items, ['18'], null)).toMatchObject({ inserted: 2 });
+    expect(await targetIds()).toEqual([1, 2, 6, 7, 8, 9, 19, 20]);
+  });
+
+  it('copies only rows whose filter column lies in [from, to)', async () => {
+    expect(await range(items, null, null, { column: 'shard', from: '1', to: '3' })).toMatchObject({ sourceRows: 10, inserted: 10 });
+    const [rows] = await fx.targetAdmin.query({ sql: 'SELECT DISTINCT shard FROM items ORDER BY shard', rowsAsArray: true });
+    expect(rows).toEqual([[1], [2]]);
+  });
+
+  it('propagates deletes and updates inside the range and leaves rows outside untouched', async () => {
+    await range(items, null, null);
+    await fx.sourceAdmin.query(`DELETE FROM items WHERE id IN (3, 4, 15); UPDATE items SET note = 'changed' WHERE id IN (5, 16)`);
+    await fx.targetAdmin.query(`INSERT INTO items VALUES (100, 0, NULL, 'extra outside'), (7, 0, NULL, 'x') ON DUPLICATE KEY UPDATE note = 'stale'`);
+    expect(await range(items, ['2'], ['10'])).toEqual({ sourceRows: 6, inserted: 0, updated: 2, deleted: 2, unchanged: 4 });
+    expect(await targetIds()).toEqual([1, 2, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 100]);
+    const [rows] = await fx.targetAdmin.query({ sql: 'SELECT id, note FROM items WHERE id IN (5, 7, 16) ORDER BY id', rowsAsArray: true });
+    expect(rows).toEqual([['5', 'changed'], ['7', 'n7'], ['16', 'n16']]);
+  });
+
+  it('syncKeys inserts, updates and deletes exactly the given keys', async () => {
+    await range(items, null, null);
+    await fx.sourceAdmin.query(`DELETE FROM items WHERE id = 1; UPDATE items SET note = 'new' WHERE id IN (2, 3); INSERT INTO items VALUES (21, 1, NULL, 'born')`);
+    expect(await keys(items, [['1'], ['2'], ['21'], ['21'], ['4'], ['999']])).toEqual({ sourceRows: 3, inserted: 1, updated: 1, deleted: 1, unchanged: 1 });
+    const [rows] = await fx.targetAdmin.query({ sql: 'SELECT id, note FROM items WHERE id <= 3 OR id = 21 ORDER BY id', rowsAsArray: true });
+    expect(rows).toEqual([['2', 'new'], ['3', 'n3'], ['21', 'born']]);
+  });
+
+  it('resolves unique-key swaps inside the set and stale unique holders outside it', async () => {
+    await range(items, null, null);
+    // Swap two emails, and move a third email to a row outside the synced keys.
+    await fx.sourceAdmin.query(
+      `UPDATE items SET email = NULL WHERE id IN (1, 2, 3); UPDATE items SET email = 'u2@x' WHERE id = 1; UPDATE items SET email = 'u1@x' WHERE id = 2;
+       UPDATE items SET email = 'u3@x' WHERE id = 4`,
+    );
+    // Only keys 1, 2 and 4 are synced: row 3 on the target still holds u3@x, which row 4 now needs.
+    const result = await keys(items, [['1'], ['2'], ['4']]);
+    expect(result).toMatchObject({ updated: 4, deleted: 0, inserted: 0 });
+    expect(await fx.hexRows(fx.targetAdmin, 'items', 'id')).toEqual(await fx.hexRows(fx.sourceAdmin, 'items', 'id'));
+  });
+
+  it('compares keys by exact bytes: a case-only key change is applied under a case-insensitive collation', async () => {
+    await fx.sourceAdmin.query(`INSERT INTO names VALUES ('abc', 1), ('Zed', 2), ('straße', 3)`);
+    await range(names, null, null);
+    await fx.sourceAdmin.query(`UPDATE names SET k = 'ABC' WHERE k = 'abc'; UPDATE names SET k = 'zed ', v = 5 WHERE k = 'Zed'`);
+    expect(await range(names, null, null)).toEqual({ sourceRows: 3, inserted: 2, updated: 0, deleted: 2, unchanged: 1 });
+    expect(await fx.hexRows(fx.targetAdmin, 'names', 'k')).toEqual(await fx.hexRows(fx.sourceAdmin, 'names', 'k'));
+    await fx.sourceAdmin.query(`UPDATE names SET k = 'Abc' WHERE k = 'ABC'`);
+    expect(await keys(names, [[Buffer.from('ABC')]])).toMatchObject({ inserted: 1, deleted: 1 });
+    expect(await fx.hexRows(fx.targetAdmin, 'names', 'k')).toEqual(await fx.hexRows(fx.sourceAdmin, 'names', 'k'));
+  });
+});
