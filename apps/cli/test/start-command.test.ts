@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createSampleAccounts, useTestDatabases } from '@cleave/testing';
-import { cliEnv, runCli } from './run-cli.js';
+import { cleaveEnv as cliEnv, createSampleAccounts, useTestDatabases } from '@cleave/testing';
+import { runCli } from './run-cli.js';
 
 describe('cleave start / status (real processes, real servers)', () => {
   const dbs = useTestDatabases('cli start');
@@ -23,9 +23,6 @@ describe('cleave start / status (real processes, real servers)', () => {
 
   beforeAll(async () => {
     await createSampleAccounts(await dbs().admin('source'));
-  });
-  afterAll(async () => {
-    await (await dbs().admin('source')).query(`DROP DATABASE IF EXISTS \`${dbs().name}_control\``);
   });
 
   it('refuses an invalid plan with every problem by path, exit 2, nothing registered', async () => {

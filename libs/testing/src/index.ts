@@ -9,3 +9,7 @@ export { useTestDatabases } from './use-test-databases.js';
 export { SAMPLE_ACCOUNTS_SQL, sampleAccountsStatements, createSampleAccounts } from './sample-schema.js';
 export { seedSampleAccounts } from './sample-data.js';
 export type { SampleDataOptions } from './sample-data.js';
+export { hexRows } from './hex-rows.js';
+export { spawnUntilReady } from './spawn-until-ready.js';
+export type { ReadyProcess } from './spawn-until-ready.js';
+export { cleaveEnv, controlDatabase } from './cleave-env.js';

@@ -87,7 +87,9 @@ export async function createTestDatabases(label = 't', config: ServicesConfig = 
       for (const server of MARIADB_INSTANCE_NAMES) {
         const conn = await adminConnection(endpoints[server]).catch(() => null);
         if (!conn) continue; // a test may have stopped this server on purpose
-        await conn.query(`DROP DATABASE IF EXISTS \`${name}\``).finally(() => conn.end());
+        // Also the control database that cleaveEnv() points cleave at.
+        await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
+        await conn.query(`DROP DATABASE IF EXISTS \`${name}_control\``).finally(() => conn.end());
       }
       const client = new Redis({ host: redis.host, port: redis.port, lazyConnect: true, maxRetriesPerRequest: 1 });
       try {

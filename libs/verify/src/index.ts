@@ -9,3 +9,5 @@ export { verifyTables } from './verify-tables.js';
 export type { VerifyTableSpec, VerifyTablesArgs } from './verify-tables.js';
 export { MAX_SAMPLE_DIFFERENCES, aggregateReport } from './verification-report.js';
 export type { SampleDifference, TableVerification, VerificationReport } from './verification-report.js';
+export { verifyMigration } from './verify-migration.js';
+export type { VerifyMigrationDeps, VerifyMigrationOptions } from './verify-migration.js';

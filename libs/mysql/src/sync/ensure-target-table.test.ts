@@ -64,7 +64,7 @@ describe('ensureTargetTable', () => {
       'CREATE TABLE users_copy (id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, email VARCHAR(100) NOT NULL, UNIQUE KEY uk_email (email))',
     );
     const error = await ensure('users', 'users_copy').catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: 'CONFIG_INVALID' });
+    expect(error).toMatchObject({ code: 'TARGET_TABLE_DIFFERS' });
     expect((error as Error).message).toBe(
       `Target table \`${database}\`.\`users_copy\` already exists with a definition that differs from source table \`${database}\`.\`users\`; cleave never copies into it.\n` +
         '--- source\n+++ target\n' +

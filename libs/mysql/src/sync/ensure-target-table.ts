@@ -105,7 +105,7 @@ function lineDiff(source: readonly string[], target: readonly string[]): string[
 /**
  * Creates the target table from the source's `SHOW CREATE TABLE` (minus the foreign keys the
  * plan drops), or accepts an existing target table with the same definition (the AUTO_INCREMENT
- * counter aside). An existing table whose definition differs is refused with `CONFIG_INVALID`
+ * counter aside). An existing table whose definition differs is refused with `TARGET_TABLE_DIFFERS`
  * and a line diff (`- ` source, `+ ` target): cleave never copies into a table it did not check.
  *
  * @example
@@ -136,7 +136,7 @@ export async function ensureTargetTable(args: EnsureTargetTableArgs): Promise<'c
   const source = `${quoteIdentifier(args.sourceTable.database)}.${quoteIdentifier(args.sourceTable.table)}`;
   const target = `${quoteIdentifier(args.targetTable.database)}.${quoteIdentifier(args.targetTable.table)}`;
   throw new CleaveError(
-    'CONFIG_INVALID',
+    'TARGET_TABLE_DIFFERS',
     `Target table ${target} already exists with a definition that differs from source table ${source}` +
       `${args.dropForeignKeys.length > 0 ? ' (without its dropped foreign keys)' : ''}; cleave never copies into it.\n` +
       `--- source\n+++ target\n${diff.join('\n')}`,

@@ -1,0 +1,148 @@
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Pool } from 'mysql2/promise';
+import { copySegment, isPermanentBackfillError, splitTable } from '@cleave/backfill';
+import { isCleaveError } from '@cleave/core';
+import { ControlStore, serverUrl, type CleaveConfig } from '@cleave/control';
+import { JOB_PAYLOAD_SCHEMAS, JobProducer, redisConnectionFromUrl, type JobPayloads } from '@cleave/jobs';
+import { MysqlPools } from '@cleave/mysql';
+import { MigrationGates } from './migration-gates.js';
+import { runVerifyJob } from './verify-job.js';
+import type { WorkerSettings } from './worker-settings.js';
+
+/**
+ * Hosts the BullMQ workers of one process: the backfill queue (split-table, copy-segment) and
+ * the verify queue. Owns the only MySQL pools of the process (one per server, `poolSize`
+ * connections: the connection budget) and stops gracefully: in-flight chunks finish and
+ * checkpoint, their jobs go back to the queue for another worker.
+ */
+export class WorkerHost {
+  readonly settings: WorkerSettings;
+  readonly pools: MysqlPools;
+  readonly #config: CleaveConfig;
+  readonly #log: Logger;
+  readonly #abort = new AbortController();
+  readonly #workers: Worker[] = [];
+  #store: ControlStore | undefined;
+  #producer: JobProducer | undefined;
+  #gates: MigrationGates | undefined;
+  #active = 0;
+  #stopping: Promise<void> | undefined;
+
+  constructor(config: CleaveConfig, settings: WorkerSettings, log: Logger) {
+    this.#config = config;
+    this.settings = settings;
+    this.#log = log;
+    this.pools = new MysqlPools({ maxConnectionsPerServer: settings.poolSize, defaultConnectionLimit: settings.poolSize });
+  }
+
+  /** The pool of a named server, shared by every job of this process. */
+  readonly servers = (name: string): Pool => this.pools.pool(serverUrl(this.#config, name)).promise;
+
+  async start(): Promise<void> {
+    this.#store = await ControlStore.open({ pool: this.servers(this.#config.control.server), database: this.#config.control.database });
+    const connection = redisConnectionFromUrl(this.#config.redisUrl);
+    this.#producer = new JobProducer({ connection, queuePrefix: this.#config.queuePrefix });
+    this.#gates = new MigrationGates(this.#store, this.servers, this.settings, (migrationId, state) =>
+      this.#log.info({ migrationId, throttled: state.throttled, reasons: state.reasons }, state.throttled ? 'backfill throttled' : 'backfill resumed'),
+    );
+    // A killed worker's jobs are found stalled within about lockMs and handed to another worker.
+    const options = { connection, concurrency: this.settings.concurrency, lockDuration: this.settings.lockMs, stalledInterval: this.settings.lockMs, maxStalledCount: 100 };
+    this.#workers.push(
+      new Worker(this.#producer.names.backfill, (job, token) => this.#run(job, token), options),
+      new Worker(this.#producer.names.verify, (job, token) => this.#run(job, token), { ...options, concurrency: 1 }),
+    );
+    for (const w of this.#workers) w.on('error', (error) => this.#log.warn({ err: error.message }, 'queue connection error'));
+  }
+
+  health(): Record<string, unknown> {
+    const stats = this.pools.stats();
+    return {
+      status: this.#stopping ? 'stopping' : 'ok',
+      workerId: this.settings.workerId,
+      concurrency: this.settings.concurrency,
+      activeJobs: this.#active,
+      connectionsOpened: stats.connectionsOpened,
+      servers: Object.fromEntries(Object.entries(stats.servers).map(([k, s]) => [k, { budget: s.budget, connectionsOpened: s.connectionsOpened }])),
+      uptimeSeconds: Math.round(process.uptime()),
+    };
+  }
+
+  async #run(job: Job, token: string | undefined): Promise<unknown> {
+    const name = job.name as keyof JobPayloads;
+    const schema = JOB_PAYLOAD_SCHEMAS[name];
+    if (!schema) throw new UnrecoverableError(`unknown job "${job.name}"`);
+    const parsed = schema.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`job ${job.id} has an invalid payload: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+    const payload = parsed.data as JobPayloads[typeof name];
+    const log = this.#log.child({ migrationId: payload.migrationId, job: job.name, jobId: job.id });
+    this.#active++;
+    const started = Date.now();
+    try {
+      const result = await this.#process(name, payload, log);
+      log.info({ ms: Date.now() - started, result: summary(result) }, `${job.name} done`);
+      return result;
+    } catch (error) {
+      if (isCleaveError(error, 'ABORTED') && token) {
+        // Shutting down: the chunk in flight was checkpointed; hand the job back without using an attempt.
+        log.info('released on shutdown; another worker resumes from the checkpoint');
+        await job.moveToDelayed(Date.now() + 1_000, token);
+        throw new DelayedError();
+      }
+      if (isPermanentBackfillError(error)) {
+        log.error({ err: (error as Error).message }, `${job.name} failed permanently`);
+        throw new UnrecoverableError((error as Error).message);
+      }
+      log.warn({ err: (error as Error).message, attempt: job.attemptsMade + 1 }, `${job.name} failed, will retry`);
+      throw error;
+    } finally {
+      this.#active--;
+    }
+  }
+
+  async #process(name: keyof JobPayloads, payload: JobPayloads[keyof JobPayloads], log: Logger): Promise<unknown> {
+    const store = this.#store!;
+    const producer = this.#producer!;
+    const base = { store, servers: this.servers, owner: this.settings.workerId, signal: this.#abort.signal, log: (e: { level: 'debug' | 'info' | 'warn'; message: string }) => log[e.level](e, e.message) };
+    switch (name) {
+      case 'split-table': {
+        const p = payload as JobPayloads['split-table'];
+        const result = await splitTable(p, { ...base, segmentRows: this.settings.segmentRows });
+        for (const unit of result.units) await producer.copySegments(p.migrationId, unit.unit, unit.segmentNos);
+        return result;
+      }
+      case 'copy-segment': {
+        const p = payload as JobPayloads['copy-segment'];
+        const gate = await this.#gates!.gate(p.migrationId);
+        const result = await copySegment(p, { ...base, gate, chunkSize: { targetMs: this.settings.chunkTargetMs } });
+        if (result.migrationCopied) {
+          // The last segment of the migration: verify and repair until a full pass is clean.
+          await producer.verifyMigration({ migrationId: p.migrationId, repair: true, maxPasses: 10 }, 1);
+        }
+        return result;
+      }
+      case 'verify-migration':
+        return runVerifyJob(payload as JobPayloads['verify-migration'], { store, servers: this.servers, actor: this.settings.workerId, signal: this.#abort.signal });
+      case 'repair-shadow-failures':
+        throw new UnrecoverableError('repair-shadow-failures arrives with the router');
+    }
+  }
+
+  /** Graceful stop: no new jobs, in-flight chunks finish and checkpoint, then pools close. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#abort.abort();
+      await Promise.all(this.#workers.map((w) => w.close()));
+      await this.#gates?.close();
+      await this.#producer?.close();
+      await this.pools.end();
+    })();
+    return this.#stopping;
+  }
+}
+
+function summary(result: unknown): unknown {
+  if (typeof result !== 'object' || result === null) return result;
+  const { units, ...rest } = result as Record<string, unknown>;
+  return units === undefined ? rest : { ...rest, units: (units as unknown[]).length };
+}

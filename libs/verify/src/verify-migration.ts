@@ -1,0 +1,79 @@
+import { CleaveError, backfillUnits, movedTables } from '@cleave/core';
+import type { ControlStore } from '@cleave/control';
+import type { Pool } from 'mysql2/promise';
+import { readCatalog, tableShape } from '@cleave/mysql';
+import { aggregateReport, type TableVerification, type VerificationReport } from './verification-report.js';
+import { verifyTable, type VerifyChunkOptions, type VerifyProgress } from './table-verifier.js';
+
+/** What {@link verifyMigration} needs: the control store and the pool of each named server. */
+export interface VerifyMigrationDeps extends VerifyChunkOptions {
+  readonly store: ControlStore;
+  /** A mysql2 promise pool per server name (the worker's budgeted pools). */
+  readonly servers: (serverName: string) => Pool;
+  /** Recorded as the event's actor. */
+  readonly actor: string;
+  readonly onProgress?: (progress: VerifyProgress & { readonly unit: string }) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface VerifyMigrationOptions {
+  readonly migrationId: string;
+  /** Repair differences from the primary (`false`: only report). */
+  readonly repair: boolean;
+  /** @defaultValue 5 */
+  readonly maxPasses?: number;
+}
+
+/**
+ * Verifies every unit of a migration (each moved table, each shard range) against its target,
+ * repairing from the primary until a full pass is clean when `repair` is set, and records the run
+ * and an event in the control store. Before the writes switch, the source is the primary.
+ */
+export async function verifyMigration(options: VerifyMigrationOptions, deps: VerifyMigrationDeps): Promise<VerificationReport & { readonly runId: number }> {
+  const migration = await deps.store.getMigration(options.migrationId);
+  if (migration.phase === 'planned') {
+    throw new CleaveError('PRECONDITION_FAILED', `migration ${migration.name} has not started: nothing to verify yet`, { hint: 'Run `cleave start` first.' });
+  }
+  const { plan } = migration;
+  const { store: _store, servers: _servers, actor: _actor, onProgress: _onProgress, signal: _signal, ...chunkOptions } = deps;
+  const source = deps.servers(plan.source.server);
+  const catalog = await readCatalog(source, plan.source.database, { tables: movedTables(plan) });
+  const runId = await deps.store.startVerificationRun(migration.id);
+  const started = performance.now();
+  const results: TableVerification[] = [];
+  try {
+    for (const unit of backfillUnits(plan)) {
+      const table = catalog.tables.find((t) => t.name === unit.table);
+      if (!table) throw new CleaveError('NOT_FOUND', `table ${unit.table} no longer exists in ${plan.source.database}`);
+      results.push(
+        await verifyTable({
+          ...chunkOptions,
+          ...(deps.signal ? { signal: deps.signal } : {}),
+          source,
+          target: deps.servers(unit.target.server),
+          sourceShape: tableShape(table, plan.source.database),
+          targetTable: { database: unit.target.database, table: unit.table },
+          ...(unit.filter ? { filter: unit.filter } : {}),
+          repair: options.repair,
+          maxPasses: options.maxPasses ?? 5,
+          ...(deps.onProgress ? { onProgress: (p: VerifyProgress) => deps.onProgress!({ ...p, unit: unit.id }) } : {}),
+        }),
+      );
+    }
+  } catch (error) {
+    await deps.store.finishVerificationRun(runId, { passes: 0, chunks: 0, rowsChecked: 0, rowsDiffering: 0, rowsRepaired: 0, clean: false, details: { error: (error as Error).message } });
+    throw error;
+  }
+  const report = aggregateReport(results, Math.round(performance.now() - started));
+  await deps.store.finishVerificationRun(runId, { ...report, details: { tables: report.tables.map(({ sampleDifferences: _s, ...t }) => t), sampleDifferences: report.sampleDifferences } });
+  await deps.store.appendEvent(migration.id, 'verification', { actor: deps.actor, reason: options.repair ? 'verify and repair' : 'verify only' }, {
+    runId,
+    clean: report.clean,
+    passes: report.passes,
+    rowsChecked: report.rowsChecked,
+    rowsDiffering: report.rowsDiffering,
+    rowsRepaired: report.rowsRepaired,
+    durationMs: report.durationMs,
+  });
+  return { ...report, runId };
+}
