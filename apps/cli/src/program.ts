@@ -1,11 +1,12 @@
 import { Command, CommanderError, Option } from 'commander';
-import { isCleaveError } from '@cleave/core';
+import { CleaveError, isCleaveError } from '@cleave/core';
 import { CliContext, type GlobalOptions } from './cli-context.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
 import { emit, fmtTime } from './output.js';
 import { startMigration } from './commands/start-command.js';
 import { formatStatus, listMigrations, migrationStatus } from './commands/status-command.js';
 import { runWorkerProcess } from './commands/worker-command.js';
+import { formatVerification, verifyCommand } from './commands/verify-command.js';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -81,6 +82,25 @@ export function buildProgram(): Command {
         }
         const status = await migrationStatus(ctx, id);
         emit(Boolean(globals().json), status, () => formatStatus(status));
+      }),
+    );
+
+  program
+    .command('verify')
+    .description('compare every row of every moved table (checksums per chunk, row diff where they differ); exit 1 while differences remain')
+    .argument('<id>', 'migration id or name')
+    .option('--repair', 'repair differences from the primary until a full pass is clean')
+    .addOption(new Option('--max-passes <n>', 'most full passes with --repair').default('5'))
+    .addHelpText('after', '\nExamples:\n  cleave verify split-mail\n  cleave verify split-mail --repair --json')
+    .action((id: string, opts: { repair?: boolean; maxPasses: string }) =>
+      run(globals(), async (ctx) => {
+        const maxPasses = Number(opts.maxPasses);
+        if (!Number.isInteger(maxPasses) || maxPasses < 1) throw new CleaveError('INVALID_ARGUMENT', `--max-passes must be a positive integer, got "${opts.maxPasses}"`);
+        const report = await verifyCommand(ctx, id, { repair: Boolean(opts.repair), maxPasses }, (line) => {
+          if (!globals().json) process.stderr.write(`${line}\n`);
+        });
+        emit(Boolean(globals().json), report, () => formatVerification(report));
+        return report.clean ? EXIT.ok : EXIT.failed;
       }),
     );
 
