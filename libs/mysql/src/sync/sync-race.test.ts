@@ -109,7 +109,8 @@ describe('syncKeyRange racing dual writes', () => {
         done = true;
       }
       const writes = (await Promise.all(writers)).reduce((a, b) => a + b, 0);
-      expect(writes).toBeGreaterThan(50);
+      // The writers must really have raced the copy (a floor, not a speed: the machine may be busy).
+      expect(writes).toBeGreaterThan(10);
       expect(copied).toBeGreaterThan(0);
       const sourceRows = await fx.hexRows(fx.sourceAdmin, 'race', 'id');
       const targetRows = await fx.hexRows(fx.targetAdmin, 'race', 'id');
