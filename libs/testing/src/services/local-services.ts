@@ -52,10 +52,24 @@ export async function servicesUp(config: ServicesConfig, env: Record<string, str
   const binaries = ensureBinaries(env, log);
   return withLock(config, async () => {
     const started = Date.now();
-    const reports = await Promise.all([
+    const settled = await Promise.allSettled([
       ...config.mariadb.map(async (m) => ({ name: `mariadb ${m.name}`, port: m.port, state: await startMariadb(binaries, config, m), pid: mariadbPid(m) })),
       (async () => ({ name: 'redis', port: config.redis.port, state: await startRedis(binaries, config), pid: redisPid(config) }))(),
     ]);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      // Leave nothing half-started: stop what this call started before reporting the failure.
+      await Promise.all(
+        settled.map(async (r, i) => {
+          if (r.status !== 'fulfilled' || r.value.state !== 'started') return;
+          const m = config.mariadb[i];
+          if (m) await stopMariadb(m);
+          else await stopRedis(config);
+        }),
+      );
+      throw failed.reason;
+    }
+    const reports = settled.map((r) => (r as PromiseFulfilledResult<ServiceReport>).value);
     for (const r of reports) log(`${r.name.padEnd(16)} 127.0.0.1:${r.port}  ${r.state}${r.pid ? ` (pid ${r.pid})` : ''}`);
     log(`services ready in ${((Date.now() - started) / 1000).toFixed(1)} s (data in ${config.rootDir})`);
     return reports;
