@@ -44,10 +44,16 @@ describe('preflightPlan', () => {
     ).not.toThrow();
   });
 
-  it('a parent moving away from its children also crosses', () => {
-    expect(() => preflightPlan(plan([{ kind: 'tables', tables: ['users'], to: 'mail' }]), catalog)).toThrow(
-      /foreign key addresses\.fk_addresses_user .*\n- foreign key email_aliases\.fk_aliases_user/,
-    );
+  it('a parent moving away from its children also crosses; two crossing keys keep the specific code', () => {
+    const error = (() => {
+      try {
+        preflightPlan(plan([{ kind: 'tables', tables: ['users'], to: 'mail' }]), catalog);
+      } catch (e) {
+        return e as Error & { code: string };
+      }
+    })();
+    expect(error?.message).toMatch(/foreign key addresses\.fk_addresses_user .*\n- foreign key email_aliases\.fk_aliases_user/);
+    expect(error?.code).toBe('FOREIGN_KEY_CROSSES_SERVERS');
   });
 
   it('lists every problem at once: unknown table, keyless table, unknown shard column', () => {

@@ -19,11 +19,13 @@ function placement(plan: Plan): Map<string, Set<string>> {
  */
 export function preflightPlan(plan: Plan, catalog: Catalog): void {
   const problems: string[] = [];
+  // The error's code is the problems' common code, if they share one.
   const codes = new Set<string>();
   const tables = new Map(catalog.tables.map((t) => [t.name, t]));
   for (const name of movedTables(plan)) {
     const table = tables.get(name);
     if (!table) {
+      codes.add('PLAN_INVALID');
       problems.push(`table "${name}" does not exist in database "${plan.source.database}" on server "${plan.source.server}"`);
       continue;
     }
@@ -38,6 +40,7 @@ export function preflightPlan(plan: Plan, catalog: Catalog): void {
     if (move.kind !== 'shard') continue;
     const table = tables.get(move.table);
     if (table && !table.columns.some((c) => c.name === move.key.column)) {
+      codes.add('PLAN_INVALID');
       problems.push(`shard key column "${move.key.column}" does not exist in table "${move.table}"`);
     }
   }
@@ -60,7 +63,7 @@ export function preflightPlan(plan: Plan, catalog: Catalog): void {
     }
   }
   if (problems.length > 0) {
-    const code = codes.size === 1 && problems.length === codes.size ? ([...codes][0] as 'NO_USABLE_KEY' | 'FOREIGN_KEY_CROSSES_SERVERS') : 'PLAN_INVALID';
+    const code = codes.size === 1 ? ([...codes][0] as 'PLAN_INVALID' | 'NO_USABLE_KEY' | 'FOREIGN_KEY_CROSSES_SERVERS') : 'PLAN_INVALID';
     throw new CleaveError(code, `plan "${plan.name}" does not fit the source database:\n${problems.map((p) => `- ${p}`).join('\n')}`, {
       hint: 'Fix the plan (or the schema) and run `cleave start` again; nothing was registered.',
     });
