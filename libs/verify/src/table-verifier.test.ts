@@ -131,13 +131,18 @@ describe('verifyTable', () => {
     };
     const writers = [writer(1), writer(2)];
     let report;
+    let duringVerify = 0;
     try {
+      while (writes < 5) await new Promise((resolve) => setTimeout(resolve, 5));
+      const before = writes;
       report = await verifyTable({ source, target, sourceShape: shape, targetTable: targetTable(), repair: true, maxPasses: 10, initialChunkRows: 500 });
+      duringVerify = writes - before;
     } finally {
       stop = true;
       await Promise.all(writers);
     }
-    expect(writes).toBeGreaterThan(10);
+    // The writers really raced the verification (a floor of overlap, not a speed).
+    expect(duringVerify).toBeGreaterThan(0);
     expect(report.clean).toBe(true);
     expect(report.rowsRepaired).toBeGreaterThanOrEqual(10);
     expect(await hexRows(targetAdmin)).toEqual(await hexRows(sourceAdmin));
