@@ -225,15 +225,14 @@ describe('readCatalog on the sample account database', () => {
         await Promise.all(statements.slice(i, i + 10).map((statement) => pool.query(statement)));
       }
       let count = 0;
-      const started = Date.now();
       const big = await readCatalog(
         { query: (text, values) => ((count += 1), pool.query(text, values) as Promise<[unknown, unknown]>) },
         bulk,
       );
       expect(big.tables).toHaveLength(300);
       expect(big.tables[299]).toMatchObject({ name: 't299', primaryKey: ['id'], uniqueKeys: [{ name: 'uk_v', columns: ['v'], allNotNull: true }] });
+      // Scale is a query count, not a time: the same 7 queries whatever the number of tables.
       expect(count).toBe(7);
-      expect(Date.now() - started).toBeLessThan(10_000);
     } finally {
       await pool.query(`DROP DATABASE ${quoteIdentifier(bulk)}`);
     }
