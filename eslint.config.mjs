@@ -25,8 +25,8 @@ const depConstraints = [
 
 /** Tests may also use the testing lib. */
 const testConstraints = depConstraints.map((c) =>
-  c.onlyDependOnLibsWithTags && c.sourceTag.startsWith('type:')
-    ? { ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'type:testing'] }
+  c.onlyDependOnLibsWithTags
+    ? { ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, c.sourceTag.startsWith('type:') ? 'type:testing' : 'scope:testing'] }
     : c,
 );
 

@@ -6,3 +6,7 @@ export * from './records.js';
 export { resolveCleaveConfig, serverUrl } from './cleave-config.js';
 export type { CleaveConfig } from './cleave-config.js';
 export { preflightPlan } from './plan-preflight.js';
+// Routing control plane (routers, coordinator): leases, fences, epoch acks over Redis.
+export * from './routing/index.js';
+export { readMigrationStatus } from './migration-status.js';
+export type { BackfillUnitStatus, MigrationStatus } from './migration-status.js';

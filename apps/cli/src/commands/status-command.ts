@@ -1,53 +1,26 @@
-import type { BackfillTableRecord, MigrationEvent, MigrationRecord, ThrottleStat, VerificationRunRecord } from '@cleave/control';
+import { readMigrationStatus, type MigrationRecord, type MigrationStatus } from '@cleave/control';
 import type { CliContext } from '../cli-context.js';
 import { fmtDuration, fmtInt, fmtTime } from '../output.js';
 
-export interface MigrationStatus {
-  readonly migration: Omit<MigrationRecord, 'plan'> & { readonly plan: MigrationRecord['plan'] };
-  readonly backfill: {
-    readonly tables: readonly (BackfillTableRecord & { readonly rowsPerSecond: number; readonly percent: number })[];
-    readonly rowsCopied: number;
-    readonly complete: boolean;
-  };
-  readonly throttling: readonly ThrottleStat[];
-  readonly verification: readonly VerificationRunRecord[];
+export interface CliMigrationStatus extends MigrationStatus {
   readonly routers: { readonly registered: number; readonly note: string };
   readonly queues: Record<string, Record<string, number>>;
-  readonly events: readonly MigrationEvent[];
 }
 
-/** Everything the control store knows about one migration. */
-export async function migrationStatus(ctx: CliContext, idOrName: string): Promise<MigrationStatus> {
-  const store = await ctx.store();
-  const migration = await store.getMigration(idOrName);
-  const [tables, throttling, verification, events, queues] = await Promise.all([
-    store.backfillTables(migration.id),
-    store.throttleStats(migration.id),
-    store.verificationRuns(migration.id),
-    store.events(migration.id),
-    ctx.producer().counts(),
-  ]);
-  const withRates = tables.map((t) => ({
-    ...t,
-    // Wall-clock rate: segments copy in parallel, so summed copy time would understate it.
-    rowsPerSecond: t.startedAt ? (t.rowsCopied * 1000) / Math.max(1, (t.finishedAt ?? new Date()).getTime() - t.startedAt.getTime()) : 0,
-    percent: t.state === 'copied' ? 100 : t.rowsEstimate > 0 ? Math.min(99.9, (100 * t.rowsCopied) / t.rowsEstimate) : 0,
-  }));
+/** The control store's view of a migration plus the job queues. */
+export async function migrationStatus(ctx: CliContext, idOrName: string): Promise<CliMigrationStatus> {
+  const [status, queues] = await Promise.all([readMigrationStatus(await ctx.store(), idOrName), ctx.producer().counts()]);
   return {
-    migration,
-    backfill: { tables: withRates, rowsCopied: tables.reduce((n, t) => n + t.rowsCopied, 0), complete: tables.length > 0 && tables.every((t) => t.state === 'copied') },
-    throttling,
-    verification,
+    ...status,
     routers: {
       registered: 0,
       note: 'no router has registered: writes that do not go through @cleave/router reach only the source and are caught only by verification',
     },
     queues,
-    events,
   };
 }
 
-export function formatStatus(s: MigrationStatus): string {
+export function formatStatus(s: CliMigrationStatus): string {
   const m = s.migration;
   const lines = [`migration ${m.name} (id ${m.id})  phase ${m.phase}  epoch ${m.epoch}`, `  source ${m.plan.source.server}/${m.plan.source.database}`, '', 'backfill:'];
   for (const t of s.backfill.tables) {

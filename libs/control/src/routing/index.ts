@@ -1,0 +1,5 @@
+export { RoutingChannel } from './routing-channel.js';
+export type { AckCondition, AckWaitResult, RouterInfo, RoutingChannelConfig, RoutingListener } from './routing-channel.js';
+export { parseFenceRecord, parseRouterAck, parseRoutingMessage } from './routing-messages.js';
+export type { FenceRecord, RouterAck, RoutingMessage } from './routing-messages.js';
+export { decodeShadowKeys, encodeShadowKeys } from './shadow-keys.js';

@@ -1,0 +1,46 @@
+import nodeSqlParser from 'node-sql-parser';
+import type { QueryAnalysis, TableName } from './query-analysis.js';
+
+const parser = new nodeSqlParser.Parser();
+
+/** What the SQL parser found in raw SQL. */
+export interface RawSqlTables {
+  readonly kind: QueryAnalysis['kind'];
+  readonly tables: TableName[];
+  readonly written: TableName | undefined;
+}
+
+const KINDS: Record<string, QueryAnalysis['kind']> = { select: 'select', insert: 'insert', replace: 'insert', update: 'update', delete: 'delete' };
+
+/**
+ * Reads the tables of one raw statement with node-sql-parser (MariaDB grammar). `null` when the
+ * text does not parse, or holds several statements.
+ */
+export function parseRawSql(sql: string): RawSqlTables | null {
+  let result: { tableList: string[]; ast: unknown };
+  try {
+    result = parser.parse(sql, { database: 'MariaDB' }) as { tableList: string[]; ast: unknown };
+  } catch {
+    return null;
+  }
+  const ast = Array.isArray(result.ast) ? (result.ast.length === 1 ? result.ast[0] : null) : result.ast;
+  if (ast === null || typeof ast !== 'object') return null;
+  const type = String((ast as { type?: unknown }).type ?? '').toLowerCase();
+  const kind = KINDS[type] ?? 'other';
+  const tables = new Map<string, TableName>();
+  let written: TableName | undefined;
+  for (const entry of result.tableList) {
+    const [op, schema, table] = entry.split('::') as [string, string, string];
+    if (table === undefined) continue;
+    const name: TableName = { schema: schema === 'null' ? undefined : schema, table };
+    tables.set(`${name.schema ?? ''}.${name.table}`, name);
+    if (written === undefined && op !== 'select' && kind !== 'select' && kind !== 'other') written = name;
+  }
+  return { kind, tables: [...tables.values()], written };
+}
+
+/** Whether `sql` mentions `table` as a word (case-insensitive): the fallback check for SQL that does not parse. */
+export function mentionsTable(sql: string, table: string): boolean {
+  const escaped = table.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(^|[^A-Za-z0-9_$])${escaped}([^A-Za-z0-9_$]|$)`, 'i').test(sql);
+}

@@ -1,0 +1,275 @@
+import os from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { FenceRecord, RoutingChannel, RoutingMessage } from '@cleave/control';
+import { RoutingTable, type RoutedMigration } from './routing-table.js';
+import type { RouterLog } from './router-config.js';
+
+/** Where the router reads the migrations from: a `ControlStore` fits. */
+export interface MigrationSource {
+  listMigrations(): Promise<readonly RoutedMigration[]>;
+}
+
+export interface RouterControlConfig {
+  readonly store: MigrationSource;
+  readonly channel: RoutingChannel | undefined;
+  readonly routerId: string;
+  readonly service: string;
+  readonly leaseTtlMs: number;
+  readonly pollMs: number;
+  readonly log: RouterLog;
+  /** Called whenever writes may have become allowed (fence lifted, epoch applied, lease regained). */
+  readonly onChange: () => void;
+  /** Resolves once no write of the migration is in flight. */
+  readonly idle: (migrationId: string) => Promise<void>;
+}
+
+/** A fresh router id: host, pid and random bytes. */
+export function newRouterId(): string {
+  return `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+const withTimeout = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
+  new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+
+/**
+ * The router's side of the control plane: loads the routing state from the control store,
+ * holds a lease in Redis (heartbeat), follows fences and epochs (pushed over pub/sub, and polled
+ * as a fallback), and acknowledges the epoch it applied and the fences it holds.
+ *
+ * Safety rules: writes to a migration's tables are allowed only while the lease is current, the
+ * state was reloaded since the lease was (re)gained, and no fence covers the applied epoch.
+ */
+export class RouterControl {
+  readonly #config: RouterControlConfig;
+  #table = new RoutingTable([]);
+  readonly #fences = new Map<string, FenceRecord>();
+  readonly #ackedFence = new Map<string, string>();
+  #leaseUntil = 0;
+  #resync = true;
+  #timers: NodeJS.Timeout[] = [];
+  #unsubscribe: (() => Promise<void>) | undefined;
+  #closed = false;
+  #reloading: Promise<void> | undefined;
+  #lastError: string | null = null;
+
+  constructor(config: RouterControlConfig) {
+    this.#config = config;
+  }
+
+  get table(): RoutingTable {
+    return this.#table;
+  }
+
+  /** Whether the lease is current (always true without a channel). */
+  get leaseValid(): boolean {
+    return this.#config.channel === undefined || (performance.now() < this.#leaseUntil && !this.#resync);
+  }
+
+  /** Fences currently known, by migration id. */
+  get fences(): ReadonlyMap<string, FenceRecord> {
+    return this.#fences;
+  }
+
+  get lastError(): string | null {
+    return this.#lastError;
+  }
+
+  /** Whether writes to a migration's tables may run now. */
+  writeAllowed(migrationId: string): boolean {
+    if (!this.leaseValid) return false;
+    return !this.#fenced(migrationId);
+  }
+
+  #fenced(migrationId: string): boolean {
+    const fence = this.#fences.get(migrationId);
+    if (fence === undefined) return false;
+    const applied = this.#table.migrations.find((m) => m.id === migrationId)?.epoch ?? 0;
+    return fence.epoch >= applied;
+  }
+
+  async start(): Promise<void> {
+    await this.#reload();
+    const { channel } = this.#config;
+    if (channel !== undefined) {
+      this.#unsubscribe = await channel.subscribe((message) => this.#onMessage(message));
+      await this.#heartbeat();
+      await this.#pollFences();
+      this.#resync = false;
+      for (const m of this.#table.migrations) await this.#ack(m.id);
+      this.#every(Math.max(50, Math.floor(this.#config.leaseTtlMs / 3)), () => this.#heartbeat());
+    }
+    this.#every(this.#config.pollMs, () => this.#poll());
+    this.#config.onChange();
+  }
+
+  async stop(): Promise<void> {
+    this.#closed = true;
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers = [];
+    await this.#unsubscribe?.().catch(() => undefined);
+    await this.#config.channel?.deregisterRouter(this.#config.routerId).catch(() => undefined);
+  }
+
+  #every(ms: number, fn: () => Promise<void>): void {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running || this.#closed) return;
+      running = true;
+      void fn().finally(() => (running = false));
+    }, ms);
+    timer.unref?.();
+    this.#timers.push(timer);
+  }
+
+  async #heartbeat(): Promise<void> {
+    const { channel, leaseTtlMs } = this.#config;
+    if (channel === undefined) return;
+    const sentAt = performance.now();
+    try {
+      await withTimeout(
+        channel.registerRouter({ routerId: this.#config.routerId, service: this.#config.service, host: os.hostname(), pid: process.pid, startedAt: Date.now() }, leaseTtlMs),
+        Math.max(50, Math.floor(leaseTtlMs / 3)),
+        'lease heartbeat',
+      );
+    } catch (error) {
+      this.#error('lease heartbeat failed', error);
+      if (performance.now() >= this.#leaseUntil) this.#resync = true;
+      return;
+    }
+    // Counted from when the heartbeat was sent, with a 10% margin: the lease ends here before it ends in Redis.
+    this.#leaseUntil = sentAt + leaseTtlMs * 0.9;
+    if (this.#resync && this.#timers.length > 0) {
+      try {
+        await this.#reload();
+        await this.#pollFences();
+        this.#resync = false;
+        this.#config.log({ level: 'info', message: 'control plane lease regained; routing state reloaded' });
+        for (const m of this.#table.migrations) await this.#ack(m.id);
+        this.#config.onChange();
+      } catch (error) {
+        this.#error('reloading routing state after the lease lapsed failed', error);
+      }
+    }
+  }
+
+  async #poll(): Promise<void> {
+    try {
+      await this.#reload();
+      await this.#pollFences();
+    } catch (error) {
+      this.#error('polling routing state failed', error);
+    }
+  }
+
+  async #pollFences(): Promise<void> {
+    const { channel } = this.#config;
+    if (channel === undefined) return;
+    const ids = this.#table.migrations.map((m) => m.id);
+    const current = await withTimeout(channel.fences(ids), Math.max(100, this.#config.leaseTtlMs / 3), 'reading fences');
+    let lifted = false;
+    for (const id of ids) {
+      const fence = current.get(id);
+      const known = this.#fences.get(id);
+      if (fence === undefined) {
+        if (known !== undefined) {
+          this.#fences.delete(id);
+          lifted = true;
+          void this.#ack(id);
+        }
+      } else if (known?.fenceId !== fence.fenceId) {
+        this.#applyFence(id, fence);
+      }
+    }
+    if (lifted) this.#config.onChange();
+  }
+
+  #onMessage(message: RoutingMessage): void {
+    switch (message.type) {
+      case 'fence':
+        this.#applyFence(message.migrationId, { fenceId: message.fenceId, epoch: message.epoch, at: Date.now() });
+        break;
+      case 'unfence': {
+        const known = this.#fences.get(message.migrationId);
+        if (known !== undefined && (message.fenceId === '*' || known.fenceId === message.fenceId)) {
+          this.#fences.delete(message.migrationId);
+          void this.#ack(message.migrationId);
+          this.#config.onChange();
+        }
+        break;
+      }
+      case 'epoch': {
+        const applied = this.#table.migrations.find((m) => m.id === message.migrationId)?.epoch ?? 0;
+        if (message.epoch > applied) void this.#reload().catch((error: unknown) => this.#error('reloading routing state failed', error));
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  #applyFence(migrationId: string, fence: FenceRecord): void {
+    this.#fences.set(migrationId, fence);
+    this.#config.log({ level: 'info', message: 'fence: holding new writes', migrationId, fenceId: fence.fenceId, epoch: fence.epoch });
+    // Ack once the writes in flight when the fence arrived have finished.
+    void this.#config.idle(migrationId).then(() => this.#ack(migrationId));
+  }
+
+  /** Reloads the migrations; acks changed epochs. Concurrent calls share one load. */
+  #reload(): Promise<void> {
+    this.#reloading ??= (async () => {
+      try {
+        const migrations = await withTimeout(this.#config.store.listMigrations(), 10_000, 'loading migrations');
+        const before = new Map(this.#table.migrations.map((m) => [m.id, m.epoch]));
+        // Never go back to an older epoch (a stale read of the store).
+        const merged = migrations.map((m) => {
+          const old = this.#table.migrations.find((o) => o.id === m.id);
+          return old !== undefined && old.epoch > m.epoch ? old : m;
+        });
+        this.#table = new RoutingTable(merged);
+        const changed = merged.filter((m) => before.get(m.id) !== m.epoch);
+        if (changed.length > 0) {
+          for (const m of changed) {
+            this.#config.log({ level: 'info', message: 'routing epoch applied', migrationId: m.id, phase: m.phase, epoch: m.epoch });
+            if (this.#timers.length > 0) void this.#ack(m.id);
+          }
+          this.#config.onChange();
+        }
+      } finally {
+        this.#reloading = undefined;
+      }
+    })();
+    return this.#reloading;
+  }
+
+  async #ack(migrationId: string): Promise<void> {
+    const { channel } = this.#config;
+    if (channel === undefined || this.#closed) return;
+    const migration = this.#table.migrations.find((m) => m.id === migrationId);
+    if (migration === undefined) return;
+    const fence = this.#fences.get(migrationId);
+    const holding = fence !== undefined && fence.epoch >= migration.epoch;
+    try {
+      await channel.ack(migrationId, this.#config.routerId, { epoch: migration.epoch, fenceId: holding ? fence.fenceId : null, at: Date.now() });
+      if (holding) this.#ackedFence.set(migrationId, fence.fenceId);
+    } catch (error) {
+      this.#error('acknowledging failed', error);
+    }
+  }
+
+  #error(message: string, error: unknown): void {
+    this.#lastError = `${message}: ${(error as Error).message}`;
+    this.#config.log({ level: 'warn', message, error: (error as Error).message });
+  }
+}

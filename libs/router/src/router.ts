@@ -1,0 +1,636 @@
+import { CompiledQuery, MysqlQueryCompiler, type QueryResult, type RootOperationNode, type TransactionSettings } from 'kysely';
+import { CleaveError, type MigrationSide } from '@cleave/core';
+import { encodeShadowKeys } from '@cleave/control';
+import { readCatalog, syncKeys, tableShape, type KeyTuple, type TableShape } from '@cleave/mysql';
+import { FailureRecorder } from './failure-recorder.js';
+import { analyzeQuery, type QueryAnalysis, type TableName } from './query-analysis.js';
+import { mentionsTable, parseRawSql } from './raw-sql.js';
+import type { CleaveDialectConfig, RouterLog } from './router-config.js';
+import { newRouterId, RouterControl } from './router-control.js';
+import { RouterError } from './router-error.js';
+import { NOOP_METRICS, type RouterMetrics } from './router-metrics.js';
+import { acquire, asQueryable, run, type RouterPool, type RouterPoolConnection } from './router-pool.js';
+import { shardEndpoint, shardKeyValue, sideEndpoints, type CoveredTable, type Endpoint } from './routing-table.js';
+import { ShadowReader } from './shadow-reader.js';
+import { WriteGate } from './write-gate.js';
+import { planWriteKeys, statementKeyValues, type WriteKeyPlan, type WriteResult } from './write-keys.js';
+
+/** What the router knows about one server's pool. */
+interface ServerInfo {
+  readonly database: string;
+  readonly timeZone: string;
+  readonly autoIncMode: number;
+}
+
+/** Where one statement runs. */
+export interface Route {
+  readonly server: string;
+  /** More than one server: a shard read fanned out (rows concatenated). */
+  readonly fanout: readonly string[];
+  /** The written covered table, when the write has a shadow. */
+  readonly dual: { readonly covered: CoveredTable; readonly primary: MigrationSide; readonly shadow: MigrationSide } | undefined;
+  /** Migrations whose writes this statement is (gated by fences). */
+  readonly gate: readonly string[];
+  /** For reads: the covered tables and the side read (shadow-read candidates). */
+  readonly read: { readonly covered: CoveredTable; readonly side: MigrationSide } | undefined;
+  readonly side: 'source' | 'target' | 'home' | 'fanout';
+}
+
+/** A status snapshot of the router (for health endpoints). */
+export interface RouterStatus {
+  readonly routerId: string;
+  readonly leaseValid: boolean;
+  readonly migrations: ReadonlyArray<{ id: string; name: string; phase: string; epoch: number; fenced: boolean }>;
+  readonly heldWrites: number;
+  readonly pendingFailures: number;
+  readonly lastControlError: string | null;
+}
+
+const isOkPacket = (r: unknown): r is { insertId: number | string; affectedRows: number; changedRows?: number } =>
+  typeof r === 'object' && r !== null && 'insertId' in r && 'affectedRows' in r;
+
+/** The result Kysely expects, like its MysqlConnection builds it. */
+export function toQueryResult<R>(result: unknown): QueryResult<R> {
+  if (isOkPacket(result)) {
+    const { insertId, affectedRows, changedRows } = result;
+    return {
+      insertId: insertId !== undefined && insertId !== null && insertId.toString() !== '0' ? BigInt(insertId) : undefined,
+      numAffectedRows: affectedRows !== undefined && affectedRows !== null ? BigInt(affectedRows) : undefined,
+      numChangedRows: changedRows !== undefined && changedRows !== null ? BigInt(changedRows) : undefined,
+      rows: [],
+    } as QueryResult<R>;
+  }
+  return { rows: (Array.isArray(result) ? result : []) as R[] };
+}
+
+/** Shadow work of one statement, applied after the primary commit. */
+interface ShadowWork {
+  readonly covered: CoveredTable;
+  readonly primary: MigrationSide;
+  readonly shadow: MigrationSide;
+  readonly primaryServer: string;
+  readonly shape: TableShape;
+  readonly keys: KeyTuple[];
+}
+
+/**
+ * The routing engine behind {@link CleaveDialect}: decides where each statement runs, runs dual
+ * writes, holds writes during fences, records failed shadow writes.
+ */
+export class Router {
+  readonly routerId: string;
+  readonly #config: CleaveDialectConfig;
+  readonly #home: string;
+  readonly #servers = new Map<string, ServerInfo>();
+  readonly #shapes = new Map<string, Promise<TableShape>>();
+  readonly #compiler = new MysqlQueryCompiler();
+  readonly #log: RouterLog;
+  readonly metrics: RouterMetrics;
+  readonly control: RouterControl;
+  readonly gate: WriteGate;
+  readonly #failures: FailureRecorder;
+  readonly #shadowReader: ShadowReader;
+  readonly #shadowDownUntil = new Map<string, number>();
+  #started: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(config: CleaveDialectConfig) {
+    this.#config = Object.freeze({ ...config });
+    this.#home = config.home ?? 'source';
+    this.routerId = config.routerId ?? newRouterId();
+    this.#log = config.log ?? (() => undefined);
+    this.metrics = config.metrics ?? NOOP_METRICS;
+    if (config.servers[this.#home] === undefined) {
+      throw new CleaveError('CONFIG_INVALID', `the home server "${this.#home}" is not in servers (${Object.keys(config.servers).join(', ')})`);
+    }
+    this.gate = new WriteGate({
+      allowed: (id) => this.control.writeAllowed(id),
+      holdTimeoutMs: config.holdTimeoutMs ?? 30_000,
+      maxHeld: config.maxHeldWrites ?? 10_000,
+      onHeld: (ms) => this.metrics.observe('cleave_router_write_held_ms', {}, ms),
+    });
+    this.control = new RouterControl({
+      store: config.store,
+      channel: config.channel,
+      routerId: this.routerId,
+      service: config.service ?? 'service',
+      leaseTtlMs: config.leaseTtlMs ?? 3_000,
+      pollMs: config.pollMs ?? 1_000,
+      log: this.#log,
+      onChange: () => this.gate.recheck(),
+      idle: (id) => this.gate.idle(id),
+    });
+    this.#failures = new FailureRecorder({ store: config.failures, journalPath: config.journalPath, log: this.#log, metrics: this.metrics });
+    this.#shadowReader = new ShadowReader({
+      sampleRate: config.shadowReads?.sampleRate ?? 0,
+      maxConcurrent: config.shadowReads?.maxConcurrent ?? 4,
+      log: this.#log,
+      metrics: this.metrics,
+    });
+  }
+
+  /** Probes the pools, loads the routing state, registers with the control plane. Idempotent. */
+  start(): Promise<void> {
+    this.#started ??= (async () => {
+      for (const [name, pool] of Object.entries(this.#config.servers)) {
+        const [rows] = (await pool.promise().query({ sql: 'SELECT DATABASE() AS db, @@session.time_zone AS tz, @@innodb_autoinc_lock_mode AS mode' })) as unknown as [
+          Array<{ db: string | null; tz: string; mode: number | string }>,
+        ];
+        const row = rows[0]!;
+        if (row.db === null) throw new CleaveError('CONFIG_INVALID', `the pool of server "${name}" has no default database: give it the database the plans name on that server`);
+        this.#servers.set(name, { database: row.db, timeZone: row.tz, autoIncMode: Number(row.mode) });
+      }
+      await this.control.start();
+      this.#checkEndpoints();
+      this.#failures.start();
+    })();
+    return this.#started;
+  }
+
+  /** Stops the control plane loops and drains the failure journal; does not end the pools. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.gate.close(new RouterError('router-closed', 'the router was destroyed while this write was held'));
+    await this.control.stop();
+    await this.#failures.stop();
+    await this.#shadowReader.idle();
+  }
+
+  status(): RouterStatus {
+    return {
+      routerId: this.routerId,
+      leaseValid: this.control.leaseValid,
+      migrations: this.control.table.migrations.map((m) => ({ id: m.id, name: m.name, phase: m.phase, epoch: m.epoch, fenced: this.control.fences.has(m.id) })),
+      heldWrites: this.gate.held,
+      pendingFailures: this.#failures.pending(),
+      lastControlError: this.control.lastError,
+    };
+  }
+
+  /** Waits until the shadow reads in flight finished (tests, shutdown). */
+  shadowReadsIdle(): Promise<void> {
+    return this.#shadowReader.idle();
+  }
+
+  #checkEndpoints(): void {
+    const problems: string[] = [];
+    const check = (e: Endpoint, what: string) => {
+      const info = this.#servers.get(e.server);
+      if (info === undefined) problems.push(`${what} is on server "${e.server}", which is not in servers`);
+      else if (info.database !== e.database) problems.push(`${what} is database "${e.database}" but the pool of "${e.server}" uses "${info.database}"`);
+    };
+    for (const covered of this.control.table.covered()) {
+      if (covered.migration.phase === 'planned') continue;
+      check(covered.source, `the source of ${covered.table}`);
+      for (const e of sideEndpoints(covered, 'target')) check(e, `a target of ${covered.table}`);
+    }
+    if (problems.length > 0) this.#log({ level: 'error', message: `routing config does not match the migrations: ${problems.join('; ')}` });
+  }
+
+  pool(server: string): RouterPool {
+    const pool = this.#config.servers[server];
+    if (pool === undefined) {
+      throw new CleaveError('CONFIG_INVALID', `a migration routes to server "${server}", which the router has no pool for`, {
+        hint: `Add a pool for "${server}" to the router's servers.`,
+      });
+    }
+    return pool;
+  }
+
+  get #homeDatabase(): string {
+    return this.#servers.get(this.#home)?.database ?? '';
+  }
+
+  // ---- routing ------------------------------------------------------------------------------
+
+  /** Decides where a statement runs. `inTransaction`: reads of covered tables go to the primary. */
+  route(input: QueryAnalysis, node: RootOperationNode, sql: string, inTransaction: boolean): Route {
+    const table = this.control.table;
+    const home = this.#homeDatabase;
+    let analysis = input;
+    if (analysis.rawFragments !== '' && table.covered().some((c) => mentionsTable(analysis.rawFragments, c.table))) {
+      // Raw fragments inside a built query name a migrated table: find all tables with the parser.
+      const parsed = parseRawSql(sql);
+      if (parsed === null) analysis = { ...analysis, unparsed: true };
+      else analysis = { ...analysis, tables: [...analysis.tables, ...parsed.tables.filter((t) => !analysis.tables.some((a) => a.table === t.table && a.schema === t.schema))] };
+    }
+    if (analysis.unparsed) {
+      const hit = table.covered().filter((c) => mentionsTable(sql, c.table));
+      if (hit.length > 0) {
+        throw this.#refuse(
+          new RouterError('raw-sql-unroutable', `raw SQL that the router cannot parse names migrated table(s) ${hit.map((c) => c.table).join(', ')}: refusing rather than guessing where it goes`, {
+            hint: 'Write the statement with the query builder, or as one plain statement the MariaDB grammar accepts.',
+          }),
+        );
+      }
+      return { server: this.#home, fanout: [], dual: undefined, gate: [], read: undefined, side: 'home' };
+    }
+    const isWrite = analysis.kind === 'insert' || analysis.kind === 'update' || analysis.kind === 'delete' || (analysis.raw && analysis.kind === 'other');
+    const placements: Array<{ name: TableName; servers: string[]; covered: CoveredTable | undefined }> = [];
+    let dual: Route['dual'];
+    let read: Route['read'];
+    const gate = new Set<string>();
+    let fanoutAllowed = false;
+    for (const name of analysis.tables) {
+      const covered = table.lookup(name, home);
+      if (covered === undefined) {
+        placements.push({ name, servers: [this.#home], covered });
+        continue;
+      }
+      const routing = covered.routing;
+      const written = analysis.written !== undefined && analysis.written.table === name.table && (analysis.written.schema ?? home) === (name.schema ?? home);
+      const side: MigrationSide = isWrite || inTransaction ? routing.primary : routing.reads;
+      let keys: string[] | undefined;
+      if (covered.move.kind === 'shard' && covered.migration.phase !== 'planned') {
+        const values = analysis.raw ? undefined : statementKeyValues(node, covered.move.column);
+        const move = covered.move;
+        keys = values?.map((v) => shardKeyValue(move.type, v)).filter((v): v is string => v !== undefined);
+        if (keys !== undefined && keys.length !== values?.length) keys = undefined;
+        if (written && keys === undefined) {
+          throw this.#refuse(
+            new RouterError('shard-key-missing', `a write to sharded table ${covered.table} must give its shard key ${move.column} (in the inserted values, or as = / IN in the WHERE)`, {
+              hint: `Add ${move.column} to the statement; without it the router cannot tell which shard the rows belong to.`,
+            }),
+          );
+        }
+        if (analysis.raw && written) {
+          throw this.#refuse(new RouterError('unsupported-write', `raw SQL writes to sharded table ${covered.table} are not routed; use the query builder`));
+        }
+      }
+      const servers = sideEndpoints(covered, side, side === 'target' ? keys : undefined).map((e) => e.server);
+      if (side === 'target' && covered.move.kind === 'shard' && keys === undefined && !isWrite) fanoutAllowed = true;
+      placements.push({ name, servers, covered });
+      if (written) {
+        if (covered.migration.phase !== 'finalized') gate.add(covered.migration.id);
+        if (routing.shadow !== null) {
+          if (analysis.raw) {
+            throw this.#refuse(
+              new RouterError('unsupported-write', `raw SQL writes to ${covered.table} cannot be dual-written (phase ${covered.migration.phase}); use the query builder`, {
+                hint: 'The router finds the touched rows from the query builder’s operation nodes.',
+              }),
+            );
+          }
+          dual = { covered, primary: routing.primary, shadow: routing.shadow };
+        }
+      } else if (!isWrite && !inTransaction && read === undefined) {
+        read = { covered, side };
+      }
+    }
+    if (isWrite && analysis.written !== undefined && placements.length === 0) placements.push({ name: analysis.written, servers: [this.#home], covered: undefined });
+    const all = [...new Set(placements.flatMap((p) => p.servers))];
+    if (all.length === 0) return { server: this.#home, fanout: [], dual, gate: [...gate], read, side: 'home' };
+    if (all.length > 1) {
+      const single = placements.length === 1 && fanoutAllowed;
+      if (single && this.#mergeable(node)) {
+        return { server: all[0]!, fanout: all, dual: undefined, gate: [], read: undefined, side: 'fanout' };
+      }
+      if (single) {
+        throw this.#refuse(
+          new RouterError('shard-fanout-unsupported', `a read of sharded table ${placements[0]!.name.table} without its shard key goes to ${all.join(', ')}, and its ORDER BY / LIMIT / GROUP BY / aggregate cannot be merged`, {
+            hint: 'Give the shard key (= or IN), or drop the ORDER BY / LIMIT / aggregate and merge in the service.',
+          }),
+        );
+      }
+      const where = placements.map((p) => `${p.name.table} -> ${p.servers.join('+')}`).join(', ');
+      throw this.#refuse(
+        new RouterError(inTransaction ? 'cross-server-transaction' : 'cross-server-query', `the query's tables live on different servers in the current phase (${where}): a cross-server join cannot run`, {
+          hint: 'Split the query per server and join in the service (the plan listed it under brokenStatements).',
+        }),
+      );
+    }
+    const covered = placements.find((p) => p.covered !== undefined)?.covered;
+    const side = covered === undefined ? 'home' : (isWrite || inTransaction ? covered.routing.primary : covered.routing.reads);
+    return { server: all[0]!, fanout: [], dual, gate: [...gate], read, side };
+  }
+
+  #mergeable(node: RootOperationNode): boolean {
+    const n = node as unknown as Record<string, unknown>;
+    if (node.kind !== 'SelectQueryNode') return false;
+    if (n['joins'] !== undefined || n['orderBy'] !== undefined || n['limit'] !== undefined || n['offset'] !== undefined || n['groupBy'] !== undefined || n['having'] !== undefined || n['setOperations'] !== undefined) return false;
+    return !JSON.stringify(node, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : Buffer.isBuffer(v) ? null : v)).includes('"AggregateFunctionNode"');
+  }
+
+  #refuse(error: RouterError): RouterError {
+    this.metrics.increment('cleave_router_refused_total', { reason: error.reason });
+    return error;
+  }
+
+  // ---- dual writes ---------------------------------------------------------------------------
+
+  /** The shape of a covered table on one side. */
+  shape(endpoint: Endpoint, table: string): Promise<TableShape> {
+    const key = `${endpoint.server}/${endpoint.database}/${table}`;
+    let shape = this.#shapes.get(key);
+    if (shape === undefined) {
+      shape = (async () => {
+        const catalog = await readCatalog(this.pool(endpoint.server).promise(), endpoint.database, { tables: [table] });
+        return tableShape(catalog.tables[0]!, endpoint.database);
+      })();
+      shape.catch(() => this.#shapes.delete(key));
+      this.#shapes.set(key, shape);
+    }
+    return shape;
+  }
+
+  /** Plans the touched-key search of a dual write. */
+  async planDual(route: Route, node: RootOperationNode): Promise<{ plan: WriteKeyPlan; shape: TableShape; endpoint: Endpoint }> {
+    const dual = route.dual!;
+    const endpoint: Endpoint = { server: route.server, database: dual.primary === 'source' ? dual.covered.source.database : this.#servers.get(route.server)!.database };
+    const shape = await this.shape(endpoint, dual.covered.table);
+    return { plan: planWriteKeys(node, shape, this.#compiler, this.#servers.get(route.server)?.autoIncMode ?? 1), shape, endpoint };
+  }
+
+  /**
+   * Applies shadow work after the primary committed; never throws (failures are recorded).
+   * Resolves when the caller may go on; `settled` resolves once no sync uses `primaryConnection`
+   * any more (a timed-out sync may still be reading through it: release the connection after it).
+   */
+  async applyShadow(work: ShadowWork, primaryConnection: RouterPoolConnection): Promise<{ settled: Promise<unknown> }> {
+    const syncs: Promise<unknown>[] = [];
+    if (work.keys.length === 0) return { settled: Promise.resolve() };
+    const { covered } = work;
+    // Group keys by the shadow endpoint (shard targets by key).
+    const groups = new Map<string, { endpoint: Endpoint; keys: KeyTuple[] }>();
+    const add = (endpoint: Endpoint, key: KeyTuple) => {
+      const id = `${endpoint.server}/${endpoint.database}`;
+      const group = groups.get(id) ?? { endpoint, keys: [] };
+      group.keys.push(key);
+      groups.set(id, group);
+    };
+    const move = covered.move;
+    for (const key of work.keys) {
+      if (work.shadow === 'source') add(covered.source, key);
+      else if (move.kind === 'tables') add(move.target, key);
+      else {
+        const at = work.shape.keyColumns.indexOf(move.column);
+        const part = key[at];
+        const endpoint = at < 0 || part === undefined ? undefined : shardEndpoint(covered, Buffer.isBuffer(part) ? `0x${part.toString('hex')}` : part);
+        if (endpoint === undefined) {
+          await this.#recordFailure(work, [key], new Error(`shard key ${move.column} is not part of the table's key; cannot place the row`));
+          continue;
+        }
+        add(endpoint, key);
+      }
+    }
+    for (const { endpoint, keys } of groups.values()) {
+      const started = performance.now();
+      const downUntil = this.#shadowDownUntil.get(endpoint.server) ?? 0;
+      if (performance.now() < downUntil) {
+        this.metrics.increment('cleave_router_shadow_applies_total', { result: 'skipped' });
+        await this.#recordFailure(work, keys, new Error(`shadow server ${endpoint.server} failed recently; apply skipped`));
+        continue;
+      }
+      try {
+        const sync = syncKeys({
+          source: asQueryable(primaryConnection),
+          target: this.pool(endpoint.server).promise(),
+          sourceShape: work.shape,
+          targetTable: { database: endpoint.database, table: covered.table },
+          keys,
+        });
+        syncs.push(sync.catch(() => undefined));
+        await withTimeout(sync, this.#config.shadowTimeoutMs ?? 2_000);
+        this.#shadowDownUntil.delete(endpoint.server);
+        this.metrics.increment('cleave_router_shadow_applies_total', { result: 'ok' });
+        this.metrics.observe('cleave_router_shadow_apply_ms', { result: 'ok' }, performance.now() - started);
+      } catch (error) {
+        this.#shadowDownUntil.set(endpoint.server, performance.now() + (this.#config.shadowRetryAfterMs ?? 1_000));
+        this.metrics.increment('cleave_router_shadow_applies_total', { result: 'failed' });
+        this.metrics.observe('cleave_router_shadow_apply_ms', { result: 'failed' }, performance.now() - started);
+        await this.#recordFailure(work, keys, error);
+      }
+    }
+    return { settled: Promise.all(syncs) };
+  }
+
+  async #recordFailure(work: ShadowWork, keys: readonly KeyTuple[], error: unknown): Promise<void> {
+    const message = (error as Error).message ?? String(error);
+    this.#log({ level: 'warn', message: 'shadow write failed; recorded for repair', migrationId: work.covered.migration.id, table: work.covered.table, keys: keys.length, error: message });
+    await this.#failures.record({ migrationId: work.covered.migration.id, table: work.covered.table, keyValues: encodeShadowKeys(keys), error: message, at: Date.now() });
+  }
+
+  /** Schedules a shadow read of a routed read (sampled, off the caller's path). */
+  shadowRead(route: Route, compiled: CompiledQuery, rows: readonly unknown[]): void {
+    const read = route.read;
+    if (read === undefined || route.fanout.length > 0) return;
+    const phase = read.covered.migration.phase;
+    if (phase === 'planned' || phase === 'dual_write' || phase === 'finalized') return; // the other side is incomplete or gone
+    const other: MigrationSide = read.side === 'source' ? 'target' : 'source';
+    const servers = sideEndpoints(read.covered, other).map((e) => e.server);
+    if (servers.length !== 1) return;
+    const pool = this.pool(servers[0]!);
+    this.#shadowReader.maybeCompare(read.covered.table, compiled, rows, pool, read.covered);
+  }
+
+  // ---- execution -------------------------------------------------------------------------------
+
+  /** Enters the write gate and, after it, routes (so a held write routes under the new epoch). */
+  async admit(analysis: QueryAnalysis, node: RootOperationNode, sql: string, inTransaction: boolean): Promise<{ route: Route; exit: () => void }> {
+    if (this.#closed) throw new RouterError('router-closed', 'the router was destroyed');
+    await this.start();
+    const first = this.route(analysis, node, sql, inTransaction);
+    if (first.gate.length === 0) return { route: first, exit: () => undefined };
+    const heldFrom = performance.now();
+    await this.gate.enter(first.gate);
+    const route = performance.now() - heldFrom > 0.5 ? this.route(analysis, node, sql, inTransaction) : first;
+    const ids = first.gate;
+    return { route, exit: () => this.gate.exit(ids) };
+  }
+
+  /** Whether writes to these migrations may still commit (lease still current). */
+  mayCommit(ids: readonly string[]): boolean {
+    return ids.every(() => this.control.leaseValid);
+  }
+
+  /** Runs one statement outside a transaction. */
+  async executeAlone<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
+    const started = performance.now();
+    const analysis = analyzeQuery(compiled.query, compiled.sql);
+    for (let attempt = 1; ; attempt += 1) {
+      const { route, exit } = await this.admit(analysis, compiled.query, compiled.sql, false);
+      try {
+        this.metrics.increment('cleave_router_queries_total', { kind: analysis.kind, side: route.side });
+        if (route.fanout.length > 0) {
+          const results = await Promise.all(route.fanout.map((server) => this.#runOn(server, compiled)));
+          return { rows: results.flatMap((r) => (Array.isArray(r) ? r : [])) as R[] };
+        }
+        if (route.dual === undefined) {
+          const result = await this.#runOn(route.server, compiled);
+          if (route.gate.length > 0 && !this.mayCommit(route.gate)) {
+            // Autocommit statements cannot be rolled back; the gate was checked just before.
+            this.#log({ level: 'warn', message: 'lease lapsed while a write ran', server: route.server });
+          }
+          const out = toQueryResult<R>(result);
+          if (route.read !== undefined) this.shadowRead(route, compiled, out.rows);
+          return out;
+        }
+        const outcome = await this.#dualWrite<R>(route, compiled);
+        if (outcome === 'lease-lapsed') {
+          if (attempt >= 3) throw new RouterError('write-held-timeout', 'the control-plane lease kept lapsing while this write ran; it was rolled back and not run');
+          continue;
+        }
+        return outcome;
+      } finally {
+        exit();
+        this.metrics.observe('cleave_router_query_ms', { kind: analysis.kind }, performance.now() - started);
+      }
+    }
+  }
+
+  async #runOn(server: string, compiled: CompiledQuery): Promise<unknown> {
+    const connection = await acquire(this.pool(server));
+    try {
+      return await run(connection, compiled.sql, compiled.parameters);
+    } finally {
+      connection.release();
+    }
+  }
+
+  /** One dual write: primary transaction (keys found inside it), commit, shadow apply. */
+  async #dualWrite<R>(route: Route, compiled: CompiledQuery): Promise<QueryResult<R> | 'lease-lapsed'> {
+    const { plan, shape } = await this.planDual(route, compiled.query);
+    const connection = await acquire(this.pool(route.server));
+    let settled: Promise<unknown> = Promise.resolve();
+    try {
+      await run(connection, 'BEGIN');
+      let result: unknown;
+      let keys: KeyTuple[];
+      try {
+        keys = await plan.before(connection);
+        result = await run(connection, compiled.sql, compiled.parameters);
+        keys.push(...(await plan.after(connection, (isOkPacket(result) ? result : {}) as WriteResult)));
+        if (!this.mayCommit(route.gate)) {
+          await run(connection, 'ROLLBACK');
+          return 'lease-lapsed';
+        }
+        await run(connection, 'COMMIT');
+      } catch (error) {
+        await run(connection, 'ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+      const dual = route.dual!;
+      ({ settled } = await this.applyShadow({ covered: dual.covered, primary: dual.primary, shadow: dual.shadow, primaryServer: route.server, shape, keys }, connection));
+      return toQueryResult<R>(result);
+    } finally {
+      void settled.then(() => connection.release());
+    }
+  }
+
+  /** A transaction's state: one server, shadow work applied after commit. */
+  transaction(settings: TransactionSettings): RouterTransaction {
+    return new RouterTransaction(this, settings);
+  }
+}
+
+/** A Kysely transaction through the router: pinned to the server of its first statement. */
+export class RouterTransaction {
+  readonly #router: Router;
+  readonly #settings: TransactionSettings;
+  #server: string | undefined;
+  #connection: RouterPoolConnection | undefined;
+  readonly #gate = new Set<string>();
+  readonly #exits: Array<() => void> = [];
+  readonly #work: ShadowWork[] = [];
+
+  constructor(router: Router, settings: TransactionSettings) {
+    this.#router = router;
+    this.#settings = settings;
+  }
+
+  async execute<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
+    const analysis = analyzeQuery(compiled.query, compiled.sql);
+    const { route, exit } = await this.#router.admit(analysis, compiled.query, compiled.sql, true);
+    const newGate = route.gate.filter((id) => !this.#gate.has(id));
+    if (newGate.length > 0) {
+      route.gate.forEach((id) => this.#gate.add(id));
+      this.#exits.push(exit); // in flight until commit/rollback
+    } else {
+      exit();
+    }
+    if (route.fanout.length > 0) throw new RouterError('cross-server-transaction', 'a read without the shard key spans servers and cannot run inside a transaction');
+    const connection = await this.#pin(route.server);
+    this.#router.metrics.increment('cleave_router_queries_total', { kind: analysis.kind, side: route.side });
+    if (route.dual === undefined) return toQueryResult<R>(await run(connection, compiled.sql, compiled.parameters));
+    const { plan, shape } = await this.#router.planDual(route, compiled.query);
+    const keys = await plan.before(connection);
+    const result = await run(connection, compiled.sql, compiled.parameters);
+    keys.push(...(await plan.after(connection, (isOkPacket(result) ? result : {}) as WriteResult)));
+    const dual = route.dual;
+    this.#work.push({ covered: dual.covered, primary: dual.primary, shadow: dual.shadow, primaryServer: route.server, shape, keys });
+    return toQueryResult<R>(result);
+  }
+
+  async #pin(server: string): Promise<RouterPoolConnection> {
+    if (this.#server !== undefined && this.#server !== server) {
+      throw new RouterError('cross-server-transaction', `this transaction runs on server "${this.#server}" and a statement needs server "${server}": a transaction cannot span servers`, {
+        hint: 'Split the transaction per server (the plan listed it under brokenStatements).',
+      });
+    }
+    if (this.#connection === undefined) {
+      this.#server = server;
+      this.#connection = await acquire(this.#router.pool(server));
+      const parts: string[] = [];
+      if (this.#settings.isolationLevel) parts.push(`isolation level ${this.#settings.isolationLevel}`);
+      if (this.#settings.accessMode) parts.push(this.#settings.accessMode);
+      if (parts.length > 0) await run(this.#connection, `set transaction ${parts.join(', ')}`);
+      await run(this.#connection, 'begin');
+    }
+    return this.#connection;
+  }
+
+  async commit(): Promise<void> {
+    const connection = this.#connection;
+    try {
+      if (connection === undefined) return;
+      if (!this.#router.mayCommit([...this.#gate])) {
+        await run(connection, 'rollback').catch(() => undefined);
+        throw new RouterError('write-held-timeout', 'the control-plane lease lapsed during this transaction; it was rolled back so that no write reaches a primary that may have changed', {
+          hint: 'Retry the transaction.',
+        });
+      }
+      await run(connection, 'commit');
+      const settled: Promise<unknown>[] = [];
+      for (const work of this.#work) settled.push((await this.#router.applyShadow(work, connection)).settled);
+      this.#end(Promise.all(settled));
+    } finally {
+      this.#end();
+    }
+  }
+
+  async rollback(): Promise<void> {
+    try {
+      if (this.#connection !== undefined) await run(this.#connection, 'rollback');
+    } finally {
+      this.#work.length = 0; // nothing is shadowed after a rollback
+      this.#end();
+    }
+  }
+
+  #end(settled: Promise<unknown> = Promise.resolve()): void {
+    const connection = this.#connection;
+    if (connection !== undefined) void settled.then(() => connection.release());
+    this.#connection = undefined;
+    this.#server = undefined;
+    for (const exit of this.#exits.splice(0)) exit();
+    this.#gate.clear();
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`shadow apply took longer than ${ms} ms`)), ms);
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
+export type { ShadowWork };

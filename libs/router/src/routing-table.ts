@@ -1,0 +1,124 @@
+import { PHASE_ROUTING, keyInRange, normalizeKeyValue, type KeyType, type MigrationPhase, type MigrationSide, type PhaseRouting, type Plan } from '@cleave/core';
+import type { TableName } from './query-analysis.js';
+
+/** A migration as the router routes by it (a control store `MigrationRecord` fits). */
+export interface RoutedMigration {
+  readonly id: string;
+  readonly name: string;
+  readonly plan: Plan;
+  readonly phase: MigrationPhase;
+  /** Bumped on every phase change; the router acknowledges the epoch it applied. */
+  readonly epoch: number;
+}
+
+/** A database on a named server. */
+export interface Endpoint {
+  readonly server: string;
+  readonly database: string;
+}
+
+/** One range of a sharded table. */
+export interface ShardTarget {
+  readonly from: string | null;
+  readonly to: string | null;
+  readonly target: Endpoint;
+}
+
+/** A table that a migration covers, with where its sides are. */
+export interface CoveredTable {
+  readonly migration: RoutedMigration;
+  readonly table: string;
+  readonly source: Endpoint;
+  readonly routing: PhaseRouting;
+  readonly move:
+    | { readonly kind: 'tables'; readonly target: Endpoint }
+    | { readonly kind: 'shard'; readonly column: string; readonly type: KeyType; readonly ranges: readonly ShardTarget[] };
+}
+
+const sameEndpoint = (a: Endpoint, b: Endpoint) => a.server === b.server && a.database === b.database;
+
+/** Deduplicated endpoints. */
+export function uniqueEndpoints(endpoints: readonly Endpoint[]): Endpoint[] {
+  const out: Endpoint[] = [];
+  for (const e of endpoints) if (!out.some((o) => sameEndpoint(o, e))) out.push(e);
+  return out;
+}
+
+/**
+ * The endpoints holding `side` of a covered table: the source, the tables-move target, or the
+ * shard targets whose ranges hold `shardKeys` (all shard targets when `shardKeys` is undefined).
+ */
+export function sideEndpoints(covered: CoveredTable, side: MigrationSide, shardKeys?: readonly string[]): Endpoint[] {
+  if (side === 'source') return [covered.source];
+  const move = covered.move;
+  if (move.kind === 'tables') return [move.target];
+  const ranges = shardKeys === undefined ? move.ranges : move.ranges.filter((r) => shardKeys.some((k) => keyInRange(move.type, r, k)));
+  return uniqueEndpoints(ranges.map((r) => r.target));
+}
+
+/** The shard target endpoint of one key value. */
+export function shardEndpoint(covered: CoveredTable, keyValue: string): Endpoint | undefined {
+  if (covered.move.kind !== 'shard') return undefined;
+  const move = covered.move;
+  return move.ranges.find((r) => keyInRange(move.type, r, keyValue))?.target;
+}
+
+/** Normalises a JS value found in a query to a shard key value; `undefined` when it cannot be one. */
+export function shardKeyValue(type: KeyType, value: unknown): string | undefined {
+  try {
+    if (typeof value === 'bigint') return normalizeKeyValue(type, value.toString());
+    if (type === 'binary' && Buffer.isBuffer(value)) return `0x${value.toString('hex')}`;
+    if (typeof value === 'string' || typeof value === 'number') return normalizeKeyValue(type, value);
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Which migration covers which table. Built from the migrations' plans; tables are keyed by
+ * `database.table`. When two migrations cover a table the newest (last listed) wins.
+ */
+export class RoutingTable {
+  readonly #tables = new Map<string, CoveredTable>();
+  readonly migrations: readonly RoutedMigration[];
+
+  constructor(migrations: readonly RoutedMigration[]) {
+    this.migrations = migrations;
+    for (const migration of migrations) {
+      const { plan } = migration;
+      const source: Endpoint = { server: plan.source.server, database: plan.source.database };
+      const routing = PHASE_ROUTING[migration.phase];
+      const endpoint = (name: string): Endpoint => {
+        const t = plan.targets[name];
+        if (t === undefined) throw new Error(`plan ${plan.name} names unknown target ${name}`);
+        return { server: t.server, database: t.database };
+      };
+      for (const move of plan.moves) {
+        if (move.kind === 'tables') {
+          for (const table of move.tables) {
+            this.#tables.set(`${source.database}.${table}`, { migration, table, source, routing, move: { kind: 'tables', target: endpoint(move.to) } });
+          }
+        } else {
+          this.#tables.set(`${source.database}.${move.table}`, {
+            migration,
+            table: move.table,
+            source,
+            routing,
+            move: { kind: 'shard', column: move.key.column, type: move.key.type, ranges: move.ranges.map((r) => ({ from: r.from, to: r.to, target: endpoint(r.target) })) },
+          });
+        }
+      }
+    }
+  }
+
+  /** The covering migration of a table named in a query (`defaultDatabase` for unqualified names). */
+  lookup(name: TableName, defaultDatabase: string): CoveredTable | undefined {
+    return this.#tables.get(`${name.schema ?? defaultDatabase}.${name.table}`);
+  }
+
+  /** Every covered table (for messages and raw SQL checks). */
+  covered(): CoveredTable[] {
+    return [...this.#tables.values()];
+  }
+}
