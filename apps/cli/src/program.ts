@@ -7,6 +7,11 @@ import { startMigration } from './commands/start-command.js';
 import { formatStatus, listMigrations, migrationStatus } from './commands/status-command.js';
 import { runWorkerProcess } from './commands/worker-command.js';
 import { formatVerification, verifyCommand } from './commands/verify-command.js';
+import { exitCodeOfResult, formatCutover, openCutover, parsePhase } from './commands/cutover-command.js';
+import { rollbackCommand } from './commands/rollback-command.js';
+import { finalizeCommand } from './commands/finalize-command.js';
+import { runCoordinatorProcess } from './commands/coordinator-command.js';
+import { formatPlanOutput, planCommand, planJson, type PlanCommandOptions } from './commands/plan-command.js';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -51,6 +56,41 @@ export function buildProgram(): Command {
     .addHelpText('after', EXIT_CODES_HELP);
 
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+
+  const collect = (value: string, previous: string[]) => [...previous, value];
+  program
+    .command('plan')
+    .description('plan a split from the source schema and workload (or a split you already know); writes a validated plan file')
+    .option('-d, --database <db>', 'source database to split')
+    .addOption(new Option('--source <server>', 'source server name').default('source'))
+    .option('--name <name>', 'migration name (default split-<database>)')
+    .option('--target <spec>', 'a target: NAME=SERVER[/DATABASE] or SERVER (repeatable; groups go to targets in this order)', collect, [])
+    .option('--groups <k>', 'servers after the split, the source included (default: source + every target)')
+    .option('--capacity <share>', 'most share (0..1) of today\'s load one server may carry: the fewest servers that fit')
+    .option('--keep <tables>', 'tables that stay on the source (comma list, repeatable)', collect, [])
+    .option('--together <tables>', 'tables that must stay together (comma list, repeatable)', collect, [])
+    .option('--allow-fk-split', 'let foreign-key-connected tables land apart; the crossing keys are dropped on the target')
+    .option('--move <tables>', 'known split: tables that move together (comma list; pair each with --to)', collect, [])
+    .option('--to <target>', 'target of the matching --move: NAME=SERVER[/DATABASE] or SERVER', collect, [])
+    .option('--shard <spec>', 'shard a table by key ranges: TABLE[.COLUMN][:TARGET,TARGET…] (repeatable)', collect, [])
+    .option('--slow-log <file>', 'read the workload from a slow-query log (long_query_time = 0)')
+    .option('--general-log <file>', 'read the workload from a general-query log (shows transactions)')
+    .option('--workload <origin>', 'performance_schema (default for computed splits) or none (default with --move)')
+    .option('--window <seconds>', 'with performance_schema: plan on the statements of the next N seconds only')
+    .option('-o, --output <file>', 'where to write the plan (default ./<name>.json)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  cleave plan -d accounts --target target1 --target target2\n  cleave plan -d accounts --target mail=target1 --capacity 0.6 --keep users\n' +
+        '  cleave plan -d accounts --move users,addresses --to target1 --allow-fk-split\n  cleave plan -d accounts --shard invoices.user_id:target1,target2 --json',
+    )
+    .action((opts: PlanCommandOptions) =>
+      run(globals(), async (ctx) => {
+        const { result, file } = await planCommand(ctx, opts, (line) => {
+          if (!globals().json && process.stderr.isTTY) process.stderr.write(`${line}\n`);
+        });
+        emit(Boolean(globals().json), planJson(result, file), () => formatPlanOutput(result, file));
+      }),
+    );
 
   program
     .command('start')
@@ -112,6 +152,67 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExample:\n  CLEAVE_SERVER_SOURCE=mysql://… CLEAVE_REDIS_URL=redis://… cleave worker --concurrency 8')
     .action(async (opts: { concurrency: string; port: string }) => {
       process.exitCode = await runWorkerProcess({ ...globals(), ...opts });
+    });
+
+  program
+    .command('cutover')
+    .description('move a migration one phase forward (or to --to): named preconditions, fenced switch of the write primary; --dry-run prints the exact steps')
+    .argument('<id>', 'migration id or name')
+    .option('--to <phase>', 'target phase (one step: the next phase, or the previous one)')
+    .option('--dry-run', 'print the checks and the exact steps; change nothing')
+    .option('--reason <text>', 'why (recorded with the event)')
+    .addHelpText('after', '\nExamples:\n  cleave cutover split-mail --dry-run\n  cleave cutover split-mail --to reads_switched --reason "soak ok"')
+    .action((id: string, opts: { to?: string; dryRun?: boolean; reason?: string }) =>
+      run(globals(), async (ctx) => {
+        const { cutover, close } = await openCutover(ctx);
+        try {
+          const to = parsePhase(opts.to);
+          const result = await cutover.change(id, { ...(to === undefined ? {} : { to }), dryRun: Boolean(opts.dryRun), reason: opts.reason ?? `cleave cutover${to ? ` --to ${to}` : ''}` });
+          emit(Boolean(globals().json), result, () => formatCutover(result));
+          return exitCodeOfResult(result);
+        } finally {
+          await close();
+        }
+      }),
+    );
+
+  program
+    .command('rollback')
+    .description('move a migration one phase back (every phase but planned and finalized)')
+    .argument('<id>', 'migration id or name')
+    .option('--dry-run', 'print the checks and the exact steps; change nothing')
+    .option('--reason <text>', 'why (recorded with the event)')
+    .addHelpText('after', '\nExample:\n  cleave rollback split-mail --reason "p99 latency up on the target"')
+    .action((id: string, opts: { dryRun?: boolean; reason?: string }) =>
+      run(globals(), async (ctx) => {
+        const result = await rollbackCommand(ctx, id, { dryRun: Boolean(opts.dryRun), ...(opts.reason === undefined ? {} : { reason: opts.reason }) });
+        emit(Boolean(globals().json), result, () => formatCutover(result));
+        return exitCodeOfResult(result);
+      }),
+    );
+
+  program
+    .command('finalize')
+    .description('IRREVERSIBLE: stop writes to the source and rename its moved tables to _cleave_archived_* (not dropped); needs --approve')
+    .argument('<id>', 'migration id or name')
+    .option('--approve', 'approve the irreversible step')
+    .option('--dry-run', 'print the checks and the exact steps; change nothing')
+    .addHelpText('after', '\nExample:\n  cleave finalize split-mail --dry-run\n  cleave finalize split-mail --approve')
+    .action((id: string, opts: { approve?: boolean; dryRun?: boolean }) =>
+      run(globals(), async (ctx) => {
+        const result = await finalizeCommand(ctx, id, { approve: Boolean(opts.approve), dryRun: Boolean(opts.dryRun) });
+        emit(Boolean(globals().json), result, () => formatCutover(result));
+        return exitCodeOfResult(result);
+      }),
+    );
+
+  program
+    .command('coordinator')
+    .description('run the coordinator service: finishes or aborts changes whose coordinator died, until SIGTERM')
+    .addHelpText('after', '\nExample:\n  CLEAVE_SERVER_SOURCE=mysql://… CLEAVE_REDIS_URL=redis://… cleave coordinator')
+    .action(async () => {
+      const { config } = globals();
+      process.exitCode = await runCoordinatorProcess(config === undefined ? {} : { config });
     });
 
   program.exitOverride();

@@ -1,1 +1,22 @@
-export {};
+// @cleave/cutover: the phase machine, its named preconditions, the fence protocol, the lease.
+export { Cutover } from './cutover.js';
+export type { ChangeOptions, CutoverConfig, CutoverResult, RecoveryResult } from './cutover.js';
+export { FINALIZE_WARNING, describeRouting, phaseChange } from './phase-change.js';
+export type { PhaseChange } from './phase-change.js';
+export { DEFAULT_CUTOVER_SETTINGS, resolveCutoverSettings } from './cutover-settings.js';
+export type { CutoverSettings } from './cutover-settings.js';
+export type { CutoverStore, ServerQueryable } from './cutover-store.js';
+export type { RouterFleet } from './router-fleet.js';
+export { CHECK_STATUSES, enteredAt } from './precondition.js';
+export type { CheckContext, CheckResult, CheckStatus, Precondition, ShadowReadSource, ShadowReadStats } from './precondition.js';
+export { CHANGE_PRECONDITIONS, PRECONDITIONS, preconditionsFor } from './precondition-registry.js';
+export { PreconditionFailedError } from './precondition-failed-error.js';
+export type { ArchiveRename, ChangeContext, ChangeSummary, FenceHandle, Switcher, WritePause } from './switcher.js';
+export { CUTOVER_STEP_POINTS, LiveSwitcher } from './live-switcher.js';
+export type { CutoverStepPoint, LiveSwitcherConfig } from './live-switcher.js';
+export { DryRunSwitcher } from './dry-run-switcher.js';
+export { CoordinatorLease, CoordinatorLeases } from './coordinator-lease.js';
+export type { CoordinatorLeasesConfig, LeaseRedis } from './coordinator-lease.js';
+export { JOURNAL_STEPS, interruptedChange } from './cutover-journal.js';
+export type { InterruptedChange, JournalStep } from './cutover-journal.js';
+export { ARCHIVE_PREFIX, archiveTableName } from './archive-name.js';

@@ -1,0 +1,345 @@
+import { randomBytes } from 'node:crypto';
+import { CleaveError, movedTables, nextPhase, previousPhase, type MigrationPhase } from '@cleave/core';
+import type { MigrationEvent, MigrationRecord } from '@cleave/control';
+import { archiveTableName } from './archive-name.js';
+import type { CoordinatorLease, CoordinatorLeases } from './coordinator-lease.js';
+import { interruptedChange, type InterruptedChange } from './cutover-journal.js';
+import { resolveCutoverSettings, type CutoverSettings } from './cutover-settings.js';
+import type { CutoverStore, ServerQueryable } from './cutover-store.js';
+import { DryRunSwitcher } from './dry-run-switcher.js';
+import { LiveSwitcher, type CutoverStepPoint } from './live-switcher.js';
+import { FINALIZE_WARNING, phaseChange, type PhaseChange } from './phase-change.js';
+import type { CheckContext, CheckResult, ShadowReadSource } from './precondition.js';
+import { PreconditionFailedError } from './precondition-failed-error.js';
+import { preconditionsFor } from './precondition-registry.js';
+import type { RouterFleet } from './router-fleet.js';
+import type { ArchiveRename, ChangeContext, ChangeSummary, Switcher, WritePause } from './switcher.js';
+
+/** Construction settings of {@link Cutover}. */
+export interface CutoverConfig {
+  readonly store: CutoverStore;
+  readonly fleet: RouterFleet;
+  readonly leases: CoordinatorLeases;
+  /** Who makes the changes (recorded with every event), e.g. `cli:alice` or `coordinator:host-12`. */
+  readonly actor: string;
+  readonly settings?: Partial<CutoverSettings>;
+  /** Data servers by name: replica lag checks and finalize's table renames. */
+  readonly servers?: (server: string) => ServerQueryable;
+  readonly shadowReads?: ShadowReadSource;
+  /** How long to wait for another coordinator's lease, ms. @defaultValue the lease TTL plus 1 s */
+  readonly leaseWaitMs?: number;
+  /** Awaited after each live step (hooks; tests stop a coordinator here). */
+  readonly onStep?: (point: CutoverStepPoint, ctx: ChangeContext) => Promise<void> | void;
+  readonly now?: () => Date;
+}
+
+/** Per-call options of {@link Cutover.change}. */
+export interface ChangeOptions {
+  /** Target phase. @defaultValue the next phase */
+  readonly to?: MigrationPhase;
+  /** Print the steps and checks; change nothing (no lease, no event). */
+  readonly dryRun?: boolean;
+  /** Needed to enter `finalized` (irreversible). */
+  readonly approve?: boolean;
+  /** Why (recorded with the events). */
+  readonly reason?: string;
+}
+
+/** What a change did (or, in a dry run, would do). */
+export interface CutoverResult {
+  readonly migrationId: string;
+  readonly name: string;
+  readonly from: MigrationPhase;
+  readonly to: MigrationPhase;
+  readonly outcome: 'done' | 'aborted' | 'refused' | 'dry-run';
+  /** The epoch after the change (unchanged when aborted or refused). */
+  readonly epoch: number;
+  readonly checks: readonly CheckResult[];
+  readonly changeId: string | null;
+  /** Why it was aborted or refused. */
+  readonly reason: string | null;
+  readonly writePause: WritePause | null;
+  readonly lateRouters: readonly string[];
+  readonly archived: readonly ArchiveRename[];
+  /** The dry run's lines (empty for a live change). */
+  readonly lines: readonly string[];
+  /** An interrupted change that this run finished or aborted first. */
+  readonly recovered: RecoveryResult | null;
+}
+
+/** What {@link Cutover.recover} did with an interrupted change. */
+export interface RecoveryResult {
+  readonly changeId: string;
+  readonly from: MigrationPhase;
+  readonly to: MigrationPhase;
+  /** `finished`: it had flipped, the rest was done; `aborted`: it had not, the old epoch stays. */
+  readonly action: 'finished' | 'aborted';
+  readonly interruptedHolder: string;
+  readonly epoch: number;
+}
+
+/**
+ * The cutover coordinator's script: moves a migration one step of DESIGN's phase table at a
+ * time, checking named preconditions, running the fence protocol when the write primary moves,
+ * journaling every step in the control store so that a successor finishes or aborts a change
+ * whose coordinator died. One coordinator per migration at a time (a Redis lease with a fencing
+ * token). Reads as an ordered script with abort checks between steps (gh-ost's Migrator).
+ *
+ * @example
+ * const cutover = new Cutover({ store, fleet: new RoutingChannel({ redis }), leases, actor: 'cli:alice' });
+ * await cutover.change('split-mail', { to: 'reads_switched', dryRun: true }); // .lines
+ * await cutover.change('split-mail', { to: 'reads_switched' });
+ */
+export class Cutover {
+  readonly #c: CutoverConfig;
+  readonly settings: CutoverSettings;
+
+  constructor(config: CutoverConfig) {
+    this.#c = config;
+    this.settings = resolveCutoverSettings(config.settings);
+  }
+
+  #now(): Date {
+    return this.#c.now?.() ?? new Date();
+  }
+
+  /** Evaluates the preconditions of `from -> to` for a migration, without changing anything. */
+  async evaluate(migration: MigrationRecord, change: PhaseChange): Promise<CheckResult[]> {
+    let events: Promise<MigrationEvent[]> | undefined;
+    const ctx: CheckContext = {
+      migration,
+      change,
+      store: this.#c.store,
+      fleet: this.#c.fleet,
+      settings: this.settings,
+      ...(this.#c.servers === undefined ? {} : { servers: this.#c.servers }),
+      ...(this.#c.shadowReads === undefined ? {} : { shadowReads: this.#c.shadowReads }),
+      now: () => this.#now(),
+      events: () => (events ??= this.#c.store.events(migration.id)),
+    };
+    const results: CheckResult[] = [];
+    for (const p of preconditionsFor(change)) {
+      try {
+        results.push({ name: p.name, ...(await p.check(ctx)) });
+      } catch (error) {
+        results.push({ name: p.name, status: 'fail', detail: `check failed to run: ${(error as Error).message}` });
+      }
+    }
+    return results;
+  }
+
+  /** Moves forward one phase (or to `options.to`, which must be one legal step). */
+  async change(idOrName: string, options: ChangeOptions = {}): Promise<CutoverResult> {
+    if (options.dryRun) {
+      const migration = await this.#c.store.getMigration(idOrName);
+      return this.#run(new DryRunSwitcher(this.settings), migration, this.#changeFor(migration, options.to), options, null);
+    }
+    const id = (await this.#c.store.getMigration(idOrName)).id;
+    const lease = await this.#c.leases.acquire(id, { waitMs: this.#c.leaseWaitMs ?? this.#c.leases.ttlMs + 1000 });
+    try {
+      const recovered = await this.#recover(id, lease);
+      const migration = await this.#c.store.getMigration(id);
+      const switcher = this.#live(lease);
+      return await this.#run(switcher, migration, this.#changeFor(migration, options.to), options, recovered);
+    } finally {
+      await lease.release();
+    }
+  }
+
+  /** Goes back one phase (rollback). Refused from `planned` and `finalized`. */
+  async rollback(idOrName: string, options: Omit<ChangeOptions, 'to' | 'approve'> = {}): Promise<CutoverResult> {
+    const migration = await this.#c.store.getMigration(idOrName);
+    const to = previousPhase(migration.phase);
+    if (to === null) {
+      throw new CleaveError('PHASE_TRANSITION_INVALID', migration.phase === 'finalized' ? `migration ${migration.name} is finalized: ${FINALIZE_WARNING.split(': ')[0]}, it cannot be rolled back` : `migration ${migration.name} is ${migration.phase}: there is nothing to roll back`);
+    }
+    return this.change(migration.id, { ...options, to });
+  }
+
+  /** Enters `finalized` (irreversible; needs `approve`). */
+  async finalize(idOrName: string, options: Omit<ChangeOptions, 'to'> = {}): Promise<CutoverResult> {
+    return this.change(idOrName, { ...options, to: 'finalized' });
+  }
+
+  /**
+   * Takes the migration's lease and finishes (flipped) or aborts (not flipped) a change whose
+   * coordinator died; `null` when none was interrupted.
+   */
+  async recover(idOrName: string): Promise<RecoveryResult | null> {
+    const id = (await this.#c.store.getMigration(idOrName)).id;
+    const lease = await this.#c.leases.acquire(id, { waitMs: this.#c.leaseWaitMs ?? this.#c.leases.ttlMs + 1000 });
+    try {
+      return await this.#recover(id, lease);
+    } finally {
+      await lease.release();
+    }
+  }
+
+  /** The interrupted change of a migration, if any (read-only). */
+  async interrupted(idOrName: string): Promise<InterruptedChange | null> {
+    const m = await this.#c.store.getMigration(idOrName);
+    return interruptedChange(await this.#c.store.events(m.id));
+  }
+
+  #changeFor(migration: MigrationRecord, to: MigrationPhase | undefined): PhaseChange {
+    const target = to ?? nextPhase(migration.phase);
+    if (target === null) throw new CleaveError('PHASE_TRANSITION_INVALID', `migration ${migration.name} is finalized: there is no next phase`);
+    return phaseChange(migration.phase, target);
+  }
+
+  #live(lease: CoordinatorLease): LiveSwitcher {
+    return new LiveSwitcher({
+      store: this.#c.store,
+      fleet: this.#c.fleet,
+      settings: this.settings,
+      lease,
+      actor: this.#c.actor,
+      ...(this.#c.servers === undefined ? {} : { servers: this.#c.servers }),
+      ...(this.#c.onStep === undefined ? {} : { onStep: this.#c.onStep }),
+    });
+  }
+
+  /** The renames finalize does: every moved table on the source, unless a target is the source itself. */
+  archiveRenames(migration: MigrationRecord): ArchiveRename[] {
+    const { plan } = migration;
+    const sameAsSource = (name: string) => {
+      const t = plan.targets[name];
+      return t !== undefined && t.server === plan.source.server && t.database === plan.source.database;
+    };
+    const keep = new Set(plan.moves.filter((m) => (m.kind === 'tables' ? sameAsSource(m.to) : m.ranges.some((r) => sameAsSource(r.target)))).flatMap((m) => (m.kind === 'tables' ? m.tables : [m.table])));
+    return movedTables(plan)
+      .filter((t) => !keep.has(t))
+      .sort()
+      .map((table) => ({ server: plan.source.server, database: plan.source.database, table, archive: archiveTableName(migration.name, table) }));
+  }
+
+  // ---- the script ------------------------------------------------------------------------
+
+  async #run(sw: Switcher, migration: MigrationRecord, change: PhaseChange, options: ChangeOptions, recovered: RecoveryResult | null): Promise<CutoverResult> {
+    const base = { migration, change, tables: movedTables(migration.plan).sort(), reason: options.reason };
+    const result = (outcome: CutoverResult['outcome'], extra: Partial<CutoverResult> = {}): CutoverResult => ({
+      migrationId: migration.id,
+      name: migration.name,
+      from: change.from,
+      to: change.to,
+      outcome,
+      epoch: migration.epoch,
+      checks,
+      changeId: null,
+      reason: null,
+      writePause: null,
+      lateRouters: [],
+      archived: [],
+      lines: sw instanceof DryRunSwitcher ? sw.lines : [],
+      recovered,
+      ...extra,
+    });
+
+    // 1. Preconditions (and approval for the irreversible step).
+    const checks = await this.evaluate(migration, change);
+    sw.reportChecks(base, checks);
+    const failed = checks.filter((c) => c.status === 'fail');
+    if (failed.length > 0) {
+      const why = `precondition failed: ${failed.map((c) => `${c.name} (${c.detail})`).join('; ')}`;
+      await sw.refuse(base, why, checks);
+      if (sw.dryRun) return result('dry-run', { reason: why });
+      throw new PreconditionFailedError(`cannot go from ${change.from} to ${change.to}: ${why}`, checks);
+    }
+    if (change.irreversible && !options.approve && !sw.dryRun) {
+      const why = `approval required: ${FINALIZE_WARNING}`;
+      await sw.refuse(base, why, checks);
+      throw new CleaveError('APPROVAL_REQUIRED', `${FINALIZE_WARNING}. Pass --approve to finalize migration ${migration.name}.`, {
+        hint: `Run \`cleave finalize ${migration.name} --approve\` once you are sure; \`cleave rollback\` is impossible afterwards.`,
+      });
+    }
+    if (change.irreversible && this.archiveRenames(migration).length > 0 && this.#c.servers === undefined && !sw.dryRun) {
+      throw new CleaveError('CONFIG_INVALID', 'finalize renames the moved source tables, but this coordinator has no connection to the source server');
+    }
+
+    // 2. The change.
+    const ctx: ChangeContext = { ...base, changeId: sw.dryRun ? '<change-id>' : randomBytes(6).toString('hex') };
+    await sw.begin(ctx);
+    let fenceId: string | null = null;
+    let fenceAt = 0;
+    const timing = { fenceAckMs: 0, syncCheckMs: 0, flipMs: 0, epochAckMs: 0 };
+    if (change.fenced) {
+      const fence = await sw.fence(ctx);
+      fenceId = fence.fenceId;
+      fenceAt = fence.at;
+      const acks = await sw.awaitFenceAcks(ctx, fence);
+      timing.fenceAckMs = performance.now() - fenceAt;
+      let abortWhy: string | null = null;
+      if (!acks.ok) abortWhy = `router ack deadline missed (${this.settings.fenceAckTimeoutMs} ms) by ${acks.missing.join(', ')}`;
+      else {
+        const t = performance.now();
+        const sync = await sw.checkInSync(ctx);
+        timing.syncCheckMs = performance.now() - t;
+        if (sync.status === 'fail') abortWhy = `not in sync: ${sync.detail}`;
+      }
+      if (abortWhy !== null) {
+        const held = performance.now() - fenceAt;
+        const writePause: WritePause = { heldUpToMs: held, ...timing, flipMs: 0, epochAckMs: 0, fenceToUnfenceMs: held };
+        await sw.abort(ctx, `switch aborted, epoch ${migration.epoch} kept: ${abortWhy}`, fenceId, { writePause, missing: acks.missing });
+        return result('aborted', { changeId: ctx.changeId, reason: abortWhy, writePause });
+      }
+    }
+    const t = performance.now();
+    const after = await sw.flip(ctx, { fenceId, fenceAckMs: Math.round(timing.fenceAckMs), checks: checks.map((c) => `${c.name}:${c.status}`) });
+    timing.flipMs = performance.now() - t;
+    return this.#finish(sw, ctx, after.epoch, fenceId, fenceAt, timing, null, (extra) =>
+      result(sw.dryRun ? 'dry-run' : 'done', { changeId: sw.dryRun ? null : ctx.changeId, epoch: sw.dryRun ? migration.epoch : after.epoch, ...extra }),
+    );
+  }
+
+  /** After the flip: announce, wait for acks, unfence, archive, journal done. */
+  async #finish<T>(
+    sw: Switcher,
+    ctx: ChangeContext,
+    epoch: number,
+    fenceId: string | null,
+    fenceAt: number,
+    timing: { fenceAckMs: number; syncCheckMs: number; flipMs: number; epochAckMs: number },
+    resumedFrom: string | null,
+    done: (extra: Partial<CutoverResult>) => T,
+  ): Promise<T> {
+    await sw.announceEpoch(ctx, epoch);
+    const t = performance.now();
+    const acks = await sw.awaitEpochAcks(ctx, epoch);
+    timing.epochAckMs = performance.now() - t;
+    const heldUpToMs = performance.now() - fenceAt;
+    if (ctx.change.fenced) await sw.unfence(ctx, fenceId);
+    const writePause: WritePause | null =
+      ctx.change.fenced && resumedFrom === null ? { heldUpToMs, ...timing, fenceToUnfenceMs: performance.now() - fenceAt } : null;
+    const archived = ctx.change.to === 'finalized' ? this.archiveRenames(ctx.migration) : [];
+    if (ctx.change.to === 'finalized') await sw.archive(ctx, archived);
+    const summary: ChangeSummary = { epoch, writePause, lateRouters: acks.missing, archived, resumedFrom };
+    await sw.complete(ctx, summary);
+    return done({ writePause, lateRouters: acks.missing, archived });
+  }
+
+  async #recover(id: string, lease: CoordinatorLease): Promise<RecoveryResult | null> {
+    const interrupted = interruptedChange(await this.#c.store.events(id));
+    if (interrupted === null) return null;
+    const migration = await this.#c.store.getMigration(id);
+    const change = phaseChange(interrupted.from, interrupted.to);
+    // The context as the interrupted coordinator had it: the migration at the old epoch.
+    const old: MigrationRecord = { ...migration, phase: interrupted.from, epoch: interrupted.fromEpoch };
+    const ctx: ChangeContext = {
+      migration: old,
+      change,
+      changeId: interrupted.changeId,
+      tables: movedTables(migration.plan).sort(),
+      reason: `recovering change ${interrupted.changeId} of ${interrupted.holder} (token ${interrupted.token}) as token ${lease.token}`,
+    };
+    const sw = this.#live(lease);
+    await lease.check();
+    if (interrupted.flipped) {
+      await this.#finish(sw, ctx, migration.epoch, interrupted.fenceId, performance.now(), { fenceAckMs: 0, syncCheckMs: 0, flipMs: 0, epochAckMs: 0 }, interrupted.holder, () => null);
+      return { changeId: interrupted.changeId, from: interrupted.from, to: interrupted.to, action: 'finished', interruptedHolder: interrupted.holder, epoch: migration.epoch };
+    }
+    await sw.abort(ctx, `switch aborted, epoch ${interrupted.fromEpoch} kept: its coordinator (${interrupted.holder}) stopped before the flip`, interrupted.fenceId, {
+      recoveredBy: lease.holder,
+    });
+    return { changeId: interrupted.changeId, from: interrupted.from, to: interrupted.to, action: 'aborted', interruptedHolder: interrupted.holder, epoch: migration.epoch };
+  }
+}

@@ -1,0 +1,141 @@
+import type { AckWaitResult, MigrationRecord } from '@cleave/control';
+import type { CoordinatorLease } from './coordinator-lease.js';
+import type { CutoverSettings } from './cutover-settings.js';
+import type { CutoverStore, ServerQueryable } from './cutover-store.js';
+import type { CheckContext, CheckResult } from './precondition.js';
+import type { RouterFleet } from './router-fleet.js';
+import type { ArchiveRename, ChangeContext, ChangeSummary, FenceHandle, Switcher } from './switcher.js';
+import { quoteIdentifier } from '@cleave/mysql';
+import { shadowFailuresRepaired } from './preconditions/shadow-failures-repaired.js';
+
+/** The points after which {@link LiveSwitcherConfig.onStep} is called. */
+export const CUTOVER_STEP_POINTS = ['begun', 'fenced', 'fence-acked', 'flipped', 'epoch-acked', 'unfenced', 'archived'] as const;
+export type CutoverStepPoint = (typeof CUTOVER_STEP_POINTS)[number];
+
+export interface LiveSwitcherConfig {
+  readonly store: CutoverStore;
+  readonly fleet: RouterFleet;
+  readonly settings: CutoverSettings;
+  readonly lease: CoordinatorLease;
+  readonly actor: string;
+  readonly servers?: (server: string) => ServerQueryable;
+  /** Awaited after each step (operators' hooks; tests stop a coordinator here). */
+  readonly onStep?: (point: CutoverStepPoint, ctx: ChangeContext) => Promise<void> | void;
+}
+
+/** The switcher that does it: journal in the control store, fence over the router fleet. */
+export class LiveSwitcher implements Switcher {
+  readonly dryRun = false;
+  readonly #c: LiveSwitcherConfig;
+
+  constructor(config: LiveSwitcherConfig) {
+    this.#c = config;
+  }
+
+  #by(ctx: { reason: string | undefined }) {
+    return { actor: this.#c.actor, ...(ctx.reason === undefined ? {} : { reason: ctx.reason }) };
+  }
+
+  async #step(point: CutoverStepPoint, ctx: ChangeContext): Promise<void> {
+    await this.#c.onStep?.(point, ctx);
+  }
+
+  #journal(ctx: ChangeContext, details: Record<string, unknown>): Record<string, unknown> {
+    return { changeId: ctx.changeId, from: ctx.change.from, to: ctx.change.to, token: this.#c.lease.token, holder: this.#c.lease.holder, ...details };
+  }
+
+  reportChecks(): void {
+    // The live change reports its checks in its result and events.
+  }
+
+  async refuse(ctx: Omit<ChangeContext, 'changeId'>, why: string, checks: readonly CheckResult[]): Promise<void> {
+    await this.#c.store.appendEvent(ctx.migration.id, 'refused', { actor: this.#c.actor, reason: why }, { from: ctx.change.from, to: ctx.change.to, checks });
+  }
+
+  async begin(ctx: ChangeContext): Promise<void> {
+    await this.#c.lease.check();
+    await this.#c.store.appendEvent(
+      ctx.migration.id,
+      'note',
+      this.#by(ctx),
+      this.#journal(ctx, { cutover: 'begin', fromEpoch: ctx.migration.epoch, fenced: ctx.change.fenced }),
+    );
+    await this.#step('begun', ctx);
+  }
+
+  async fence(ctx: ChangeContext): Promise<FenceHandle> {
+    await this.#c.lease.check();
+    const at = performance.now();
+    const record = await this.#c.fleet.fence(ctx.migration.id, ctx.migration.epoch, { ttlMs: this.#c.settings.fenceTtlMs });
+    await this.#c.store.appendEvent(ctx.migration.id, 'note', this.#by(ctx), this.#journal(ctx, { cutover: 'fenced', fenceId: record.fenceId, fenceEpoch: record.epoch, fencedAt: record.at }));
+    await this.#step('fenced', ctx);
+    return { fenceId: record.fenceId, epoch: record.epoch, at };
+  }
+
+  async awaitFenceAcks(ctx: ChangeContext, fence: FenceHandle): Promise<AckWaitResult> {
+    const result = await this.#c.fleet.waitForAcks(ctx.migration.id, { fenceId: fence.fenceId }, { timeoutMs: this.#c.settings.fenceAckTimeoutMs, pollMs: 5 });
+    if (result.ok) await this.#step('fence-acked', ctx);
+    return result;
+  }
+
+  async checkInSync(ctx: ChangeContext): Promise<CheckResult> {
+    const checkCtx: CheckContext = {
+      migration: ctx.migration,
+      change: ctx.change,
+      store: this.#c.store,
+      fleet: this.#c.fleet,
+      settings: this.#c.settings,
+      now: () => new Date(),
+      events: () => this.#c.store.events(ctx.migration.id),
+    };
+    return { name: shadowFailuresRepaired.name, ...(await shadowFailuresRepaired.check(checkCtx)) };
+  }
+
+  async flip(ctx: ChangeContext, details: Record<string, unknown>): Promise<MigrationRecord> {
+    await this.#c.lease.check();
+    const after = await this.#c.store.changePhase(
+      ctx.migration.id,
+      { from: ctx.change.from, to: ctx.change.to, expectedEpoch: ctx.migration.epoch, details: this.#journal(ctx, details) },
+      this.#by(ctx),
+    );
+    await this.#step('flipped', ctx);
+    return after;
+  }
+
+  async announceEpoch(ctx: ChangeContext, epoch: number): Promise<void> {
+    await this.#c.fleet.announceEpoch(ctx.migration.id, epoch);
+  }
+
+  async awaitEpochAcks(ctx: ChangeContext, epoch: number): Promise<AckWaitResult> {
+    const result = await this.#c.fleet.waitForAcks(ctx.migration.id, { epoch }, { timeoutMs: this.#c.settings.epochAckTimeoutMs, pollMs: 5 });
+    await this.#step('epoch-acked', ctx);
+    return result;
+  }
+
+  async unfence(ctx: ChangeContext, fenceId: string | null): Promise<void> {
+    await this.#c.fleet.unfence(ctx.migration.id, fenceId ?? undefined);
+    await this.#step('unfenced', ctx);
+  }
+
+  async archive(ctx: ChangeContext, renames: readonly ArchiveRename[]): Promise<void> {
+    const servers = this.#c.servers;
+    for (const r of renames) {
+      if (servers === undefined) throw new Error('finalize needs the source server to archive tables');
+      const db = servers(r.server);
+      const [rows] = await db.query('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN (?, ?)', [r.database, r.table, r.archive]);
+      const present = new Set((rows as Array<{ t: string }>).map((row) => row.t));
+      if (!present.has(r.table)) continue; // renamed already (a resumed finalize)
+      await db.query(`RENAME TABLE ${quoteIdentifier(r.database)}.${quoteIdentifier(r.table)} TO ${quoteIdentifier(r.database)}.${quoteIdentifier(r.archive)}`);
+    }
+    await this.#step('archived', ctx);
+  }
+
+  async complete(ctx: ChangeContext, summary: ChangeSummary): Promise<void> {
+    await this.#c.store.appendEvent(ctx.migration.id, 'note', this.#by(ctx), this.#journal(ctx, { cutover: 'done', ...summary }));
+  }
+
+  async abort(ctx: ChangeContext, why: string, fenceId: string | null, details: Record<string, unknown>): Promise<void> {
+    if (ctx.change.fenced || fenceId !== null) await this.#c.fleet.unfence(ctx.migration.id, fenceId ?? undefined);
+    await this.#c.store.appendEvent(ctx.migration.id, 'aborted', { actor: this.#c.actor, reason: why }, this.#journal(ctx, { epoch: ctx.migration.epoch, ...details }));
+  }
+}

@@ -1,0 +1,26 @@
+import type { AckCondition, AckWaitResult, FenceRecord, RouterAck, RouterInfo } from '@cleave/control';
+
+/**
+ * The routers of the fleet, as the coordinator sees them: who is live, what each acknowledged,
+ * and the fence protocol's three messages (fence, epoch, unfence).
+ *
+ * A structural subset of `RoutingChannel` from `@cleave/control` (which satisfies it as is), so
+ * tests and other control planes can plug in without the Redis one.
+ *
+ * @example
+ * const fleet: RouterFleet = new RoutingChannel({ redis, prefix: 'cleave:' });
+ */
+export interface RouterFleet {
+  /** Routers whose lease is current. */
+  liveRouters(): Promise<RouterInfo[]>;
+  /** Every router's last ack for a migration. */
+  acks(migrationId: string): Promise<Map<string, RouterAck>>;
+  /** Routers whose applied epoch is <= `epoch` hold new writes to the migration's tables. */
+  fence(migrationId: string, epoch: number, options: { ttlMs: number }): Promise<FenceRecord>;
+  /** Lifts the fence (only `fenceId`'s when given; any fence when not). */
+  unfence(migrationId: string, fenceId?: string): Promise<void>;
+  /** Tells routers to reload the migration (its epoch changed in the control store). */
+  announceEpoch(migrationId: string, epoch: number): Promise<void>;
+  /** Waits until every live router acknowledged `condition`, or the deadline. */
+  waitForAcks(migrationId: string, condition: AckCondition, options: { timeoutMs: number; pollMs?: number }): Promise<AckWaitResult>;
+}

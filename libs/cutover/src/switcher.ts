@@ -1,0 +1,84 @@
+import type { AckWaitResult, MigrationRecord } from '@cleave/control';
+import type { CheckResult } from './precondition.js';
+import type { PhaseChange } from './phase-change.js';
+
+/** The change being run: what every step of a {@link Switcher} receives. */
+export interface ChangeContext {
+  /** The migration as it was when the change began (its epoch is the old epoch). */
+  readonly migration: MigrationRecord;
+  readonly change: PhaseChange;
+  /** Unique id of this change, recorded with every journal entry. */
+  readonly changeId: string;
+  /** The moved source tables, sorted. */
+  readonly tables: readonly string[];
+  readonly reason: string | undefined;
+}
+
+/** A published fence. */
+export interface FenceHandle {
+  readonly fenceId: string;
+  /** Routers whose applied epoch is <= this hold writes. */
+  readonly epoch: number;
+  /** `performance.now()` when it was published (the start of the write pause). */
+  readonly at: number;
+}
+
+/** One table finalize renames on the source. */
+export interface ArchiveRename {
+  readonly server: string;
+  readonly database: string;
+  readonly table: string;
+  readonly archive: string;
+}
+
+/** How long writes were held by a switch, as the coordinator measured it (ms). */
+export interface WritePause {
+  /**
+   * From the fence to the last router's ack of the new epoch (routers release held writes when
+   * they apply it), or to the unfence of an abort: no write was held longer.
+   */
+  readonly heldUpToMs: number;
+  readonly fenceAckMs: number;
+  readonly syncCheckMs: number;
+  readonly flipMs: number;
+  readonly epochAckMs: number;
+  readonly fenceToUnfenceMs: number;
+}
+
+/** What the change recorded when it completed. */
+export interface ChangeSummary {
+  readonly epoch: number;
+  readonly writePause: WritePause | null;
+  /** Live routers that had not acked the new epoch by the deadline (they reload it by polling). */
+  readonly lateRouters: readonly string[];
+  readonly archived: readonly ArchiveRename[];
+  readonly resumedFrom: string | null;
+}
+
+/**
+ * The steps of a phase change, each one call; the cutover script (`Cutover`) calls them in order
+ * with abort checks between them. Two twins: {@link LiveSwitcher} does it; `DryRunSwitcher`
+ * prints what it would do, as deterministic lines (Vitess' traffic switcher pattern).
+ */
+export interface Switcher {
+  readonly dryRun: boolean;
+  /** The precondition results (already evaluated, sorted by name). */
+  reportChecks(ctx: Omit<ChangeContext, 'changeId'>, checks: readonly CheckResult[]): void;
+  /** A refused change: recorded as a `refused` event naming the failing checks. */
+  refuse(ctx: Omit<ChangeContext, 'changeId'>, why: string, checks: readonly CheckResult[]): Promise<void>;
+  /** Journals the change's start (before anything is published). */
+  begin(ctx: ChangeContext): Promise<void>;
+  fence(ctx: ChangeContext): Promise<FenceHandle>;
+  awaitFenceAcks(ctx: ChangeContext, fence: FenceHandle): Promise<AckWaitResult>;
+  /** With writes held: the shadow has every acknowledged write. */
+  checkInSync(ctx: ChangeContext): Promise<CheckResult>;
+  /** The point of no return of this change: phase and epoch, compare-and-set, with the event. */
+  flip(ctx: ChangeContext, details: Record<string, unknown>): Promise<MigrationRecord>;
+  announceEpoch(ctx: ChangeContext, epoch: number): Promise<void>;
+  awaitEpochAcks(ctx: ChangeContext, epoch: number): Promise<AckWaitResult>;
+  unfence(ctx: ChangeContext, fenceId: string | null): Promise<void>;
+  archive(ctx: ChangeContext, renames: readonly ArchiveRename[]): Promise<void>;
+  complete(ctx: ChangeContext, summary: ChangeSummary): Promise<void>;
+  /** Abandons the change before its flip: lifts the fence, keeps the old epoch, records why. */
+  abort(ctx: ChangeContext, why: string, fenceId: string | null, details: Record<string, unknown>): Promise<void>;
+}

@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isCleaveError } from '@cleave/core';
+import { createSampleAccounts, useTestDatabases } from '@cleave/testing';
+import { CoordinatorLeases, PreconditionFailedError } from '../src/index.js';
+import { openFixture, startFakeRouter, type FakeRouter } from './cutover-fixture.js';
+
+describe('Cutover (real control store, real Redis routing channel)', () => {
+  const dbs = useTestDatabases('cutover');
+  let fx: Awaited<ReturnType<typeof openFixture>>;
+  const routers: FakeRouter[] = [];
+
+  beforeAll(async () => {
+    await createSampleAccounts(await dbs().admin('source'));
+    fx = await openFixture(dbs());
+  });
+  afterAll(async () => {
+    await Promise.all(routers.map((r) => r.stop()));
+    await fx.close();
+  });
+
+  const kinds = async (id: string) => (await fx.store.events(id)).map((e) => `${e.kind}${e.from ? ` ${e.from}->${e.to}` : ''}${e.kind === 'note' ? ` ${String(e.details?.['cutover'])}` : ''}`);
+
+  it('refuses a change whose checks fail, naming them, and records a refused event', async () => {
+    const plan = await fx.readyMigration('refused-one');
+    await fx.store.recordShadowFailure(plan.id, 'sessions', '[["1"]]', 'target down');
+    const error = await fx.cutover().change(plan.id, { to: 'verified' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PreconditionFailedError);
+    expect((error as PreconditionFailedError).failed).toEqual(['shadow-failures-repaired']);
+    expect((error as Error).message).toContain('cannot go from dual_write to verified: precondition failed: shadow-failures-repaired (1 failed shadow writes await repair (sessions)');
+    const refused = (await fx.store.events(plan.id)).filter((e) => e.kind === 'refused');
+    expect(refused).toHaveLength(1);
+    expect(refused[0]!.reason).toContain('shadow-failures-repaired');
+    expect((await fx.store.getMigration(plan.id)).phase).toBe('dual_write');
+  });
+
+  it('walks the whole table with 3 routers: fenced switch, rollback, switch again, finalize with approval and archive', async () => {
+    const m = await fx.readyMigration('walk');
+    for (const id of ['r1', 'r2', 'r3']) routers.push(await startFakeRouter(fx.redis, dbs().redisPrefix, fx.store, m.id, `${m.id}-${id}`));
+    const mine = routers.slice(-3);
+    const c = fx.cutover();
+    expect((await c.change(m.id)).to).toBe('verified');
+    expect((await c.change(m.id)).to).toBe('reads_switched');
+    const writes = await c.change(m.id);
+    expect(writes).toMatchObject({ outcome: 'done', from: 'reads_switched', to: 'writes_switched', lateRouters: [] });
+    expect(writes.writePause).not.toBeNull();
+    expect(mine.every((r) => r.epoch === writes.epoch)).toBe(true);
+    expect(await fx.fleet.fences([m.id])).toEqual(new Map()); // unfenced
+    const back = await c.rollback(m.id, { reason: 'test rollback' });
+    expect(back).toMatchObject({ outcome: 'done', to: 'reads_switched' });
+    await c.change(m.id, { to: 'writes_switched' });
+
+    const unapproved = await c.finalize(m.id).catch((e: unknown) => e);
+    expect(isCleaveError(unapproved, 'APPROVAL_REQUIRED')).toBe(true);
+    expect((unapproved as Error).message).toContain('finalize is IRREVERSIBLE');
+    const final = await c.finalize(m.id, { approve: true });
+    expect(final.archived.map((a) => a.archive)).toEqual(['_cleave_archived_walk_sessions', '_cleave_archived_walk_user_keys']);
+    const [tables] = await fx.source.query('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY 1', [dbs().name]);
+    const names = (tables as Array<{ t: string }>).map((r) => r.t);
+    expect(names).toContain('_cleave_archived_walk_sessions');
+    expect(names).not.toContain('sessions');
+    expect(names).toContain('users'); // not moved, untouched
+    const rollback = await c.rollback(m.id).catch((e: unknown) => e);
+    expect(isCleaveError(rollback, 'PHASE_TRANSITION_INVALID')).toBe(true);
+
+    const log = await kinds(m.id);
+    expect(log.filter((k) => k.startsWith('phase_change'))).toEqual([
+      'phase_change planned->dual_write',
+      'phase_change dual_write->verified',
+      'phase_change verified->reads_switched',
+      'phase_change reads_switched->writes_switched',
+      'phase_change writes_switched->reads_switched',
+      'phase_change reads_switched->writes_switched',
+      'phase_change writes_switched->finalized',
+    ]);
+    expect(log.filter((k) => k === 'note done')).toHaveLength(6);
+    expect(log.filter((k) => k === 'refused')).toHaveLength(1); // the unapproved finalize
+    const events = await fx.store.events(m.id);
+    const done = events.filter((e) => e.details?.['cutover'] === 'done' && e.details['writePause'] !== null);
+    expect(done).toHaveLength(3); // the three fenced switches carry their measured write pause
+  });
+
+  it('aborts a switch when a router misses the fence ack deadline: old epoch kept, fence lifted, aborted event', async () => {
+    // Real routers serve every migration; these stand-ins serve one, so the earlier ones leave.
+    await Promise.all(routers.splice(0).map((r) => r.stop()));
+    const m = await fx.readyMigration('abort-ack');
+    const [good, silent] = [await startFakeRouter(fx.redis, dbs().redisPrefix, fx.store, m.id, `${m.id}-good`), await startFakeRouter(fx.redis, dbs().redisPrefix, fx.store, m.id, `${m.id}-silent`)];
+    routers.push(good, silent);
+    const c = fx.cutover();
+    await c.change(m.id);
+    await c.change(m.id);
+    silent.ackFences = false;
+    const before = await fx.store.getMigration(m.id);
+    const result = await c.change(m.id);
+    expect(result).toMatchObject({ outcome: 'aborted', epoch: before.epoch });
+    expect(result.reason).toContain(`router ack deadline missed (500 ms) by ${m.id}-silent`);
+    expect(await fx.store.getMigration(m.id)).toMatchObject({ phase: 'reads_switched', epoch: before.epoch });
+    expect(await fx.fleet.fences([m.id])).toEqual(new Map());
+    expect((await kinds(m.id)).at(-1)).toBe('aborted');
+    silent.ackFences = true;
+    expect((await c.change(m.id)).outcome).toBe('done');
+  });
+
+  it('one coordinator at a time: a second waits, then gets a higher fencing token', async () => {
+    const m = await fx.readyMigration('lease');
+    const a = new CoordinatorLeases({ redis: fx.redis, prefix: dbs().redisPrefix, ttlMs: 1000, holder: 'a' });
+    const b = new CoordinatorLeases({ redis: fx.redis, prefix: dbs().redisPrefix, ttlMs: 1000, holder: 'b' });
+    const first = await a.acquire(m.id);
+    const refused = await b.acquire(m.id, { waitMs: 100 }).catch((e: unknown) => e);
+    expect(isCleaveError(refused, 'CONFLICT')).toBe(true);
+    expect((refused as Error).message).toBe(`another coordinator (a) is working on migration ${m.id}`);
+    const blocked = fx.cutover({ leases: b, leaseWaitMs: 100 }).change(m.id);
+    await expect(blocked).rejects.toThrow('another coordinator (a)');
+    await first.release();
+    const second = await b.acquire(m.id);
+    expect(second.token).toBeGreaterThan(first.token);
+    await second.release();
+  });
+});
