@@ -17,49 +17,57 @@ export async function startDualWriters(dbs: TestDatabases, targetServer: 'target
   const [[{ maxId }]] = (await source.query(`SELECT MAX(id) AS maxId FROM ${t}`)) as unknown as [[{ maxId: string }]];
   const max = Number(maxId);
   let running = true;
-  const counts = { inserts: 0, updates: 0, deletes: 0, keyUpdates: 0, shadowApplied: 0 };
+  const counts = { inserts: 0, updates: 0, deletes: 0, keyUpdates: 0, shadowApplied: 0, refused: 0 };
   const apply = async (keys: KeyTuple[]) => {
     await syncKeys({ source, target, sourceShape: shape, targetTable: { database: dbs.name, table: 'sessions' }, keys });
     counts.shadowApplied += keys.length;
   };
+  // A write the primary refuses (a deadlock between these writers, a lock wait timeout, a key
+  // update colliding with an id an insert took) committed nothing, so there is nothing to
+  // shadow: the application would retry it. Shadow applies are never excused.
+  const primary = async (sql: string, params: unknown[]): Promise<{ affectedRows: number; insertId: number } | null> => {
+    try {
+      const [r] = await source.query(sql, params);
+      return r as { affectedRows: number; insertId: number };
+    } catch (error) {
+      const errno = (error as { errno?: number }).errno;
+      if (errno === 1213 || errno === 1205 || errno === 1062) {
+        counts.refused++;
+        return null;
+      }
+      throw error;
+    }
+  };
+  const step = async (w: number, i: number) => {
+    const id = 1 + Math.floor(Math.random() * max);
+    const op = (i + w) % 4;
+    if (op === 0) {
+      const r = await primary(
+        `INSERT INTO ${t} (user_id, token_hash, ip, user_agent, created_at, expires_at) VALUES (?, UNHEX(SHA2(RAND(), 256)), X'0A000001', 'writer', NOW(6), NOW(6) + INTERVAL 1 DAY)`,
+        [1 + (id % 1000)],
+      );
+      if (!r) return;
+      await apply([[String(r.insertId)]]);
+      counts.inserts++;
+    } else if (op === 1) {
+      if (!(await primary(`UPDATE ${t} SET revoked_at = NOW(6), user_agent = CONCAT('upd ', RAND()) WHERE id = ?`, [id]))) return;
+      await apply([[String(id)]]);
+      counts.updates++;
+    } else if (op === 2) {
+      if (!(await primary(`DELETE FROM ${t} WHERE id = ?`, [id]))) return;
+      await apply([[String(id)]]);
+      counts.deletes++;
+    } else {
+      const newId = 10_000_000 + w * 1_000_000 + i;
+      const r = await primary(`UPDATE ${t} SET id = ? WHERE id = ?`, [newId, id]);
+      if (!r?.affectedRows) return;
+      await apply([[String(id)], [String(newId)]]);
+      counts.keyUpdates++;
+    }
+  };
   const loop = async (w: number) => {
     let i = 0;
-    while (running) {
-      i++;
-      const id = 1 + Math.floor(Math.random() * max);
-      const op = (i + w) % 4;
-      if (op === 0) {
-        const [r] = (await source.query(
-          `INSERT INTO ${t} (user_id, token_hash, ip, user_agent, created_at, expires_at) VALUES (?, UNHEX(SHA2(RAND(), 256)), X'0A000001', 'writer', NOW(6), NOW(6) + INTERVAL 1 DAY)`,
-          [1 + (id % 1000)],
-        )) as unknown as [{ insertId: number }];
-        await apply([[String(r.insertId)]]);
-        counts.inserts++;
-      } else if (op === 1) {
-        await source.query(`UPDATE ${t} SET revoked_at = NOW(6), user_agent = CONCAT('upd ', RAND()) WHERE id = ?`, [id]);
-        await apply([[String(id)]]);
-        counts.updates++;
-      } else if (op === 2) {
-        await source.query(`DELETE FROM ${t} WHERE id = ?`, [id]);
-        await apply([[String(id)]]);
-        counts.deletes++;
-      } else {
-        // A key update may collide with an id an insert took: that write fails on the primary
-        // (nothing committed, so nothing to shadow), as it would in the application.
-        const newId = 10_000_000 + w * 1_000_000 + i;
-        const updated = await source.query(`UPDATE ${t} SET id = ? WHERE id = ?`, [newId, id]).then(
-          ([r]) => (r as { affectedRows: number }).affectedRows,
-          (error: { code?: string }) => {
-            if (error.code === 'ER_DUP_ENTRY') return 0;
-            throw error;
-          },
-        );
-        if (updated) {
-          await apply([[String(id)], [String(newId)]]);
-          counts.keyUpdates++;
-        }
-      }
-    }
+    while (running) await step(w, ++i);
   };
   const done = Promise.all(Array.from({ length: writers }, (_, w) => loop(w)));
   return {

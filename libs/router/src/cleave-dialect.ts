@@ -38,7 +38,7 @@ class CleaveConnection implements DatabaseConnection {
     exit();
     const connection: RouterPoolConnection = await acquire(this.#router.pool(route.server));
     try {
-      const stream = connection.query(compiled.sql, compiled.parameters).stream({ objectMode: true, ...(chunkSize === undefined ? {} : { highWaterMark: chunkSize }) });
+      const stream = connection.query(compiled.sql, compiled.parameters as unknown[]).stream({ objectMode: true, ...(chunkSize === undefined ? {} : { highWaterMark: chunkSize }) });
       for await (const row of stream) yield { rows: [row as R] };
     } finally {
       connection.release();

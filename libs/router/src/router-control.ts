@@ -137,6 +137,9 @@ export class RouterControl {
     const { channel, leaseTtlMs } = this.#config;
     if (channel === undefined) return;
     const sentAt = performance.now();
+    // A lease that lapsed (Redis unreachable, or this process paused past it) may have let the
+    // coordinator fence and flip without this router: reload the state before writing again.
+    if (sentAt >= this.#leaseUntil && this.#timers.length > 0) this.#resync = true;
     try {
       await withTimeout(
         channel.registerRouter({ routerId: this.#config.routerId, service: this.#config.service, host: os.hostname(), pid: process.pid, startedAt: Date.now() }, leaseTtlMs),

@@ -2,8 +2,9 @@ import type { PooledConnection, SyncQueryable, TransactionalPool, QueryOptions }
 
 /** The mysql2 callback connection methods the router uses (structural: no mysql2 type dependency). */
 export interface RouterPoolConnection {
-  query(options: QueryOptions | string, values: unknown, callback: (error: Error | null, result: unknown, fields?: unknown) => void): void;
-  query(sql: string, values: readonly unknown[]): { stream(options: { objectMode: true; highWaterMark?: number }): AsyncIterable<unknown> };
+  query(sql: string, values: unknown[], callback: (error: Error | null, result: unknown, fields: unknown) => void): void;
+  query(options: QueryOptions, values: unknown[] | null, callback: (error: Error | null, result: unknown, fields: unknown) => void): void;
+  query(sql: string, values: unknown[]): { stream(options: { objectMode: true; highWaterMark?: number }): AsyncIterable<unknown> };
   release(): void;
 }
 
@@ -25,9 +26,12 @@ export function acquire(pool: RouterPool): Promise<RouterPoolConnection> {
 
 /** Runs one query on a callback connection. */
 export function run(connection: RouterPoolConnection, sql: string | QueryOptions, values: readonly unknown[] = []): Promise<unknown> {
-  return new Promise((resolve, reject) =>
-    connection.query(sql, values, (error, result) => (error ? reject(error) : resolve(result))),
-  );
+  return new Promise((resolve, reject) => {
+    const done = (error: Error | null, result: unknown) => (error ? reject(error) : resolve(result));
+    // mysql2 does not modify the values: no copy per statement.
+    if (typeof sql === 'string') connection.query(sql, values as unknown[], done);
+    else connection.query(sql, values as unknown[], done);
+  });
 }
 
 /** A connection seen as the promise `Queryable` the sync primitives read through. */

@@ -11,3 +11,4 @@ export { MAX_SAMPLE_DIFFERENCES, aggregateReport } from './verification-report.j
 export type { SampleDifference, TableVerification, VerificationReport } from './verification-report.js';
 export { verifyMigration } from './verify-migration.js';
 export type { VerifyMigrationDeps, VerifyMigrationOptions } from './verify-migration.js';
+export { repairShadowFailures, type RepairShadowFailuresDeps, type ShadowRepairReport } from './repair-shadow-failures.js';

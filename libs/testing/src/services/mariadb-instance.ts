@@ -41,6 +41,8 @@ function myCnf(instance: MariadbInstanceConfig, host: string): string {
     'skip-name-resolve',
     'performance_schema=ON',
     'performance-schema-consumer-events-statements-history=ON',
+    // Room for the digests of a whole test suite (each test database adds its own).
+    'performance_schema_digests_size=50000',
     'local_infile=ON',
     'innodb_buffer_pool_size=256M',
     'innodb_log_file_size=128M',

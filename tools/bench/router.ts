@@ -1,0 +1,156 @@
+// npm run bench:router [-- --iterations N --seconds S]
+// Latency (p50/p99) of a single-row INSERT, UPDATE and point SELECT through @cleave/router in
+// `dual_write` against plain Kysely (MysqlDialect) on the source, in the same run, on the same
+// pools, interleaved call by call; then throughput at 16 concurrent callers. Last line: JSON.
+import { Command } from 'commander';
+import { Kysely, MysqlDialect } from 'kysely';
+import { Redis } from 'ioredis';
+import type { MigrationPhase, Plan } from '@cleave/core';
+import { RoutingChannel } from '@cleave/control';
+import { MysqlPools, parseConnectionUrl } from '@cleave/mysql';
+import { CleaveDialect, type RouterPool } from '@cleave/router';
+import { createSampleAccounts, createTestDatabases, servicesConfig, servicesUp } from '@cleave/testing';
+
+const opts = new Command('bench:router')
+  .option('--iterations <n>', 'measured calls per operation and side', '2000')
+  .option('--seconds <n>', 'seconds per throughput run', '3')
+  .option('--concurrency <n>', 'callers of the throughput runs', '16')
+  .parse()
+  .opts<{ iterations: string; seconds: string; concurrency: string }>();
+const ITERATIONS = Number(opts.iterations);
+const SECONDS = Number(opts.seconds);
+const CONCURRENCY = Number(opts.concurrency);
+const log = (line: string) => console.log(`[bench] ${line}`);
+
+interface DB {
+  users: { id?: string; email: string; display_name: string; password_hash: Buffer; created_at: string; storage_used?: number };
+}
+
+await servicesUp(servicesConfig(process.env), process.env, (l) => log(l));
+const dbs = await createTestDatabases('benchrouter');
+const pools = new MysqlPools({ maxConnectionsPerServer: 64 });
+const redis = new Redis({ host: dbs.redis.host, port: dbs.redis.port });
+let plain: Kysely<DB> | undefined;
+let routed: Kysely<DB> | undefined;
+try {
+  for (const s of ['source', 'target1'] as const) await createSampleAccounts(await dbs.admin(s));
+  const source = pools.pool(parseConnectionUrl(dbs.source.url), { connectionLimit: 32 });
+  const target1 = pools.pool(parseConnectionUrl(dbs.target1.url), { connectionLimit: 32 });
+  const plan = {
+    version: 1,
+    name: 'bench',
+    source: { server: 'source', database: dbs.name },
+    targets: { t1: { server: 'target1', database: dbs.name } },
+    moves: [{ kind: 'tables', tables: ['users'], to: 't1' }],
+  } as Plan;
+  const phase: MigrationPhase = 'dual_write';
+  const migration = { id: 'bench0000001', name: 'bench', plan, phase, epoch: 2 };
+  const channel = new RoutingChannel({ redis, prefix: dbs.redisPrefix });
+  plain = new Kysely<DB>({ dialect: new MysqlDialect({ pool: source.callback }) });
+  const dialect = new CleaveDialect({
+    servers: { source: source.callback as unknown as RouterPool, target1: target1.callback as unknown as RouterPool },
+    store: { listMigrations: async () => [migration] },
+    channel,
+    leaseTtlMs: 3_000,
+    pollMs: 1_000,
+  });
+  routed = new Kysely<DB>({ dialect });
+
+  // Seed through the router, so both sides hold the same rows.
+  const SEED = 2_000;
+  for (let i = 0; i < SEED; i += 100) {
+    await routed.insertInto('users').values(Array.from({ length: 100 }, (_, j) => user(`seed-${i + j}@example.com`))).execute();
+  }
+  const ids = (await plain.selectFrom('users').select('id').execute()).map((r) => r.id!);
+  const pick = () => ids[Math.floor(Math.random() * ids.length)]!;
+  let counter = 0;
+
+  type Op = 'insert' | 'update' | 'select';
+  const call = async (db: Kysely<DB>, op: Op): Promise<void> => {
+    counter += 1;
+    if (op === 'insert') await db.insertInto('users').values(user(`b-${counter}@example.com`)).execute();
+    else if (op === 'update') await db.updateTable('users').set({ storage_used: counter }).where('id', '=', pick()).execute();
+    else await db.selectFrom('users').selectAll().where('id', '=', pick()).executeTakeFirst();
+  };
+
+  const ops: Op[] = ['insert', 'update', 'select'];
+  const samples: Record<string, number[]> = {};
+  for (const op of ops) {
+    for (let i = 0; i < 200; i++) {
+      await call(plain, op);
+      await call(routed, op);
+    }
+    samples[`plain-${op}`] = [];
+    samples[`routed-${op}`] = [];
+    for (let i = 0; i < ITERATIONS; i++) {
+      // Interleaved, alternating who goes first: drift and caches hit both sides alike.
+      const order: Array<['plain' | 'routed', Kysely<DB>]> = i % 2 === 0 ? [['plain', plain], ['routed', routed]] : [['routed', routed], ['plain', plain]];
+      for (const [side, db] of order) {
+        const started = performance.now();
+        await call(db, op);
+        samples[`${side}-${op}`]!.push(performance.now() - started);
+      }
+    }
+  }
+  const q = (values: number[], p: number) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+  };
+  const ms = (v: number) => Math.round(v * 1000) / 1000;
+  const latency: Record<string, { p50: number; p99: number }> = {};
+  for (const [key, values] of Object.entries(samples)) {
+    latency[key] = { p50: ms(q(values, 50)), p99: ms(q(values, 99)) };
+    log(`${key.padEnd(14)} p50 ${latency[key]!.p50.toFixed(3)} ms   p99 ${latency[key]!.p99.toFixed(3)} ms   (${values.length} calls)`);
+  }
+  const writesOf = (side: string) => [...samples[`${side}-insert`]!, ...samples[`${side}-update`]!];
+  const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;
+
+  // Throughput: CONCURRENCY callers for SECONDS, writes (update) then reads (select).
+  const throughput: Record<string, number> = {};
+  for (const op of ['update', 'select'] as const) {
+    for (const [side, db] of [['plain', plain], ['routed', routed]] as const) {
+      let done = 0;
+      const until = performance.now() + SECONDS * 1000;
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (performance.now() < until) {
+            await call(db, op);
+            done += 1;
+          }
+        }),
+      );
+      throughput[`${side}-${op}`] = Math.round(done / SECONDS);
+      log(`${`${side}-${op}`.padEnd(14)} ${throughput[`${side}-${op}`]} ops/s at ${CONCURRENCY} callers`);
+    }
+  }
+  const status = dialect.router.status();
+  if (status.pendingFailures > 0) log(`warning: ${status.pendingFailures} shadow failures pending`);
+  const result = {
+    bench: 'router',
+    phase,
+    iterations: ITERATIONS,
+    write_p50_ratio: ratio(q(writesOf('routed'), 50), q(writesOf('plain'), 50)),
+    write_p99_ratio: ratio(q(writesOf('routed'), 99), q(writesOf('plain'), 99)),
+    read_p50_ratio: ratio(latency['routed-select']!.p50, latency['plain-select']!.p50),
+    read_p99_ratio: ratio(latency['routed-select']!.p99, latency['plain-select']!.p99),
+    insert_p50_ratio: ratio(latency['routed-insert']!.p50, latency['plain-insert']!.p50),
+    update_p50_ratio: ratio(latency['routed-update']!.p50, latency['plain-update']!.p50),
+    latency_ms: latency,
+    concurrency: CONCURRENCY,
+    throughput_ops_per_s: throughput,
+    write_throughput_ratio: ratio(throughput['routed-update']!, throughput['plain-update']!),
+    read_throughput_ratio: ratio(throughput['routed-select']!, throughput['plain-select']!),
+    targets: { write_p50_ratio: 1.6, read_p50_ratio: 1.05 },
+  };
+  console.log(JSON.stringify(result));
+} finally {
+  await routed?.destroy();
+  // Not plain.destroy(): MysqlDialect would end the shared pool that pools.end() ends.
+  redis.disconnect();
+  await pools.end();
+  await dbs.drop();
+}
+
+function user(email: string) {
+  return { email, display_name: 'bench', password_hash: Buffer.from(email), created_at: '2024-01-01 00:00:00' };
+}
