@@ -15,6 +15,7 @@ import { verifyTable } from '@cleave/verify';
 import {
   createSampleAccounts,
   endpointUrl,
+  mariadbPid,
   mysqlEndpoints,
   seedSampleAccounts,
   servicesConfig,
@@ -23,16 +24,23 @@ import {
   uniqueName,
   type ReadyProcess,
 } from '@cleave/testing';
-import { sampleRss, sh } from './lib/shell.js';
+import { procCpuSeconds, rssMb, sampleRss, sh } from './lib/shell.js';
 import { sysbenchPrepare, sysbenchRun } from './lib/sysbench.js';
 
 const opts = new Command('bench:backfill')
   .option('--rows <n>', 'users (sessions = 3x)', '1000000')
-  .option('--fg-seconds <n>', 'seconds of foreground load per sysbench run', '20')
+  .option('--fg-seconds <n>', 'seconds of foreground load alone, and as many during the backfill', '20')
+  .option('--fg-windows <n>', 'alternating alone/during windows the foreground seconds are split into', '4')
   .option('--fg-rate <n>', 'foreground transactions per second', '40')
-  .option('--concurrency <n>', 'worker jobs in flight', '4')
+  .option('--copy-worker-args <args>', 'worker options of the throughput run (a): no foreground to protect', '--concurrency 4 --nice-ratio 0 --max-source-latency-ratio 0')
+  .option('--fg-worker-args <args>', 'worker options of the run under foreground load (d); empty = the worker defaults', '')
+  .option('--profile-worker <dir>', 'write a V8 CPU profile of each worker process into this folder')
+  .option('--worker-node-args <args>', 'node options of the worker processes (a bounded heap: V8 otherwise grows it far past the live data)', '--max-old-space-size=256 --max-semi-space-size=4')
+  .option('--parts <list>', 'which measurements to run (a,b,c,d)', 'a,b,c,d')
   .parse()
-  .opts<{ rows: string; fgSeconds: string; fgRate: string; concurrency: string }>();
+  .opts<{ rows: string; fgSeconds: string; fgWindows: string; fgRate: string; copyWorkerArgs: string; fgWorkerArgs: string; parts: string; profileWorker?: string; workerNodeArgs: string }>();
+const PARTS = new Set(opts.parts.split(',').map((p) => p.trim()));
+const splitArgs = (args: string): string[] => args.split(/\s+/).filter((a) => a !== '');
 const USERS = Number(opts.rows);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TSX = createRequire(import.meta.url).resolve('tsx');
@@ -69,20 +77,25 @@ const ROWS = 4 * USERS;
 const [sizes] = (await src.query(`SELECT SUM(DATA_LENGTH) AS bytes FROM information_schema.TABLES WHERE TABLE_SCHEMA = '${SRC}' AND TABLE_NAME IN ('users', 'sessions')`)) as unknown as [[{ bytes: string }]];
 const MB = Number(sizes[0].bytes) / 1024 / 1024;
 
-// ---- (b) offline dump pipeline ------------------------------------------------------------
 const t1 = await admin('target1');
-await t1.query('DROP DATABASE IF EXISTS bench_dump; CREATE DATABASE bench_dump');
-log('mariadb-dump | mariadb …');
 const s = ep.source;
 const t = ep.target1;
-const dump = await sh(
-  `mariadb-dump --single-transaction --quick -h${s.host} -P${s.port} -u${s.user} ${SRC} users sessions | MYSQL_PWD="$T_PWD" mariadb -h${t.host} -P${t.port} -u${t.user} bench_dump`,
-  { MYSQL_PWD: s.password, T_PWD: t.password },
-);
-if (dump.code !== 0) throw new Error(`dump pipeline failed: ${dump.stderr.slice(-500)}`);
-const dumpRowsPerS = ROWS / (dump.ms / 1000);
-log(`dump: ${(dump.ms / 1000).toFixed(1)} s, ${Math.round(dumpRowsPerS)} rows/s`);
-await t1.query('DROP DATABASE bench_dump');
+const NaN_ = Number.NaN;
+
+// ---- (b) offline dump pipeline ------------------------------------------------------------
+let dumpRowsPerS = NaN_;
+if (PARTS.has('b')) {
+  await t1.query('DROP DATABASE IF EXISTS bench_dump; CREATE DATABASE bench_dump');
+  log('mariadb-dump | mariadb …');
+  const dump = await sh(
+    `mariadb-dump --single-transaction --quick -h${s.host} -P${s.port} -u${s.user} ${SRC} users sessions | MYSQL_PWD="$T_PWD" mariadb -h${t.host} -P${t.port} -u${t.user} bench_dump`,
+    { MYSQL_PWD: s.password, T_PWD: t.password },
+  );
+  if (dump.code !== 0) throw new Error(`dump pipeline failed: ${dump.stderr.slice(-500)}`);
+  dumpRowsPerS = ROWS / (dump.ms / 1000);
+  log(`dump: ${(dump.ms / 1000).toFixed(1)} s, ${Math.round(dumpRowsPerS)} rows/s`);
+  await t1.query('DROP DATABASE bench_dump');
+}
 
 // ---- cleave: CLI + worker processes -------------------------------------------------------
 const prefix = uniqueName('bench');
@@ -98,8 +111,9 @@ const pools = new MysqlPools();
 const control = pools.pool(parseConnectionUrl(endpointUrl(ep.source)), { connectionLimit: 4 }).promise;
 const store = await ControlStore.open({ pool: control, database: `${prefix}_control` });
 
-async function startWorker(): Promise<ReadyProcess> {
-  return spawnUntilReady(process.execPath, ['--import', TSX, `${ROOT}apps/worker/src/main.ts`, '--port', '0', '--concurrency', opts.concurrency, '--pool-size', '6'], {
+async function startWorker(args: string[]): Promise<ReadyProcess> {
+  const profile = opts.profileWorker === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts.profileWorker}`];
+  return spawnUntilReady(process.execPath, [...profile, ...splitArgs(opts.workerNodeArgs), '--import', TSX, `${ROOT}apps/worker/src/main.ts`, '--port', '0', ...args], {
     env,
     cwd: ROOT,
     ready: (o) => o.includes('"worker ready"'),
@@ -124,72 +138,136 @@ async function waitFor(pred: () => Promise<boolean>, ms = 3_600_000): Promise<vo
   }
 }
 
+const serverPids = ['source', 'target1'].map((name) => mariadbPid(config.mariadb.find((m) => m.name === name)!) ?? 0);
+const copiedRows = async (migrationId: string): Promise<number> => (await store.segments(migrationId)).reduce((sum, x) => sum + x.rowsCopied, 0);
+
 // ---- (a) backfill -------------------------------------------------------------------------
-log('cleave backfill …');
-let worker = await startWorker();
-const rss = sampleRss(worker.child.pid!);
-const started = performance.now();
-const id = await startBackfill('bench-backfill', 'bench_cleave');
-await waitFor(async () => (await store.events(id)).some((e) => e.kind === 'backfill_done'));
-const backfillMs = performance.now() - started;
-await worker.stop();
-const workerRssMb = rss.stop();
-const cleaveRowsPerS = ROWS / (backfillMs / 1000);
-log(`cleave: ${(backfillMs / 1000).toFixed(1)} s, ${Math.round(cleaveRowsPerS)} rows/s, worker peak RSS ${workerRssMb.toFixed(0)} MB`);
+let cleaveRowsPerS = NaN_;
+let backfillMs = NaN_;
+let workerRssMb = NaN_;
+if (PARTS.has('a')) {
+  log(`cleave backfill (worker ${opts.copyWorkerArgs || 'defaults'}) …`);
+  const worker = await startWorker(splitArgs(opts.copyWorkerArgs));
+  log(`worker RSS when ready: ${rssMb(worker.child.pid!).toFixed(0)} MB`);
+  const rss = sampleRss(worker.child.pid!);
+  const cpu0 = [procCpuSeconds(worker.child.pid!), ...serverPids.map(procCpuSeconds)];
+  const started = performance.now();
+  const id = await startBackfill('bench-backfill', 'bench_cleave');
+  await waitFor(async () => (await store.events(id)).some((e) => e.kind === 'backfill_done'));
+  backfillMs = performance.now() - started;
+  const cpu1 = [procCpuSeconds(worker.child.pid!), ...serverPids.map(procCpuSeconds)];
+  const per100k = (i: number) => (((cpu1[i]! - cpu0[i]!) * 100_000) / ROWS).toFixed(2);
+  log(`CPU seconds per 100k rows: worker ${per100k(0)}, source ${per100k(1)}, target ${per100k(2)} (wall ${((backfillMs / 1000) * 100_000 / ROWS).toFixed(2)} s per 100k)`);
+  const segs = await store.segments(id);
+  const events = await store.events(id);
+  const firstAt = Math.min(...segs.map((x) => x.updatedAt.getTime()));
+  log(
+    `segments: ${segs.length}, chunks: ${segs.reduce((a, x) => a + x.chunks, 0)}, copy ms (sum over segments): ${Math.round(segs.reduce((a, x) => a + x.copyMs, 0))}, ` +
+      `last chunk sizes: ${segs.map((x) => x.chunkSize).join(' ')}, events: ${events.map((e) => `${e.kind}@${e.at.getTime() - firstAt}`).join(' ')}`,
+  );
+  await worker.stop();
+  workerRssMb = rss.stop();
+  cleaveRowsPerS = ROWS / (backfillMs / 1000);
+  log(`cleave: ${(backfillMs / 1000).toFixed(1)} s, ${Math.round(cleaveRowsPerS)} rows/s, worker peak RSS ${workerRssMb.toFixed(0)} MB`);
+}
 
 // ---- (c) verification vs pt-table-checksum on users ----------------------------------------
-log('cleave verify users …');
-const source = control;
-const target = pools.pool(parseConnectionUrl(endpointUrl(ep.target1)), { connectionLimit: 4 }).promise;
-const catalog = await readCatalog(source, SRC, { tables: ['users'] });
-const report = await verifyTable({ source, target, sourceShape: tableShape(catalog.tables[0]!, SRC), targetTable: { database: 'bench_cleave', table: 'users' }, repair: false, maxPasses: 1 });
-const verifyRowsPerS = report.rowsChecked / (report.durationMs / 1000);
-log(`cleave verify: ${report.clean ? 'clean' : 'DIFFERENT'}, ${report.rowsChecked} rows in ${(report.durationMs / 1000).toFixed(1)} s, ${Math.round(verifyRowsPerS)} rows/s (both servers)`);
-const cnf = path.join(mkdtempSync(path.join(os.tmpdir(), 'pt-')), 'my.cnf');
-writeFileSync(cnf, `[client]\nuser=${s.user}\npassword=${s.password}\n`, { mode: 0o600 });
-log('pt-table-checksum users …');
-const pt = await sh(`pt-table-checksum F=${cnf},h=${s.host},P=${s.port} --databases=${SRC} --tables=users`);
-const ptRow = /\s(\d+)\s+\d+\s+\d+\s+\d+\s+([\d.]+)\s+\S*users/.exec(pt.stdout);
-if (!ptRow) throw new Error(`pt-table-checksum output not understood:\n${pt.stdout}\n${pt.stderr}`);
-const ptRowsPerS = USERS / Number(ptRow[2]);
-log(`pt-table-checksum: ${ptRow[2]} s, ${Math.round(ptRowsPerS)} rows/s (one server)`);
+let verifyRowsPerS = NaN_;
+let ptRowsPerS = NaN_;
+if (PARTS.has('c') && PARTS.has('a')) {
+  log('cleave verify users …');
+  const source = control;
+  const target = pools.pool(parseConnectionUrl(endpointUrl(ep.target1)), { connectionLimit: 4 }).promise;
+  const catalog = await readCatalog(source, SRC, { tables: ['users'] });
+  const report = await verifyTable({ source, target, sourceShape: tableShape(catalog.tables[0]!, SRC), targetTable: { database: 'bench_cleave', table: 'users' }, repair: false, maxPasses: 1 });
+  verifyRowsPerS = report.rowsChecked / (report.durationMs / 1000);
+  log(`cleave verify: ${report.clean ? 'clean' : 'DIFFERENT'}, ${report.rowsChecked} rows in ${(report.durationMs / 1000).toFixed(1)} s, ${Math.round(verifyRowsPerS)} rows/s (both servers)`);
+  if (!report.clean) throw new Error('the backfilled copy is not identical to the source');
+  const cnf = path.join(mkdtempSync(path.join(os.tmpdir(), 'pt-')), 'my.cnf');
+  writeFileSync(cnf, `[client]\nuser=${s.user}\npassword=${s.password}\n`, { mode: 0o600 });
+  log('pt-table-checksum users …');
+  const pt = await sh(`pt-table-checksum F=${cnf},h=${s.host},P=${s.port} --databases=${SRC} --tables=users`);
+  const ptRow = /\s(\d+)\s+\d+\s+\d+\s+\d+\s+([\d.]+)\s+\S*users/.exec(pt.stdout);
+  if (!ptRow) throw new Error(`pt-table-checksum output not understood:\n${pt.stdout}\n${pt.stderr}`);
+  ptRowsPerS = USERS / Number(ptRow[2]);
+  log(`pt-table-checksum: ${ptRow[2]} s, ${Math.round(ptRowsPerS)} rows/s (one server)`);
+}
 
 // ---- (d) foreground load alone and during a backfill --------------------------------------
-log('sysbench prepare …');
-await src.query('DROP DATABASE IF EXISTS sbtest; CREATE DATABASE sbtest');
-await sysbenchPrepare(s, 'sbtest');
-const fgSeconds = Number(opts.fgSeconds);
-log(`sysbench ${fgSeconds} s alone …`);
-const alone = await sysbenchRun(s, 'sbtest', fgSeconds, Number(opts.fgRate));
-worker = await startWorker();
-const id2 = await startBackfill('bench-foreground', 'bench_cleave2');
-await waitFor(async () => (await store.segments(id2)).some((x) => x.rowsCopied > 0), 120_000);
-log(`sysbench ${fgSeconds} s during the backfill …`);
-const during = await sysbenchRun(s, 'sbtest', fgSeconds, Number(opts.fgRate));
-const stillCopying = !(await store.events(id2)).some((e) => e.kind === 'backfill_done');
-await worker.stop();
-await src.query('DROP DATABASE sbtest');
-await t1.query('DROP DATABASE IF EXISTS bench_cleave2');
+type Fg = { tps: number; p95Ms: number };
+let alone: Fg = { tps: NaN_, p95Ms: NaN_ };
+let during: Fg = { tps: NaN_, p95Ms: NaN_ };
+let stillCopying = false;
+let fgCopyRowsPerS = NaN_;
+if (PARTS.has('d')) {
+  log('sysbench prepare …');
+  await src.query('DROP DATABASE IF EXISTS sbtest; CREATE DATABASE sbtest');
+  await sysbenchPrepare(s, 'sbtest');
+  // The machine is shared: the load of other processes drifts over a run. So the foreground is
+  // measured in alternating windows, alone (the worker frozen with SIGSTOP, its servers idle) and
+  // during the backfill (SIGCONT), and each side reports the median of its windows' p95.
+  const windows = Number(opts.fgWindows);
+  const windowSeconds = Math.max(1, Math.round(Number(opts.fgSeconds) / windows));
+  log(`cleave backfill under foreground load (worker ${opts.fgWorkerArgs || 'defaults'}) …`);
+  const worker = await startWorker(splitArgs(opts.fgWorkerArgs));
+  const pid = worker.child.pid!;
+  const id2 = await startBackfill('bench-foreground', 'bench_cleave2');
+  await waitFor(async () => (await copiedRows(id2)) > 0, 120_000);
+  const alones: Fg[] = [];
+  const durings: Fg[] = [];
+  let copied = 0;
+  let copyMs = 0;
+  log(`sysbench: ${windows} x ${windowSeconds} s alone (worker frozen) and ${windows} x ${windowSeconds} s during the backfill, alternating …`);
+  for (let w = 0; w < windows; w += 1) {
+    process.kill(pid, 'SIGSTOP');
+    await new Promise((r) => setTimeout(r, 1000)); // let the chunk in flight on the servers finish
+    alones.push(await sysbenchRun(s, 'sbtest', windowSeconds, Number(opts.fgRate)));
+    process.kill(pid, 'SIGCONT');
+    const rows0 = await copiedRows(id2);
+    const t0 = performance.now();
+    durings.push(await sysbenchRun(s, 'sbtest', windowSeconds, Number(opts.fgRate)));
+    copied += (await copiedRows(id2)) - rows0;
+    copyMs += performance.now() - t0;
+  }
+  const median = (xs: number[]): number => {
+    const v = [...xs].sort((x, y) => x - y);
+    const m = v.length >> 1;
+    return v.length % 2 === 1 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+  };
+  alone = { tps: median(alones.map((x) => x.tps)), p95Ms: median(alones.map((x) => x.p95Ms)) };
+  during = { tps: median(durings.map((x) => x.tps)), p95Ms: median(durings.map((x) => x.p95Ms)) };
+  log(`p95 per window, alone: ${alones.map((x) => x.p95Ms).join(' ')}; during: ${durings.map((x) => x.p95Ms).join(' ')}`);
+  fgCopyRowsPerS = copied / (copyMs / 1000);
+  stillCopying = !(await store.events(id2)).some((e) => e.kind === 'backfill_done');
+  await worker.stop();
+  await src.query('DROP DATABASE sbtest');
+  await t1.query('DROP DATABASE IF EXISTS bench_cleave2');
+}
 
 // ---- report -------------------------------------------------------------------------------
+const num = (x: number, digits = 0): number | null => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null);
 const result = {
   users: USERS,
   rows: ROWS,
   data_mb: Math.round(MB),
-  cleave_rows_per_s: Math.round(cleaveRowsPerS),
-  cleave_mb_per_s: Number((MB / (backfillMs / 1000)).toFixed(1)),
-  dump_rows_per_s: Math.round(dumpRowsPerS),
-  ratio_vs_dump: Number((cleaveRowsPerS / dumpRowsPerS).toFixed(2)),
-  verify_rows_per_s: Math.round(verifyRowsPerS),
-  pt_checksum_rows_per_s: Math.round(ptRowsPerS),
-  ratio_vs_pt_checksum: Number((verifyRowsPerS / ptRowsPerS).toFixed(2)),
-  fg_tps_alone: alone.tps,
-  fg_tps_during: during.tps,
-  fg_p95_ms_alone: alone.p95Ms,
-  fg_p95_ms_during: during.p95Ms,
-  fg_p95_ratio: Number((during.p95Ms / alone.p95Ms).toFixed(2)),
+  worker_node_args: opts.workerNodeArgs || '(none)',
+  copy_worker_args: opts.copyWorkerArgs || '(defaults)',
+  cleave_rows_per_s: num(cleaveRowsPerS),
+  cleave_mb_per_s: num(MB / (backfillMs / 1000), 1),
+  dump_rows_per_s: num(dumpRowsPerS),
+  ratio_vs_dump: num(cleaveRowsPerS / dumpRowsPerS, 2),
+  verify_rows_per_s: num(verifyRowsPerS),
+  pt_checksum_rows_per_s: num(ptRowsPerS),
+  ratio_vs_pt_checksum: num(verifyRowsPerS / ptRowsPerS, 2),
+  fg_worker_args: opts.fgWorkerArgs || '(defaults)',
+  fg_tps_alone: num(alone.tps, 2),
+  fg_tps_during: num(during.tps, 2),
+  fg_p95_ms_alone: num(alone.p95Ms, 2),
+  fg_p95_ms_during: num(during.p95Ms, 2),
+  fg_p95_ratio: num(during.p95Ms / alone.p95Ms, 2),
+  fg_copy_rows_per_s: num(fgCopyRowsPerS),
   fg_backfill_still_running: stillCopying,
-  worker_rss_mb: Math.round(workerRssMb),
+  worker_rss_mb: num(workerRssMb),
 };
 console.log('');
 console.log('| measure | value |');

@@ -146,12 +146,16 @@ export function buildProgram(): Command {
 
   program
     .command('worker')
-    .description('run a backfill/verify worker (BullMQ) with its health endpoint, until SIGTERM')
-    .addOption(new Option('--concurrency <n>', 'jobs in flight at once').default('4'))
-    .addOption(new Option('--port <port>', 'health/metrics HTTP port').default('8787'))
-    .addHelpText('after', '\nExample:\n  CLEAVE_SERVER_SOURCE=mysql://… CLEAVE_REDIS_URL=redis://… cleave worker --concurrency 8')
-    .action(async (opts: { concurrency: string; port: string }) => {
-      process.exitCode = await runWorkerProcess({ ...globals(), ...opts });
+    .description('run a backfill/verify worker (BullMQ) with its dashboard, /health and /metrics, until SIGTERM')
+    .addOption(new Option('--port <port>', 'dashboard/health/metrics HTTP port').default('8787'))
+    .argument('[worker-options...]', 'worker options after --, e.g. -- --concurrency 4 --nice-ratio 0')
+    .addHelpText(
+      'after',
+      '\nThe defaults protect the source (one copy lane, a nice ratio of 1, a latency throttler); see `npm run worker -- --help`.\n' +
+        'Example:\n  CLEAVE_SERVER_SOURCE=mysql://… CLEAVE_REDIS_URL=redis://… cleave worker -- --concurrency 4',
+    )
+    .action(async (passThrough: string[], opts: { port: string }) => {
+      process.exitCode = await runWorkerProcess({ ...globals(), ...opts, passThrough });
     });
 
   program

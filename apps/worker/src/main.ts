@@ -1,8 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { Queue } from 'bullmq';
 import { pino } from 'pino';
 import { isCleaveError } from '@cleave/core';
 import { resolveCleaveConfig } from '@cleave/control';
-import { startHealthServer } from './health-server.js';
+import { redisConnectionFromUrl } from '@cleave/jobs';
+import { openCutoverActions } from './ui/cutover-actions.js';
+import { startDashboard } from './ui/dashboard-server.js';
 import { WorkerHost } from './worker-host.js';
 import { readWorkerSettings } from './worker-settings.js';
 
@@ -14,13 +17,29 @@ try {
   const config = resolveCleaveConfig(file ? JSON.parse(readFileSync(file, 'utf8')) : {}, process.env, file ?? 'environment');
   const host = new WorkerHost(config, settings, log.child({ workerId: settings.workerId }));
   await host.start();
-  const health = await startHealthServer(settings.port, () => host.health());
-  log.info({ workerId: settings.workerId, port: health.port, concurrency: settings.concurrency, poolSize: settings.poolSize }, 'worker ready');
+  const connection = redisConnectionFromUrl(config.redisUrl);
+  const queues = [new Queue(host.queueNames.backfill, { connection }), new Queue(host.queueNames.verify, { connection })];
+  const token = process.env['CLEAVE_UI_TOKEN'];
+  // Phase changes from the UI only when a token is configured (read-only otherwise).
+  const actions = token
+    ? await openCutoverActions({ store: host.store, redisUrl: config.redisUrl, queuePrefix: config.queuePrefix, servers: host.servers, actor: `ui:${settings.workerId}` })
+    : undefined;
+  const dashboard = await startDashboard({
+    port: settings.port,
+    store: host.store,
+    queues,
+    health: () => host.health(),
+    metrics: async () => ({ contentType: host.metrics.registry.contentType, body: await host.metrics.registry.metrics() }),
+    ...(token && actions ? { actionToken: token, actions } : {}),
+  });
+  log.info({ workerId: settings.workerId, port: dashboard.port, concurrency: settings.concurrency, poolSize: settings.poolSize }, 'worker ready');
   const shutdown = (signal: string) => {
     log.info({ signal }, 'stopping: in-flight chunks finish and checkpoint');
     void host
       .stop()
-      .then(() => health.close())
+      .then(() => dashboard.close())
+      .then(() => actions?.close())
+      .then(() => Promise.all(queues.map((q) => q.close())))
       .then(() => {
         log.info('stopped');
         process.exit(0);

@@ -1,5 +1,5 @@
 import type { Pool } from 'mysql2/promise';
-import { ThrottleGate, ThreadsRunningThrottler, TargetLoadThrottler, type Throttler } from '@cleave/backfill';
+import { SourceLatencyThrottler, ThrottleGate, ThreadsRunningThrottler, TargetLoadThrottler, type Throttler } from '@cleave/backfill';
 import type { ControlStore } from '@cleave/control';
 import type { WorkerSettings } from './worker-settings.js';
 
@@ -37,6 +37,9 @@ export class MigrationGates {
     if (this.#settings.maxSourceThreadsRunning > 0) {
       throttlers.push(new ThreadsRunningThrottler({ db: this.#servers(plan.source.server), maxThreadsRunning: this.#settings.maxSourceThreadsRunning, server: plan.source.server }));
     }
+    if (this.#settings.maxSourceLatencyRatio > 0) {
+      throttlers.push(new SourceLatencyThrottler({ db: this.#servers(plan.source.server), ratio: this.#settings.maxSourceLatencyRatio, server: plan.source.server }));
+    }
     if (this.#settings.maxTargetThreadsRunning > 0) {
       for (const server of new Set(Object.values(plan.targets).map((t) => t.server))) {
         throttlers.push(new TargetLoadThrottler({ db: this.#servers(server), target: server, maxThreadsRunning: this.#settings.maxTargetThreadsRunning }));
@@ -44,6 +47,7 @@ export class MigrationGates {
     }
     const gate = new ThrottleGate({
       throttlers,
+      intervalMs: this.#settings.throttleIntervalMs,
       report: { store: this.#store, migrationId },
       onChange: (state) => this.#onChange(migrationId, state),
     });

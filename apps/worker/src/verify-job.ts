@@ -11,7 +11,7 @@ export interface VerifyJobDeps {
 }
 
 /** The `verify-migration` job: verify (and repair) every unit; the run is recorded in the store. */
-export async function runVerifyJob(payload: JobPayloads['verify-migration'], deps: VerifyJobDeps): Promise<{ clean: boolean; rowsChecked: number; rowsRepaired: number; passes: number }> {
+export async function runVerifyJob(payload: JobPayloads['verify-migration'], deps: VerifyJobDeps): Promise<{ clean: boolean; rowsChecked: number; rowsDiffering: number; rowsRepaired: number; passes: number }> {
   const report = await verifyMigration({ migrationId: payload.migrationId, repair: payload.repair, maxPasses: payload.maxPasses }, deps);
-  return { clean: report.clean, rowsChecked: report.rowsChecked, rowsRepaired: report.rowsRepaired, passes: report.passes };
+  return { clean: report.clean, rowsChecked: report.rowsChecked, rowsDiffering: report.rowsDiffering, rowsRepaired: report.rowsRepaired, passes: report.passes };
 }

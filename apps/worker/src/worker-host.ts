@@ -7,8 +7,11 @@ import { ControlStore, serverUrl, type CleaveConfig } from '@cleave/control';
 import { JOB_PAYLOAD_SCHEMAS, JobProducer, redisConnectionFromUrl, type JobPayloads } from '@cleave/jobs';
 import { MysqlPools } from '@cleave/mysql';
 import { MigrationGates } from './migration-gates.js';
+import { repairShadowFailures } from '@cleave/verify';
 import { runVerifyJob } from './verify-job.js';
+import { ShadowRepairScheduler } from './shadow-repair-scheduler.js';
 import type { WorkerSettings } from './worker-settings.js';
+import { WorkerMetrics } from './ui/worker-metrics.js';
 
 /**
  * Hosts the BullMQ workers of one process: the backfill queue (split-table, copy-segment) and
@@ -28,6 +31,11 @@ export class WorkerHost {
   #gates: MigrationGates | undefined;
   #active = 0;
   #stopping: Promise<void> | undefined;
+  #repairs: ShadowRepairScheduler | undefined;
+  readonly metrics = new WorkerMetrics({
+    connectionsByServer: () => Object.fromEntries(Object.entries(this.pools.stats().servers).map(([k, s]) => [k, s.connectionsOpened])),
+    activeJobs: () => this.#active,
+  });
 
   constructor(config: CleaveConfig, settings: WorkerSettings, log: Logger) {
     this.#config = config;
@@ -53,6 +61,21 @@ export class WorkerHost {
       new Worker(this.#producer.names.verify, (job, token) => this.#run(job, token), { ...options, concurrency: 1 }),
     );
     for (const w of this.#workers) w.on('error', (error) => this.#log.warn({ err: error.message }, 'queue connection error'));
+    // Failed shadow writes that routers recorded are repaired from the primary by a job.
+    this.#repairs = new ShadowRepairScheduler(this.#store, this.#producer, (error) => this.#log.warn({ err: (error as Error).message }, 'shadow repair scheduling failed'));
+    this.#repairs.start();
+  }
+
+  /** The control store (open after start()). */
+  get store(): ControlStore {
+    if (!this.#store) throw new Error('WorkerHost.start() first');
+    return this.#store;
+  }
+
+  /** The queue names this worker serves. */
+  get queueNames(): { backfill: string; verify: string } {
+    if (!this.#producer) throw new Error('WorkerHost.start() first');
+    return this.#producer.names;
   }
 
   health(): Record<string, unknown> {
@@ -114,17 +137,36 @@ export class WorkerHost {
       case 'copy-segment': {
         const p = payload as JobPayloads['copy-segment'];
         const gate = await this.#gates!.gate(p.migrationId);
-        const result = await copySegment(p, { ...base, gate, chunkSize: { targetMs: this.settings.chunkTargetMs } });
+        const result = await copySegment(p, {
+          ...base,
+          gate,
+          chunkSize: { targetMs: this.settings.chunkTargetMs },
+          niceRatio: this.settings.niceRatio,
+          onProgress: (progress) => {
+            this.metrics.rowsCopied.inc({ migration: p.migrationId, unit: p.table }, progress.chunkRows);
+            this.metrics.chunkSeconds.observe({ migration: p.migrationId }, progress.chunkMs / 1000);
+          },
+        });
         if (result.migrationCopied) {
           // The last segment of the migration: verify and repair until a full pass is clean.
           await producer.verifyMigration({ migrationId: p.migrationId, repair: true, maxPasses: 10 }, 1);
         }
         return result;
       }
-      case 'verify-migration':
-        return runVerifyJob(payload as JobPayloads['verify-migration'], { store, servers: this.servers, actor: this.settings.workerId, signal: this.#abort.signal });
-      case 'repair-shadow-failures':
-        throw new UnrecoverableError('repair-shadow-failures arrives with the router');
+      case 'verify-migration': {
+        const p = payload as JobPayloads['verify-migration'];
+        const result = await runVerifyJob(p, { store, servers: this.servers, actor: this.settings.workerId, signal: this.#abort.signal });
+        this.metrics.verifyRowsChecked.inc({ migration: p.migrationId }, result.rowsChecked);
+        this.metrics.verifyDifferences.inc({ migration: p.migrationId }, result.rowsDiffering);
+        this.metrics.verifyRepairs.inc({ migration: p.migrationId }, result.rowsRepaired);
+        return result;
+      }
+      case 'repair-shadow-failures': {
+        const p = payload as JobPayloads['repair-shadow-failures'];
+        const report = await repairShadowFailures(p.migrationId, { store, servers: this.servers });
+        this.metrics.verifyRepairs.inc({ migration: p.migrationId }, report.keys);
+        return report;
+      }
     }
   }
 
@@ -132,6 +174,7 @@ export class WorkerHost {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#abort.abort();
+      this.#repairs?.stop();
       await Promise.all(this.#workers.map((w) => w.close()));
       await this.#gates?.close();
       await this.#producer?.close();

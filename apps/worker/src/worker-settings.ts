@@ -4,7 +4,11 @@ import { CleaveError } from '@cleave/core';
 /** How one worker process runs. Read from argv and the environment by the app only. */
 export interface WorkerSettings {
   readonly configFile?: string;
-  /** Jobs in flight at once per queue. */
+  /**
+   * Jobs in flight at once per queue. The default (1) and the other defaults below protect the
+   * source's foreground (about <= 1.3x its p95 on a small shared box); a throughput run with no
+   * foreground to protect can pass e.g. `--concurrency 4 --nice-ratio 0 --max-source-latency-ratio 0`.
+   */
   readonly concurrency: number;
   /** Connections per server for the whole process (the connection budget). */
   readonly poolSize: number;
@@ -18,6 +22,12 @@ export interface WorkerSettings {
   readonly segmentRows: number;
   /** Target time per chunk, ms. */
   readonly chunkTargetMs: number;
+  /** Sleep after each chunk, as a multiple of the chunk's duration (gh-ost's nice ratio). 0 = none. */
+  readonly niceRatio: number;
+  /** Throttle while the source's probe latency exceeds this multiple of its idle baseline. 0 disables. */
+  readonly maxSourceLatencyRatio: number;
+  /** How often the throttlers are checked, ms. */
+  readonly throttleIntervalMs: number;
   /** BullMQ job lock: a killed worker's jobs return to the queue after about this long. */
   readonly lockMs: number;
 }
@@ -30,17 +40,32 @@ function int(value: string, name: string, min: number): number {
   return n;
 }
 
+function nonNegative(value: string, name: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new CleaveError('CONFIG_INVALID', `${name} must be a number >= 0, got "${value}"`);
+  return n;
+}
+
+function latencyRatio(value: string): number {
+  const n = nonNegative(value, '--max-source-latency-ratio');
+  if (n !== 0 && n <= 1) throw new CleaveError('CONFIG_INVALID', `--max-source-latency-ratio must be 0 (off) or greater than 1, got "${value}"`);
+  return n;
+}
+
 export function readWorkerSettings(argv: readonly string[], env: Record<string, string | undefined>): WorkerSettings {
   const program = new Command('cleave-worker')
     .option('-c, --config <file>', 'config file')
-    .addOption(new Option('--concurrency <n>', 'jobs in flight per queue').default(env['CLEAVE_WORKER_CONCURRENCY'] ?? '4'))
+    .addOption(new Option('--concurrency <n>', 'jobs in flight per queue').default(env['CLEAVE_WORKER_CONCURRENCY'] ?? '1'))
     .addOption(new Option('--pool-size <n>', 'connections per server for the whole worker').default(env['CLEAVE_WORKER_POOL_SIZE'] ?? '6'))
     .addOption(new Option('--port <port>', 'health endpoint port (0: any)').default(env['CLEAVE_WORKER_PORT'] ?? '8787'))
     .addOption(new Option('--worker-id <id>', 'name in logs and segment owners').default(env['CLEAVE_WORKER_ID'] ?? `worker-${process.pid}`))
     .addOption(new Option('--max-source-threads-running <n>', 'throttle above this source Threads_running (0: off)').default(env['CLEAVE_MAX_SOURCE_THREADS_RUNNING'] ?? '25'))
     .addOption(new Option('--max-target-threads-running <n>', 'throttle above this target Threads_running (0: off)').default(env['CLEAVE_MAX_TARGET_THREADS_RUNNING'] ?? '25'))
     .addOption(new Option('--segment-rows <n>', 'rows per copy job').default(env['CLEAVE_SEGMENT_ROWS'] ?? '100000'))
-    .addOption(new Option('--chunk-target-ms <n>', 'target time per chunk').default(env['CLEAVE_CHUNK_TARGET_MS'] ?? '500'))
+    .addOption(new Option('--chunk-target-ms <n>', 'target time per chunk').default(env['CLEAVE_CHUNK_TARGET_MS'] ?? '200'))
+    .addOption(new Option('--nice-ratio <x>', 'sleep after each chunk this many times its duration (0: none)').default(env['CLEAVE_NICE_RATIO'] ?? '1'))
+    .addOption(new Option('--max-source-latency-ratio <x>', 'throttle while the source probe latency is above this multiple of its baseline (0: off)').default(env['CLEAVE_MAX_SOURCE_LATENCY_RATIO'] ?? '1.5'))
+    .addOption(new Option('--throttle-interval-ms <n>', 'how often throttlers are checked').default(env['CLEAVE_THROTTLE_INTERVAL_MS'] ?? '250'))
     .addOption(new Option('--lock-ms <n>', 'job lock duration; a killed worker\'s jobs are retaken after it').default(env['CLEAVE_WORKER_LOCK_MS'] ?? '30000'))
     .exitOverride()
     .parse([...argv], { from: 'node' });
@@ -57,6 +82,9 @@ export function readWorkerSettings(argv: readonly string[], env: Record<string, 
     maxTargetThreadsRunning: int(o['maxTargetThreadsRunning']!, '--max-target-threads-running', 0),
     segmentRows: int(o['segmentRows']!, '--segment-rows', 100),
     chunkTargetMs: int(o['chunkTargetMs']!, '--chunk-target-ms', 10),
+    niceRatio: nonNegative(o['niceRatio']!, '--nice-ratio'),
+    maxSourceLatencyRatio: latencyRatio(o['maxSourceLatencyRatio']!),
+    throttleIntervalMs: int(o['throttleIntervalMs']!, '--throttle-interval-ms', 10),
     lockMs: int(o['lockMs']!, '--lock-ms', 1000),
   };
 }

@@ -21,7 +21,7 @@ export function cleave(args: readonly string[], env: Record<string, string>): Pr
 
 /** Starts a real worker process and waits for its "worker ready" log line. */
 export function startWorker(env: Record<string, string>, args: readonly string[]): Promise<ReadyProcess> {
-  return spawnUntilReady(process.execPath, ['--import', TSX, WORKER, '--port', '0', ...args], {
+  return spawnUntilReady(process.execPath, ['--max-old-space-size=256', '--max-semi-space-size=4', '--import', TSX, WORKER, '--port', '0', ...args], {
     env,
     cwd: ROOT,
     ready: (out) => out.includes('"worker ready"'),

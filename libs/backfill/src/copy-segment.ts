@@ -38,6 +38,18 @@ export interface CopyProgress {
 export interface CopySegmentDeps extends BackfillDeps {
   /** Adaptive chunk size settings (target time per chunk, bounds). */
   readonly chunkSize?: AdaptiveChunkSizeConfig;
+  /**
+   * gh-ost's nice ratio: after each chunk, sleep this many times the chunk's duration (0.5:
+   * a chunk of 400 ms is followed by 200 ms of rest), so the copy leaves the servers idle for
+   * that share of the time whatever the throttlers see. @defaultValue 0
+   */
+  readonly niceRatio?: number;
+  /**
+   * Most bytes of source rows per chunk (measured as the rows' SQL literals, about what a chunk
+   * holds in memory several times over), so that wide rows get fewer rows per chunk and the
+   * worker's memory stays bounded whatever the table. @defaultValue 4 MiB
+   */
+  readonly maxChunkBytes?: number;
   readonly onProgress?: (progress: CopyProgress) => void;
 }
 
@@ -60,6 +72,11 @@ export interface CopySegmentResult {
   /** Every unit of the migration is copied. */
   readonly migrationCopied: boolean;
 }
+
+/** Default of {@link CopySegmentDeps.maxChunkBytes}. */
+const DEFAULT_MAX_CHUNK_BYTES = 4 * 1024 * 1024;
+/** Rows of the first chunk before any row width is known (a table of wide rows starts small). */
+const FIRST_CHUNK_MAX_ROWS = 1000;
 
 /**
  * Phases in which rows may be copied: the source is the primary and dual writes are on (DESIGN:
@@ -143,6 +160,12 @@ async function copyChunks(
   const target = d.servers(u.target.server);
   const { shape } = await readSourceShape(source, sourceEndpoint, u.table);
   const size = new AdaptiveChunkSize({ ...d.chunkSize, ...(seg.chunkSize > 0 && d.chunkSize?.initialRows === undefined ? { initialRows: seg.chunkSize } : {}) });
+  const maxChunkBytes = d.maxChunkBytes ?? DEFAULT_MAX_CHUNK_BYTES;
+  if (!(maxChunkBytes >= 1)) throw new CleaveError('CONFIG_INVALID', `maxChunkBytes must be >= 1, got ${String(d.maxChunkBytes)}`);
+  /** Average bytes per row of the chunks so far (leaning to the widest); 0 before the first. */
+  let bytesPerRow = 0;
+  const niceRatio = d.niceRatio ?? 0;
+  if (!(niceRatio >= 0) || !Number.isFinite(niceRatio)) throw new CleaveError('CONFIG_INVALID', `niceRatio must be a number >= 0, got ${String(d.niceRatio)}`);
   const segmentUpper: KeyTuple | null = seg.upper === null ? null : decodeKey(seg.upper);
   let checkpoint: string | null = seg.checkpoint ?? seg.lower;
   let lower: KeyTuple | null = checkpoint === null ? null : decodeKey(checkpoint);
@@ -152,7 +175,7 @@ async function copyChunks(
       throw d.signal?.aborted ? aborted(u.id, seg.segmentNo, checkpoint) : error;
     });
     const chunkStarted = performance.now();
-    const rows = size.rows;
+    const rows = bytesPerRow > 0 ? Math.max(1, Math.min(size.rows, Math.floor(maxChunkBytes / bytesPerRow))) : Math.min(size.rows, FIRST_CHUNK_MAX_ROWS);
     const next = await nextChunkUpper(source, shape, lower, rows, segmentUpper, u.filter ?? undefined);
     const upperKey = next === null ? null : encodeKey(next);
     const done = next === null || (seg.upper !== null && upperKey === seg.upper);
@@ -182,6 +205,10 @@ async function copyChunks(
     t.deleted += result.deleted;
     t.unchanged += result.unchanged;
     size.feedback(done ? result.sourceRows : rows, chunkMs);
+    if (result.sourceRows > 0) {
+      const measured = result.sourceBytes / result.sourceRows;
+      bytesPerRow = bytesPerRow > 0 ? Math.max(measured, (bytesPerRow + measured) / 2) : measured;
+    }
     const elapsed = performance.now() - t0;
     d.onProgress?.({
       migrationId,
@@ -198,6 +225,7 @@ async function copyChunks(
     });
     if (done) break;
     lower = next;
+    if (niceRatio > 0) await rest(chunkMs * niceRatio, d.signal);
   }
   d.log?.({
     level: 'debug',
@@ -206,6 +234,20 @@ async function copyChunks(
     unit: u.id,
     segmentNo: seg.segmentNo,
     details: { ...t, ms: Math.round(performance.now() - t0) },
+  });
+}
+
+/** Sleeps `ms`, or less when `signal` fires (the loop then stops at its next check). */
+function rest(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
 }
 

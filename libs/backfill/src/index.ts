@@ -5,6 +5,8 @@ export { ThreadsRunningThrottler } from './throttle/threads-running-throttler.js
 export type { ThreadsRunningThrottlerConfig } from './throttle/threads-running-throttler.js';
 export { TargetLoadThrottler } from './throttle/target-load-throttler.js';
 export type { TargetLoadThrottlerConfig } from './throttle/target-load-throttler.js';
+export { SourceLatencyThrottler } from './throttle/source-latency-throttler.js';
+export type { ProbeConnection, ProbePool, SourceLatencyThrottlerConfig } from './throttle/source-latency-throttler.js';
 export { ReplicaLagThrottler } from './throttle/replica-lag-throttler.js';
 export type { ReplicaConfig, ReplicaLagThrottlerConfig } from './throttle/replica-lag-throttler.js';
 export type { StatusQueryable } from './throttle/read-global-status.js';

@@ -265,6 +265,24 @@ describe('backfill processors against real servers', () => {
     expect(gate.throttledMs()['test-switch']).toBe(stat?.throttledMs);
   });
 
+  it('rests between chunks with a nice ratio, caps chunks by bytes, and refuses bad values', async () => {
+    await createPeople(admin.source, 'niced', 300);
+    const { id } = await start('nice', [{ kind: 'tables', tables: ['niced'], to: 't2' }]);
+    await splitTable({ migrationId: id, table: 'niced' }, deps());
+    const bad = await copySegment({ migrationId: id, table: 'niced', segmentNo: 0 }, deps({ niceRatio: -1 })).catch((e: unknown) => e);
+    expect(isCleaveError(bad, 'CONFIG_INVALID')).toBe(true);
+    const sizes: number[] = [];
+    // A byte cap far below one chunk's rows: after the first chunk, chunks hold about 2 rows' bytes.
+    const result = await copySegment(
+      { migrationId: id, table: 'niced', segmentNo: 0 },
+      deps({ niceRatio: 0.1, maxChunkBytes: 200, onProgress: (p) => sizes.push(p.chunkRows) }),
+    );
+    expect(result.rows).toBe(302);
+    expect(Math.max(...sizes.slice(1))).toBeLessThanOrEqual(5);
+    const [[{ n }]] = (await admin.target2.query('SELECT COUNT(*) AS n FROM niced')) as unknown as [[{ n: string }]];
+    expect(Number(n)).toBe(302);
+  });
+
   it('refuses to copy before dual writes are on, and refuses a table without a usable key', async () => {
     await admin.source.query('CREATE TABLE keyless (a INT NULL, b INT NULL, UNIQUE KEY uk_a (a))');
     await admin.source.query('CREATE TABLE early (id INT PRIMARY KEY)');

@@ -57,8 +57,9 @@ export class JobProducer {
     return job.id ?? jobIds.verifyMigration(payload.migrationId, runNo);
   }
 
+  /** One repair job per migration per 5-second window, whichever worker asks first. */
   async repairShadowFailures(migrationId: string): Promise<void> {
-    const at = Math.floor(Date.now() / 1000);
+    const at = Math.floor(Date.now() / 5000);
     await this.#verify.add('repair-shadow-failures', { migrationId }, { jobId: jobIds.repairShadowFailures(migrationId, at) });
   }
 

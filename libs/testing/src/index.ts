@@ -13,3 +13,4 @@ export { hexRows } from './hex-rows.js';
 export { spawnUntilReady } from './spawn-until-ready.js';
 export type { ReadyProcess } from './spawn-until-ready.js';
 export { cleaveEnv, controlDatabase } from './cleave-env.js';
+export { CHROMIUM_ARGS, CHROMIUM_PATH, ensureChromium } from './chromium.js';

@@ -32,7 +32,7 @@ export interface VerifyProgress {
 export interface VerifyChunkOptions {
   /** @defaultValue 500 (what pt-table-checksum aims for) */
   readonly targetChunkMs?: number;
-  /** First chunk's rows. @defaultValue 2000 */
+  /** First chunk's rows. @defaultValue 10_000 */
   readonly initialChunkRows?: number;
   /** @defaultValue 200 */
   readonly minChunkRows?: number;
@@ -106,7 +106,7 @@ export async function verifyTable(args: VerifyTableArgs): Promise<TableVerificat
   const targetChunkMs = positive(args.targetChunkMs, 500, 'targetChunkMs');
   const minRows = Math.floor(positive(args.minChunkRows, 200, 'minChunkRows'));
   const maxRows = Math.max(minRows, Math.floor(positive(args.maxChunkRows, 200_000, 'maxChunkRows')));
-  let chunkRows = clamp(positive(args.initialChunkRows, 2000, 'initialChunkRows'), minRows, maxRows);
+  let chunkRows = clamp(positive(args.initialChunkRows, 10_000, 'initialChunkRows'), minRows, maxRows);
   const samples: SampleDifference[] = [];
   const totals = { chunks: 0, rowsChecked: 0, rowsDiffering: 0, rowsRepaired: 0 };
   let clean = false;
@@ -158,8 +158,8 @@ export async function verifyTable(args: VerifyTableArgs): Promise<TableVerificat
       pass.chunks += 1;
       pass.rowsChecked += sourceSum.rows;
       if (!sameChecksum(sourceSum, targetSum) && !(await repairChunk(where, pass))) pass.unresolvedChunks += 1;
-      // Adapt the size of the chunk after next toward the target time (bounded growth).
-      chunkRows = clamp((chunkRows * targetChunkMs) / Math.max(elapsed, 1), Math.max(minRows, chunkRows / 2), Math.min(maxRows, chunkRows * 2));
+      // Adapt the size of the chunk after next toward the target time (bounded growth: x4 up, /2 down).
+      chunkRows = clamp((chunkRows * targetChunkMs) / Math.max(elapsed, 1), Math.max(minRows, chunkRows / 2), Math.min(maxRows, chunkRows * 4));
       args.onProgress?.({
         table: name,
         pass: passes,

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 export interface ShellResult {
   readonly code: number;
@@ -40,4 +41,23 @@ export function sampleRss(pid: number, everyMs = 200): { stop(): number } {
       return peakKb / 1024;
     },
   };
+}
+
+/** User + system CPU seconds a process used so far (0 when it is gone). */
+export function procCpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** Resident set size of a process now, MB (0 when it is gone). */
+export function rssMb(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
 }

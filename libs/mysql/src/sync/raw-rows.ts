@@ -16,7 +16,7 @@ export function rawTypeCast(field: TypeCastField): Buffer | null {
 
 /** Runs a query whose result columns are all read raw. */
 export async function queryRaw(db: Queryable, sql: string): Promise<RawRow[]> {
-  const [rows] = await db.query({ sql, rowsAsArray: true, typeCast: rawTypeCast });
+  const [rows] = await db.query({ values: null, sql, rowsAsArray: true, typeCast: rawTypeCast });
   if (!Array.isArray(rows)) throw new CleaveError('INTERNAL', 'A SELECT returned no rows array.');
   return rows as RawRow[];
 }

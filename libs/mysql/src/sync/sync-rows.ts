@@ -9,16 +9,26 @@
 //    this same primitive, `syncKeys`) waits for our commit, then reads the primary itself.
 // 2. Only then read the source rows of the set (plain consistent read, no source locks).
 // 3. Compare by exact key bytes (a case-only key change is a delete + insert, not an update):
-//    delete target rows absent from the source, upsert missing and changed rows (never writing
-//    generated columns), skip identical rows.
-// 4. Re-check the rows that were ABSENT from the target in step 1: no row lock protected them
-//    while we read the source (InnoDB gap locks do not exclude each other, so a concurrent
-//    writer could lock the same gap, read a newer primary image — e.g. "deleted" — and commit
-//    before our insert, and our older image would then resurrect the row). After our insert we
-//    hold their row locks, so we read the source again and fix them up: delete or update.
-// 5. Commit.
+//    delete target rows absent from the source, upsert changed rows that exist on the target
+//    (never writing generated columns), skip identical rows. These rows are row-locked since (1).
+// 4. Insert the rows that were ABSENT from the target in step 1 with a plain INSERT that never
+//    overwrites. No row lock protected them while we read the source (InnoDB gap locks do not
+//    exclude each other, and READ COMMITTED takes none). A duplicate on the sync key (PRIMARY,
+//    or the unique key used as the key) means a dual write inserted that key after our lock,
+//    with an image it read from the primary after its own lock, so newer than ours: keep its row
+//    (we lock it) and drop ours. Any later primary change of that row has its own dual write,
+//    which waits for our commit. A duplicate on a SECONDARY unique key goes to the unique-
+//    conflict handling below, never a silent skip.
+// 5. Re-check that the inserted keys still EXIST on the source (a key-only read, after our
+//    inserts hold their row locks) and delete those that vanished: a dual write of a delete that
+//    ran between our source read and our insert found nothing to delete on the target, so our
+//    older image would otherwise resurrect the row. A key that still exists but whose row
+//    changed after our read cannot be stale for long: its dual write either ran before our
+//    insert (then it inserted the row and step 4 kept it) or runs after it and waits for our
+//    row lock, then reads the primary itself. So the source is read once in full, plus keys.
+// 6. Commit.
 //
-// The transaction runs in READ COMMITTED: step 4 makes gap locks unnecessary, and without them
+// The transaction runs in READ COMMITTED: steps 4-5 make gap locks unnecessary, and without them
 // parallel chunks inserting into the same empty region of the target do not deadlock.
 // Foreign key checks are off for the transaction's session (restored afterwards): each table is
 // synced on its own, children may arrive before parents, and a delete must not cascade to rows
@@ -30,8 +40,9 @@ import { CleaveError } from '@cleave/core';
 import { encodeKey, keyId, type KeyTuple } from './key-codec.js';
 import { keyRangeWhere, keysWhere, qualifiedName, type KeyBounds, type RowFilter } from './key-range.js';
 import type { PooledConnection, Queryable, TableName, TransactionalPool } from './queryable.js';
-import { keyPositions, queryRaw, readRows, rowKey, rowKeyId, sameRow, type RawRow } from './raw-rows.js';
-import { rawToKeyPart, valueLiteral } from './sql-literal.js';
+import { queryRaw, readRows, rowKey, rowKeyId, sameRow, type RawRow } from './raw-rows.js';
+import { rawToKeyPart, ROW_LITERAL, rowLiteralExpression, valueLiteral } from './sql-literal.js';
+import { keyOrderBy } from './key-range.js';
 import { ER_DUP_ENTRY, isRetryableLockError, mysqlErrno, retryDelayMs, sleep } from './sync-errors.js';
 import type { ShapeColumn, TableShape } from './table-shape.js';
 
@@ -42,6 +53,8 @@ export interface SyncResult {
   updated: number;
   deleted: number;
   unchanged: number;
+  /** Bytes of the source rows read, as row literals (about what the copy held in memory per row). */
+  sourceBytes: number;
 }
 
 /** Per-call tuning of {@link syncKeyRange} and {@link syncKeys}. */
@@ -96,6 +109,13 @@ interface Context {
   readonly maxStatementChars: number;
   readonly maxAttempts: number;
   readonly positions: readonly number[];
+  /**
+   * The copy path (syncKeyRange): rows absent at lock time are INSERTed without overwriting, a
+   * concurrent dual write's row is kept, and only key existence is re-checked. The dual-write
+   * path (syncKeys) must not yield to a row a copy inserted (its image may be older), so it
+   * upserts and re-reads full rows.
+   */
+  readonly keepConcurrentInserts: boolean;
 }
 
 const MAX_CONFLICT_ROUNDS = 6;
@@ -110,7 +130,7 @@ class UniqueConflict extends Error {
 }
 
 function emptyResult(): SyncResult {
-  return { sourceRows: 0, inserted: 0, updated: 0, deleted: 0, unchanged: 0 };
+  return { sourceRows: 0, inserted: 0, updated: 0, deleted: 0, unchanged: 0, sourceBytes: 0 };
 }
 
 function addResults(into: SyncResult, more: SyncResult): void {
@@ -119,6 +139,7 @@ function addResults(into: SyncResult, more: SyncResult): void {
   into.updated += more.updated;
   into.deleted += more.deleted;
   into.unchanged += more.unchanged;
+  into.sourceBytes += more.sourceBytes;
 }
 
 function positiveInteger(value: number | undefined, fallback: number, what: string): number {
@@ -135,7 +156,7 @@ function context(args: {
   sourceShape: TableShape;
   targetTable: TableName;
   options?: SyncOptions;
-}): Context {
+}, keepConcurrentInserts: boolean): Context {
   const options = args.options ?? {};
   return {
     source: args.source,
@@ -145,7 +166,8 @@ function context(args: {
     batchRows: positiveInteger(options.batchRows, 500, 'batchRows'),
     maxStatementChars: positiveInteger(options.maxStatementChars, 4_000_000, 'maxStatementChars'),
     maxAttempts: positiveInteger(options.maxAttempts, 8, 'maxAttempts'),
-    positions: keyPositions(args.sourceShape),
+    positions: args.sourceShape.keyShapeColumns.map((_, i) => i),
+    keepConcurrentInserts,
   };
 }
 
@@ -155,13 +177,34 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   return result;
 }
 
-function rowLiteral(columns: readonly ShapeColumn[], row: RawRow): string {
-  let sql = '(';
-  for (let i = 0; i < columns.length; i += 1) {
-    if (i > 0) sql += ', ';
-    sql += valueLiteral(columns[i] as ShapeColumn, row[i] ?? null);
+/**
+ * Reads the set as IMAGES: `[...raw key parts, row literal]`, where the row literal is the
+ * `(v1, v2, ..)` text of every copyable column computed by the server ({@link rowLiteralExpression}).
+ * Two images are equal exactly when the rows are byte-identical (the literal is an injective
+ * encoding), so the diff compares images, and an insert sends the literal as it came.
+ */
+async function readImages(ctx: Context, db: Queryable, table: TableName, where: string, forUpdate = false): Promise<RawRow[]> {
+  const { shape } = ctx;
+  const rows = await queryRaw(
+    db,
+    `SELECT ${keySelect(shape)}, ${rowLiteralExpression(shape.shapeColumns)} FROM ${qualifiedName(table)} WHERE ${where} ORDER BY ${keyOrderBy(shape)}${forUpdate ? ' FOR UPDATE' : ''}`,
+  );
+  const last = shape.keyShapeColumns.length;
+  for (const row of rows) {
+    if (row[last] === null || row[last] === undefined) {
+      throw new CleaveError('INTERNAL', `A row of ${table.database}.${table.table} is too large to copy: its literal exceeds the server's max_allowed_packet.`, {
+        hint: 'Raise max_allowed_packet on the source and the target.',
+      });
+    }
   }
-  return `${sql})`;
+  return rows;
+}
+
+/** The `(v1, v2, ..)` literal of an image, checked to contain nothing but literal values. */
+function imageLiteral(ctx: Context, row: RawRow): string {
+  const literal = (row[ctx.positions.length] as Buffer).toString('latin1');
+  if (!ROW_LITERAL.test(literal)) throw new CleaveError('INTERNAL', `The server returned an unexpected row literal: ${literal.slice(0, 80)}`);
+  return literal;
 }
 
 /** Multi-row INSERT (… ON DUPLICATE KEY UPDATE every column, key columns included). */
@@ -177,10 +220,10 @@ async function writeRows(ctx: Context, conn: Queryable, rows: readonly RawRow[],
     const sql = head + values.join(', ') + tail;
     values = [];
     length = 0;
-    await conn.query({ sql });
+    await conn.query({ sql, values: null });
   };
   for (const row of rows) {
-    const literal = rowLiteral(columns, row);
+    const literal = imageLiteral(ctx, row);
     if (values.length > 0 && (values.length >= ctx.batchRows || length + literal.length > ctx.maxStatementChars)) await flush();
     values.push(literal);
     length += literal.length + 2;
@@ -191,25 +234,22 @@ async function writeRows(ctx: Context, conn: Queryable, rows: readonly RawRow[],
 async function deleteRows(ctx: Context, conn: Queryable, rows: readonly RawRow[]): Promise<void> {
   for (const batch of chunks(rows, ctx.batchRows)) {
     const keys = batch.map((row) => rowKey(ctx.shape, row, ctx.positions));
-    await conn.query({ sql: `DELETE FROM ${qualifiedName(ctx.targetTable)} WHERE ${keysWhere(ctx.shape, keys)}` });
+    await conn.query({ values: null, sql: `DELETE FROM ${qualifiedName(ctx.targetTable)} WHERE ${keysWhere(ctx.shape, keys)}` });
   }
-}
-
-async function readSourceByKeys(ctx: Context, keys: readonly KeyTuple[]): Promise<RawRow[]> {
-  const rows: RawRow[] = [];
-  for (const batch of chunks(keys, ctx.batchRows)) {
-    rows.push(...(await readRows(ctx.source, ctx.shape, ctx.shape, keysWhere(ctx.shape, batch))));
-  }
-  return rows;
 }
 
 /**
  * After an ER_DUP_ENTRY: the target rows outside `known` that hold a unique value one of `rows`
  * needs (they are stale; syncing them too resolves the conflict).
  */
-async function conflictingKeys(ctx: Context, conn: Queryable, rows: readonly RawRow[], known: ReadonlySet<string>): Promise<KeyTuple[]> {
+async function conflictingKeys(ctx: Context, conn: Queryable, images: readonly RawRow[], known: ReadonlySet<string>): Promise<KeyTuple[]> {
   const { shape } = ctx;
   const found = new Map<string, KeyTuple>();
+  // The unique values are compared raw: read the rows of these keys from the source.
+  const rows: RawRow[] = [];
+  for (const batch of chunks(images, ctx.batchRows)) {
+    rows.push(...(await readRows(ctx.source, shape, shape, keysWhere(shape, batch.map((image) => rowKey(shape, image, ctx.positions))))));
+  }
   for (const unique of shape.catalog.uniqueKeys) {
     if (unique.name === shape.keyIndex) continue;
     const positions = unique.columns.map((name) => shape.shapeColumns.findIndex((column) => column.name === name));
@@ -239,6 +279,129 @@ async function conflictingKeys(ctx: Context, conn: Queryable, rows: readonly Raw
   return [...found.values()];
 }
 
+/** The select list of the key columns, read raw. */
+function keySelect(shape: TableShape): string {
+  return shape.keyShapeColumns.map((column) => column.readExpression).join(', ');
+}
+
+const DUPLICATE_KEY_NAME = /for key '([^']*)'/;
+
+/**
+ * Whether an ER_DUP_ENTRY names the sync key itself (the PRIMARY key, or the unique key used as
+ * the key), not a secondary unique key. MariaDB says `for key 'PRIMARY'`, MySQL 8 `for key 'table.PRIMARY'`.
+ */
+function isSyncKeyDuplicate(shape: TableShape, error: unknown): boolean {
+  const message = error instanceof Error ? error.message : '';
+  const name = DUPLICATE_KEY_NAME.exec(message)?.[1];
+  if (name === undefined) return false;
+  return name === shape.keyIndex || name === `${shape.table}.${shape.keyIndex}`;
+}
+
+/** Thrown inside a transaction to run it again from the start (counted as an attempt). */
+class RestartSync extends Error {
+  constructor() {
+    super('a concurrent write inserted a collation-equal key: restart the sync');
+  }
+}
+
+/**
+ * Inserts rows that were absent from the target when the set was locked, with plain multi-row
+ * INSERTs that never overwrite. A duplicate on the sync key means a dual write inserted that key
+ * after our lock, with an image it read from the primary after its own lock (newer than ours):
+ * its row is kept (and now row-locked here), ours dropped, and the batch retried. Any later
+ * primary change of that row has its own dual write, which waits for our commit. A duplicate on a
+ * secondary unique key is rethrown for the caller's unique-conflict handling. Returns the exact
+ * key ids of the rows kept from dual writes.
+ */
+async function insertAbsent(ctx: Context, conn: Queryable, rows: readonly RawRow[]): Promise<Set<string>> {
+  const { shape, positions } = ctx;
+  const columns = shape.shapeColumns;
+  const head = `INSERT INTO ${qualifiedName(ctx.targetTable)} (${columns.map((column) => column.quoted).join(', ')}) VALUES `;
+  const kept = new Set<string>();
+  let batch: RawRow[] = [];
+  let literals: string[] = [];
+  let length = 0;
+  const flush = async (): Promise<void> => {
+    while (batch.length > 0) {
+      try {
+        await conn.query({ values: null, sql: head + literals.join(', ') });
+        break;
+      } catch (error) {
+        if (mysqlErrno(error) !== ER_DUP_ENTRY || !isSyncKeyDuplicate(shape, error)) throw error;
+        // Lock and find the keys of this batch that a dual write inserted meanwhile.
+        const keys = batch.map((row) => rowKey(shape, row, positions));
+        const existing = new Set(
+          (await queryRaw(conn, `SELECT ${keySelect(shape)} FROM ${qualifiedName(ctx.targetTable)} WHERE ${keysWhere(shape, keys)} FOR UPDATE`)).map((key) => keyId(key)),
+        );
+        const nextBatch: RawRow[] = [];
+        const nextLiterals: string[] = [];
+        for (let i = 0; i < batch.length; i += 1) {
+          const id = rowKeyId(batch[i] as RawRow, positions);
+          if (existing.has(id)) kept.add(id);
+          else {
+            nextBatch.push(batch[i] as RawRow);
+            nextLiterals.push(literals[i] as string);
+          }
+        }
+        // Only a collation-equal key with other bytes: start over (it is now present at lock time).
+        if (nextBatch.length === batch.length) throw new RestartSync();
+        batch = nextBatch;
+        literals = nextLiterals;
+      }
+    }
+    batch = [];
+    literals = [];
+    length = 0;
+  };
+  for (const row of rows) {
+    const literal = imageLiteral(ctx, row);
+    if (batch.length > 0 && (batch.length >= ctx.batchRows || length + literal.length > ctx.maxStatementChars)) await flush();
+    batch.push(row);
+    literals.push(literal);
+    length += literal.length + 2;
+  }
+  await flush();
+  return kept;
+}
+
+type WriteFn = (toDelete: readonly RawRow[], toWrite: readonly RawRow[], replace: readonly RawRow[]) => Promise<void>;
+
+/**
+ * (4b, the dual-write path) Re-reads in full the source rows of keys that were absent from the
+ * target when we locked and that we upserted: now that our writes hold their row locks, fix them
+ * up (delete or update) if the primary changed after our first read.
+ */
+async function recheckUpserted(ctx: Context, conn: Queryable, inserts: readonly RawRow[], known: ReadonlySet<string>, result: SyncResult, write: WriteFn): Promise<void> {
+  if (inserts.length === 0) return;
+  const { shape, positions } = ctx;
+  const insertedIds = new Set(inserts.map((row) => rowKeyId(row, positions)));
+  const fresh: RawRow[] = [];
+  for (const batch of chunks(inserts, ctx.batchRows)) {
+    const keys = batch.map((row) => rowKey(shape, row, positions));
+    fresh.push(...(await readImages(ctx, ctx.source, shape, keysWhere(shape, keys))));
+  }
+  const freshById = new Map(fresh.map((row) => [rowKeyId(row, positions), row] as const));
+  const gone = inserts.filter((row) => !freshById.has(rowKeyId(row, positions)));
+  const rewrite: RawRow[] = [];
+  const rewriteReplace: RawRow[] = [];
+  for (const row of inserts) {
+    const now = freshById.get(rowKeyId(row, positions));
+    if (now !== undefined && !sameRow(now, row)) {
+      rewrite.push(now);
+      rewriteReplace.push(now);
+    }
+  }
+  for (const [id, row] of freshById) {
+    // A key equal under the collation but with other bytes (the primary changed its case).
+    if (!insertedIds.has(id) && !known.has(id)) {
+      rewrite.push(row);
+      result.inserted += 1;
+    }
+  }
+  result.inserted -= gone.length;
+  if (gone.length > 0 || rewrite.length > 0) await write(gone, rewrite, rewriteReplace);
+}
+
 /**
  * One transaction: lock the set on the target, read the source, write the difference, re-check
  * the rows that were not locked, commit. `conflictMode` (after a unique-key conflict) deletes the
@@ -250,14 +413,14 @@ async function syncOnce(ctx: Context, scope: string, extraKeys: readonly KeyTupl
   const conn: PooledConnection = await ctx.target.getConnection();
   let sessionChanged = false;
   try {
-    await conn.query({ sql: SESSION_ENTER });
+    await conn.query({ values: null, sql: SESSION_ENTER });
     sessionChanged = true;
-    await conn.query({ sql: 'SET TRANSACTION ISOLATION LEVEL READ COMMITTED' });
-    await conn.query({ sql: 'START TRANSACTION' });
+    await conn.query({ values: null, sql: 'SET TRANSACTION ISOLATION LEVEL READ COMMITTED' });
+    await conn.query({ values: null, sql: 'START TRANSACTION' });
     try {
       // (1) lock the target rows of the set, (2) only then read the primary.
-      const targetRows = await readRows(conn, shape, ctx.targetTable, where, { forUpdate: true });
-      const sourceRows = await readRows(ctx.source, shape, shape, where);
+      const targetRows = await readImages(ctx, conn, ctx.targetTable, where, true);
+      const sourceRows = await readImages(ctx, ctx.source, shape, where);
 
       // (3) diff by exact key bytes.
       const targetById = new Map<string, RawRow>();
@@ -275,10 +438,12 @@ async function syncOnce(ctx: Context, scope: string, extraKeys: readonly KeyTupl
         else updates.push(row);
       }
       const deletes = targetRows.filter((row) => !sourceIds.has(rowKeyId(row, positions)));
-      const result: SyncResult = { sourceRows: sourceRows.length, inserted: inserts.length, updated: updates.length, deleted: deletes.length, unchanged };
+      let sourceBytes = 0;
+      for (const row of sourceRows) sourceBytes += (row[positions.length] as Buffer).length;
+      const result: SyncResult = { sourceRows: sourceRows.length, inserted: inserts.length, updated: updates.length, deleted: deletes.length, unchanged, sourceBytes };
 
       const known = new Set<string>([...targetById.keys(), ...sourceIds]);
-      const write = async (toDelete: readonly RawRow[], toWrite: readonly RawRow[], replace: readonly RawRow[]): Promise<void> => {
+      const write: WriteFn = async (toDelete, toWrite, replace) => {
         try {
           await deleteRows(ctx, conn, conflictMode ? [...toDelete, ...replace] : toDelete);
           await writeRows(ctx, conn, toWrite, true);
@@ -287,42 +452,55 @@ async function syncOnce(ctx: Context, scope: string, extraKeys: readonly KeyTupl
           throw new UniqueConflict(await conflictingKeys(ctx, conn, toWrite, known));
         }
       };
-      await write(deletes, [...updates, ...inserts], updates);
-
-      // (4) re-check the rows that were absent from the target when we locked: read the
-      // primary again now that our inserts hold their row locks.
-      if (inserts.length > 0) {
-        const insertedIds = new Set(inserts.map((row) => rowKeyId(row, positions)));
-        const fresh = await readSourceByKeys(ctx, inserts.map((row) => rowKey(shape, row, positions)));
-        const freshById = new Map(fresh.map((row) => [rowKeyId(row, positions), row] as const));
-        const gone = inserts.filter((row) => !freshById.has(rowKeyId(row, positions)));
-        const rewrite: RawRow[] = [];
-        const rewriteReplace: RawRow[] = [];
-        for (const row of inserts) {
-          const now = freshById.get(rowKeyId(row, positions));
-          if (now !== undefined && !sameRow(now, row)) {
-            rewrite.push(now);
-            rewriteReplace.push(now);
-          }
-        }
-        for (const [id, row] of freshById) {
-          // A key equal under the collation but with other bytes (the primary changed its case).
-          if (!insertedIds.has(id) && !known.has(id)) {
-            rewrite.push(row);
-            result.inserted += 1;
-          }
-        }
-        result.inserted -= gone.length;
-        if (gone.length > 0 || rewrite.length > 0) await write(gone, rewrite, rewriteReplace);
+      if (!ctx.keepConcurrentInserts) {
+        // Dual writes and repairs (syncKeys): upsert everything, then re-check the inserted rows
+        // in full (4b below), so an older image written by a concurrent copy is overwritten.
+        await write(deletes, [...updates, ...inserts], updates);
+        await recheckUpserted(ctx, conn, inserts, known, result, write);
+        await conn.query({ values: null, sql: 'COMMIT' });
+        return result;
       }
-      await conn.query({ sql: 'COMMIT' });
+
+      // Rows that existed at lock time are row-locked: delete or upsert them.
+      await write(deletes, updates, updates);
+
+      // (4) rows that were absent at lock time: plain INSERT, keeping a dual write's row.
+      if (inserts.length > 0) {
+        let kept: ReadonlySet<string>;
+        try {
+          kept = await insertAbsent(ctx, conn, inserts);
+        } catch (error) {
+          if (mysqlErrno(error) !== ER_DUP_ENTRY) throw error;
+          throw new UniqueConflict(await conflictingKeys(ctx, conn, inserts, known));
+        }
+        result.inserted -= kept.size;
+        result.unchanged += kept.size;
+        // (5) now that our inserts hold their row locks, re-check that their keys still exist
+        // on the primary (keys only): a key deleted after our read, whose dual write found
+        // nothing to delete on the target before our insert, would otherwise be resurrected.
+        const present = new Set((await queryRaw(ctx.source, `SELECT ${keySelect(shape)} FROM ${qualifiedName(shape)} WHERE ${where}`)).map((key) => keyId(key)));
+        const gone = inserts.filter((row) => !present.has(rowKeyId(row, positions)));
+        if (gone.length > 0) {
+          await deleteRows(ctx, conn, gone);
+          for (const row of gone) {
+            // Our insert undone; a dual write's row (kept) that the primary no longer has: deleted.
+            if (kept.has(rowKeyId(row, positions))) {
+              result.unchanged -= 1;
+              result.deleted += 1;
+            } else {
+              result.inserted -= 1;
+            }
+          }
+        }
+      }
+      await conn.query({ values: null, sql: 'COMMIT' });
       return result;
     } catch (error) {
-      await conn.query({ sql: 'ROLLBACK' }).catch(() => undefined);
+      await conn.query({ values: null, sql: 'ROLLBACK' }).catch(() => undefined);
       throw error;
     }
   } finally {
-    if (sessionChanged) await conn.query({ sql: SESSION_LEAVE }).catch(() => undefined);
+    if (sessionChanged) await conn.query({ values: null, sql: SESSION_LEAVE }).catch(() => undefined);
     conn.release();
   }
 }
@@ -345,7 +523,7 @@ async function syncWithRetry(ctx: Context, scope: string): Promise<SyncResult> {
           { hint: 'The target holds rows that the source does not; run verification with repair, then retry.' },
         );
       }
-      if (!isRetryableLockError(error) || attempt >= ctx.maxAttempts) throw error;
+      if (!(error instanceof RestartSync || isRetryableLockError(error)) || attempt >= ctx.maxAttempts) throw error;
       await sleep(retryDelayMs(attempt));
     }
   }
@@ -364,7 +542,7 @@ async function syncWithRetry(ctx: Context, scope: string): Promise<SyncResult> {
  * ```
  */
 export function syncKeyRange(args: SyncKeyRangeArgs): Promise<SyncResult> {
-  const ctx = context(args);
+  const ctx = context(args, true);
   return syncWithRetry(ctx, keyRangeWhere(ctx.shape, args.bounds, args.filter).sql);
 }
 
@@ -374,7 +552,7 @@ export function syncKeyRange(args: SyncKeyRangeArgs): Promise<SyncResult> {
  * Keys are deduplicated and processed in transactions of at most `batchRows` keys.
  */
 export async function syncKeys(args: SyncKeysArgs): Promise<SyncResult> {
-  const ctx = context(args);
+  const ctx = context(args, false);
   const unique = new Map<string, KeyTuple>();
   for (const key of args.keys) unique.set(encodeKey(key), key);
   const total = emptyResult();

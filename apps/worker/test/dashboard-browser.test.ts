@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+import { CHROMIUM_ARGS, cleaveEnv, createSampleAccounts, ensureChromium, seedSampleAccounts, useTestDatabases } from '@cleave/testing';
+import { cleave, healthPort, openStore, startWorker, waitUntil } from './e2e-helpers.js';
+
+const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
+
+describe('the worker dashboard in a real headless Chromium', () => {
+  const dbs = useTestDatabases('dashboard');
+  let browser: Browser;
+
+  beforeAll(async () => {
+    const admin = await dbs().admin('source');
+    await createSampleAccounts(admin);
+    await seedSampleAccounts(admin, { users: 15_000, only: ['sessions'] });
+    browser = await chromium.launch({ executablePath: ensureChromium(), args: CHROMIUM_ARGS });
+    mkdirSync(ARTIFACTS, { recursive: true });
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('shows a running backfill moving, shows no secret, refuses actions without the token and advances the phase with it', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cleave-ui-'));
+    const planFile = path.join(dir, 'plan.json');
+    writeFileSync(
+      planFile,
+      JSON.stringify({
+        version: 1,
+        name: 'ui-sessions',
+        source: { server: 'source', database: dbs().name },
+        targets: { sessions: { server: 'target1', database: dbs().name } },
+        moves: [{ kind: 'tables', tables: ['sessions'], to: 'sessions' }],
+      }),
+    );
+    const env = cleaveEnv(dbs(), { CLEAVE_UI_TOKEN: 'ui-test-token' });
+    // One slow lane so the progress is visibly moving while the page is open.
+    const worker = await startWorker(env, ['--concurrency', '1', '--pool-size', '3', '--segment-rows', '5000', '--chunk-target-ms', '20']);
+    const { store, close } = await openStore(dbs());
+    const page = await browser.newPage();
+    try {
+      const { id } = JSON.parse((await cleave(['start', planFile, '--json'], env)).stdout) as { id: string };
+      await page.goto(`http://127.0.0.1:${healthPort(worker)}/?migration=${id}`);
+      await page.locator('#phase', { hasText: 'dual_write' }).waitFor();
+      const rowsText = () => page.locator('tr[data-unit="sessions"] td.rows').innerText();
+      const copiedOf = (text: string) => Number(text.split('/')[0]!.replace(/[^0-9]/g, ''));
+      await waitUntil('progress on the page', async () => copiedOf(await rowsText()) > 0, 60_000);
+      const first = copiedOf(await rowsText());
+      await waitUntil('the progress to move', async () => copiedOf(await rowsText()) > first, 60_000);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-backfill.png'), fullPage: true });
+
+      const html = await page.content();
+      expect(html).not.toContain(dbs().source.endpoint.password);
+      expect(html).toContain('sessions');
+
+      await page.click('#rollback');
+      await page.locator('#message', { hasText: 'a valid action token is required' }).waitFor();
+      expect((await store.getMigration(id)).phase).toBe('dual_write');
+
+      await waitUntil('the backfill to finish', async () => (await store.events(id)).some((e) => e.kind === 'backfill_done'), 120_000);
+      await page.locator('tr[data-unit="sessions"] .percent', { hasText: '100.0%' }).waitFor();
+      await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-copied.png'), fullPage: true });
+      const metrics = await (await fetch(`http://127.0.0.1:${healthPort(worker)}/metrics`)).text();
+      expect(metrics).toMatch(/cleave_connections_opened\{server="127\.0\.0\.1:\d+"\} [1-3]\n/);
+      const queues = await fetch(`http://127.0.0.1:${healthPort(worker)}/queues`);
+      expect(queues.status).toBe(200);
+
+      // With the token: advance dual_write -> verified once the automatic verification is clean.
+      await waitUntil('a clean verification run', async () => (await store.verificationRuns(id)).some((r) => r.clean === true), 120_000);
+      await page.fill('#token', 'ui-test-token');
+      await page.fill('#confirm', 'not-the-name');
+      await page.click('#finalize');
+      await page.locator('#message', { hasText: 'type the migration\'s name (ui-sessions) to confirm' }).waitFor();
+      await page.click('#advance');
+      await page.locator('#phase', { hasText: 'verified' }).waitFor();
+      expect((await store.getMigration(id)).phase).toBe('verified');
+      const change = (await store.events(id)).filter((e) => e.kind === 'phase_change').at(-1);
+      expect(change).toMatchObject({ from: 'dual_write', to: 'verified' });
+      expect(change?.actor).toMatch(/^ui:/);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-verified.png'), fullPage: true });
+    } finally {
+      await page.close();
+      await close();
+      await worker.stop();
+    }
+  });
+});
