@@ -5,6 +5,7 @@ import { EXIT, exitCodeOf } from './exit-codes.js';
 import { emit, fmtTime } from './output.js';
 import { startMigration } from './commands/start-command.js';
 import { formatStatus, listMigrations, migrationStatus } from './commands/status-command.js';
+import { watchStatus } from './commands/watch-status.js';
 import { runWorkerProcess } from './commands/worker-command.js';
 import { formatVerification, verifyCommand } from './commands/verify-command.js';
 import { exitCodeOfResult, formatCutover, openCutover, parsePhase } from './commands/cutover-command.js';
@@ -110,14 +111,25 @@ export function buildProgram(): Command {
     .command('status')
     .description('show a migration (phase, backfill progress, throttling, verification, events), or list them')
     .argument('[id]', 'migration id or name; omit to list all')
-    .addHelpText('after', '\nExamples:\n  cleave status\n  cleave status split-mail --json')
-    .action((id: string | undefined) =>
+    .option('-w, --watch', 'live progress per table (percent, rows/s, ETA) and throttle state until copied and verified')
+    .addOption(new Option('--interval <seconds>', 'refresh interval of --watch').default('2'))
+    .addOption(new Option('--timeout <seconds>', 'stop --watch after this long (0: until done)').default('0'))
+    .addHelpText('after', '\nExamples:\n  cleave status\n  cleave status split-mail --json\n  cleave status split-mail --watch')
+    .action((id: string | undefined, opts: { watch?: boolean; interval: string; timeout: string }) =>
       run(globals(), async (ctx) => {
         if (id === undefined) {
           const all = await listMigrations(ctx);
           emit(Boolean(globals().json), all.map((m) => ({ id: m.id, name: m.name, phase: m.phase, epoch: m.epoch, createdAt: m.createdAt })), () =>
             all.length === 0 ? 'no migrations' : all.map((m) => `${m.id}  ${m.name.padEnd(24)} ${m.phase.padEnd(16)} ${fmtTime(m.createdAt)}`).join('\n'),
           );
+          return;
+        }
+        if (opts.watch) {
+          const intervalMs = Number(opts.interval) * 1000;
+          const timeoutMs = Number(opts.timeout) * 1000;
+          if (!(intervalMs > 0) || !(timeoutMs >= 0)) throw new CleaveError('INVALID_ARGUMENT', '--interval must be a positive number of seconds and --timeout a non-negative one');
+          const last = await watchStatus(ctx, id, { intervalMs, timeoutMs });
+          if (globals().json) emit(true, last, () => '');
           return;
         }
         const status = await migrationStatus(ctx, id);
