@@ -34,6 +34,11 @@ export async function verifyMigration(options: VerifyMigrationOptions, deps: Ver
   if (migration.phase === 'planned') {
     throw new CleaveError('PRECONDITION_FAILED', `migration ${migration.name} has not started: nothing to verify yet`, { hint: 'Run `cleave start` first.' });
   }
+  if (migration.phase === 'finalized') {
+    throw new CleaveError('PRECONDITION_FAILED', `migration ${migration.name} is finalized: its source tables are archived, there is nothing left to compare`, {
+      hint: 'Look at the last verification runs with `cleave status`.',
+    });
+  }
   const { plan } = migration;
   const { store: _store, servers: _servers, actor: _actor, onProgress: _onProgress, signal: _signal, ...chunkOptions } = deps;
   const source = deps.servers(plan.source.server);
