@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
 import { pino } from 'pino';
 import { isCleaveError } from '@cleave/core';
-import { resolveCleaveConfig } from '@cleave/control';
+import { Redis } from 'ioredis';
+import { RoutingChannel, resolveCleaveConfig } from '@cleave/control';
 import { redisConnectionFromUrl } from '@cleave/jobs';
 import { openCutoverActions } from './ui/cutover-actions.js';
 import { startDashboard } from './ui/dashboard-server.js';
@@ -19,6 +20,13 @@ try {
   await host.start();
   const connection = redisConnectionFromUrl(config.redisUrl);
   const queues = [new Queue(host.queueNames.backfill, { connection }), new Queue(host.queueNames.verify, { connection })];
+  // The dashboard lists the live routers and the epoch each acknowledged (read-only use).
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
+  const channel = new RoutingChannel({ redis, prefix: `${config.queuePrefix}:` });
+  const routers = async (migrationId: string) => {
+    const [live, acks] = await Promise.all([channel.liveRouters(), channel.acks(migrationId)]);
+    return live.map((r) => ({ routerId: r.routerId, service: r.service, host: r.host, ackedEpoch: acks.get(r.routerId)?.epoch ?? null, fenceId: acks.get(r.routerId)?.fenceId ?? null }));
+  };
   const token = process.env['CLEAVE_UI_TOKEN'];
   // Phase changes from the UI only when a token is configured (read-only otherwise).
   const actions = token
@@ -30,6 +38,7 @@ try {
     queues,
     health: () => host.health(),
     metrics: async () => ({ contentType: host.metrics.registry.contentType, body: await host.metrics.registry.metrics() }),
+    routers,
     ...(token && actions ? { actionToken: token, actions } : {}),
   });
   log.info({ workerId: settings.workerId, port: dashboard.port, concurrency: settings.concurrency, poolSize: settings.poolSize }, 'worker ready');
@@ -39,6 +48,8 @@ try {
       .stop()
       .then(() => dashboard.close())
       .then(() => actions?.close())
+      .then(() => channel.close())
+      .then(() => redis.disconnect())
       .then(() => Promise.all(queues.map((q) => q.close())))
       .then(() => {
         log.info('stopped');

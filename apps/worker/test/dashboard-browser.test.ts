@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
+import { Redis } from 'ioredis';
+import { RoutingChannel } from '@cleave/control';
 import { CHROMIUM_ARGS, cleaveEnv, createSampleAccounts, ensureChromium, seedSampleAccounts, useTestDatabases } from '@cleave/testing';
 import { cleave, healthPort, openStore, startWorker, waitUntil } from './e2e-helpers.js';
 
@@ -69,19 +71,34 @@ describe('the worker dashboard in a real headless Chromium', () => {
       const queues = await fetch(`http://127.0.0.1:${healthPort(worker)}/queues`);
       expect(queues.status).toBe(200);
 
-      // With the token: advance dual_write -> verified once the automatic verification is clean.
-      await waitUntil('a clean verification run', async () => (await store.verificationRuns(id)).some((r) => r.clean === true), 120_000);
-      await page.fill('#token', 'ui-test-token');
-      await page.fill('#confirm', 'not-the-name');
-      await page.click('#finalize');
-      await page.locator('#message', { hasText: 'type the migration\'s name (ui-sessions) to confirm' }).waitFor();
-      await page.click('#advance');
-      await page.locator('#phase', { hasText: 'verified' }).waitFor();
-      expect((await store.getMigration(id)).phase).toBe('verified');
-      const change = (await store.events(id)).filter((e) => e.kind === 'phase_change').at(-1);
-      expect(change).toMatchObject({ from: 'dual_write', to: 'verified' });
-      expect(change?.actor).toMatch(/^ui:/);
-      await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-verified.png'), fullPage: true });
+      // A registered router and the epoch it acknowledged show up on the page.
+      const redis = new Redis(dbs().redis.port, dbs().redis.host);
+      const channel = new RoutingChannel({ redis, prefix: `${dbs().queuePrefix}:` });
+      try {
+        const epoch = (await store.getMigration(id)).epoch;
+        await channel.registerRouter({ routerId: 'test-router-1', service: 'accounts-api', host: 'app-7', pid: 4242, startedAt: Date.now() }, 60_000);
+        await channel.ack(id, 'test-router-1', { epoch, fenceId: null, at: Date.now() });
+        await page.locator('#routers td', { hasText: `${epoch} (current)` }).waitFor();
+        expect(await page.locator('#routers').innerText()).toContain('accounts-api');
+
+        // With the token: advance dual_write -> verified once the automatic verification is clean.
+        await waitUntil('a clean verification run', async () => (await store.verificationRuns(id)).some((r) => r.clean === true), 120_000);
+        await page.fill('#token', 'ui-test-token');
+        await page.fill('#confirm', 'not-the-name');
+        await page.click('#finalize');
+        await page.locator('#message', { hasText: 'type the migration\'s name (ui-sessions) to confirm' }).waitFor();
+        await page.click('#advance');
+        await page.locator('#phase', { hasText: 'verified' }).waitFor();
+        expect((await store.getMigration(id)).phase).toBe('verified');
+        const change = (await store.events(id)).filter((e) => e.kind === 'phase_change').at(-1);
+        expect(change).toMatchObject({ from: 'dual_write', to: 'verified' });
+        expect(change?.actor).toMatch(/^ui:/);
+        await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-verified.png'), fullPage: true });
+      } finally {
+        await channel.deregisterRouter('test-router-1');
+        await channel.close();
+        redis.disconnect();
+      }
     } finally {
       await page.close();
       await close();

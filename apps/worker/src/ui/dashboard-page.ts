@@ -38,6 +38,7 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
     <table id="backfill"><thead><tr><th>unit</th><th>target</th><th>state</th><th>progress</th><th>rows</th><th>rows/s</th><th>segments</th></tr></thead><tbody></tbody></table>
     <svg id="chart" width="600" height="120" viewBox="0 0 600 120" role="img" aria-label="rows per second"></svg>
   </section>
+  <section id="routers-section" hidden><h2>Routers</h2><table id="routers"><thead><tr><th>router</th><th>service</th><th>host</th><th>epoch acknowledged</th><th>holding writes for fence</th></tr></thead><tbody></tbody></table></section>
   <section id="throttle-section" hidden><h2>Throttling</h2><table id="throttle"><tbody></tbody></table></section>
   <section id="verify-section" hidden><h2>Verification</h2><table id="verification"><thead><tr><th>run</th><th>result</th><th>rows checked</th><th>differing</th><th>repaired</th><th>passes</th></tr></thead><tbody></tbody></table></section>
   <section id="events-section" hidden><h2>Timeline</h2><ol class="timeline" id="events"></ol></section>
@@ -69,7 +70,10 @@ async function refreshDetail() {
   const res = await fetch('api/migrations/' + encodeURIComponent(selected));
   if (!res.ok) return;
   const s = await res.json();
-  for (const id of ['detail', 'backfill-section', 'throttle-section', 'verify-section', 'events-section']) $(id).hidden = false;
+  for (const id of ['detail', 'backfill-section', 'routers-section', 'throttle-section', 'verify-section', 'events-section']) $(id).hidden = false;
+  $('routers').tBodies[0].innerHTML = s.routers.length
+    ? s.routers.map((r) => '<tr><td>' + esc(r.routerId) + '</td><td>' + esc(r.service) + '</td><td>' + esc(r.host) + '</td><td>' + (r.ackedEpoch === null ? '-' : r.ackedEpoch) + (r.ackedEpoch === s.migration.epoch ? ' (current)' : '') + '</td><td>' + esc(r.fenceId || '-') + '</td></tr>').join('')
+    : '<tr><td colspan="5">no router registered: writes that bypass @cleave/router are caught only by verification</td></tr>';
   $('name').textContent = s.migration.name + ' (' + s.migration.id + ')';
   $('phase').textContent = s.migration.phase;
   $('backfill').tBodies[0].innerHTML = s.backfill.tables.map((t) =>
@@ -84,7 +88,7 @@ async function refreshDetail() {
     '<tr><td>' + v.id + '</td><td class="' + (v.clean ? 'clean' : 'dirty') + '">' + (v.clean === null ? 'running' : v.clean ? 'clean' : 'differences remain') + '</td><td>' + fmt(v.rowsChecked) + '</td><td>' + fmt(v.rowsDiffering) + '</td><td>' + fmt(v.rowsRepaired) + '</td><td>' + v.passes + '</td></tr>').join('');
   $('events').innerHTML = s.events.map((e) =>
     '<li>' + esc(e.at) + ' — ' + esc(e.actor) + ': ' + esc(e.kind) + (e.from || e.to ? ' ' + esc(e.from || '-') + ' → ' + esc(e.to || '-') : '') +
-    (e.details && e.details.writePauseMs !== undefined ? ' (write pause ' + e.details.writePauseMs + ' ms)' : '') + (e.reason ? ' (' + esc(e.reason) + ')' : '') + '</li>').join('');
+    (e.details && e.details.writePause ? ' (write pause ≤ ' + Math.round(e.details.writePause.heldUpToMs) + ' ms)' : '') + (e.reason ? ' (' + esc(e.reason) + ')' : '') + '</li>').join('');
 }
 
 async function act(action) {

@@ -26,6 +26,17 @@ export interface DashboardConfig {
   /** Without a token the dashboard is read-only. */
   readonly actionToken?: string;
   readonly actions?: PhaseActions;
+  /** Live routers and the epoch each acknowledged for a migration. */
+  readonly routers?: (migrationId: string) => Promise<RouterView[]>;
+}
+
+/** A router as the dashboard shows it. */
+export interface RouterView {
+  readonly routerId: string;
+  readonly service: string;
+  readonly host: string;
+  readonly ackedEpoch: number | null;
+  readonly fenceId: string | null;
 }
 
 function tokenMatches(expected: string | undefined, header: string | undefined): boolean {
@@ -68,7 +79,8 @@ export async function startDashboard(config: DashboardConfig): Promise<{ app: Fa
     try {
       const status = await readMigrationStatus(config.store, req.params.id);
       history.record(status.migration.id, { at: Date.now(), rowsCopied: Object.fromEntries(status.backfill.tables.map((t) => [t.table, t.rowsCopied])) });
-      return { ...status, rates: history.rates(status.migration.id) };
+      const routers = config.routers ? await config.routers(status.migration.id) : [];
+      return { ...status, routers, rates: history.rates(status.migration.id) };
     } catch (error) {
       return sendError(reply, error);
     }
