@@ -108,7 +108,7 @@ async function main(): Promise<Summary> {
   // The coordinator service: finishes or aborts a phase change whose CLI process died.
   const coordinator = children.add(
     'coordinator',
-    await spawnUntilReady(process.execPath, ['--import', TSX, COORDINATOR], { env, cwd: ROOT, ready: (out) => out.includes('"coordinator ready"'), timeoutMs: 60_000 }),
+    await spawnUntilReady(process.execPath, ['--import', TSX, COORDINATOR], { env: { ...env, CLEAVE_COORDINATOR_PORT: '0' }, cwd: ROOT, ready: (out) => out.includes('"coordinator ready"'), timeoutMs: 60_000 }),
   );
   log(`coordinator ready (pid ${coordinator.child.pid})`);
 

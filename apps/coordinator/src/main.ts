@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { ControlStore, RoutingChannel, resolveCleaveConfig, serverUrl } from '@cleave/control';
 import { CoordinatorLeases, Cutover } from '@cleave/cutover';
 import { MysqlPools } from '@cleave/mysql';
+import { CoordinatorMetrics, startMetricsServer } from './coordinator-metrics.js';
 import { CoordinatorService } from './coordinator-service.js';
 import { coordinatorSettings } from './coordinator-settings.js';
 
@@ -31,16 +32,22 @@ async function main(): Promise<number> {
     settings: settings.cutover,
     servers: (name) => pools.pool(serverUrl(config, name)).promise,
   });
-  const service = new CoordinatorService({ store, cutover, pollMs: settings.pollMs, log });
+  const metrics = new CoordinatorMetrics(store);
+  const service = new CoordinatorService({ store, cutover, pollMs: settings.pollMs, log: (entry) => {
+    if (entry.msg === 'recovered an interrupted change') metrics.recoveries.inc({ action: String(entry['action']) });
+    log(entry);
+  } });
   const stopped = new Promise<void>((resolve) => {
     process.once('SIGTERM', () => resolve());
     process.once('SIGINT', () => resolve());
   });
   service.start();
-  log({ msg: 'coordinator ready', holder: leases.holder, pid: process.pid });
+  const http = await startMetricsServer(Number(process.env['CLEAVE_COORDINATOR_PORT'] ?? 8788), metrics, () => ({ status: 'ok', holder: leases.holder }));
+  log({ msg: 'coordinator ready', holder: leases.holder, pid: process.pid, port: http.port });
   await stopped;
   log({ msg: 'coordinator stopping' });
   await service.stop();
+  await http.close();
   await fleet.close();
   redis.disconnect();
   await pools.end();

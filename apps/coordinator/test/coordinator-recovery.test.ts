@@ -58,7 +58,7 @@ describe('a coordinator killed mid-switch is replaced by the coordinator service
   let store: ControlStore;
   let redis: Redis;
   let channel: RoutingChannel;
-  const env = () => cleaveEnv(dbs(), { CLEAVE_COORDINATOR_LEASE_MS: '1000', CLEAVE_COORDINATOR_POLL_MS: '200' });
+  const env = () => cleaveEnv(dbs(), { CLEAVE_COORDINATOR_LEASE_MS: '1000', CLEAVE_COORDINATOR_POLL_MS: '200', CLEAVE_COORDINATOR_PORT: '0' });
 
   beforeAll(async () => {
     await createSampleAccounts(await dbs().admin('source'));

@@ -1,0 +1,62 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { MIGRATION_PHASES } from '@cleave/core';
+import type { ControlStore } from '@cleave/control';
+
+/**
+ * The coordinator's Prometheus metrics. Write pauses come from the event log (every finished
+ * switch records its pause), so they count switches run by any coordinator or CLI, once each.
+ */
+export class CoordinatorMetrics {
+  readonly registry = new Registry();
+  readonly writePause = new Histogram({
+    name: 'cleave_write_pause_seconds',
+    help: 'Upper bound of the write pause of each fenced switch (fence to last epoch ack)',
+    labelNames: ['migration', 'to'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
+    registers: [this.registry],
+  });
+  readonly recoveries = new Counter({ name: 'cleave_coordinator_recoveries_total', help: 'Interrupted changes this coordinator finished or aborted', labelNames: ['action'], registers: [this.registry] });
+  readonly migrations = new Gauge({ name: 'cleave_migrations', help: 'Migrations by phase', labelNames: ['phase'], registers: [this.registry] });
+  readonly #seen = new Set<string>();
+  readonly #store: ControlStore;
+
+  constructor(store: ControlStore) {
+    this.#store = store;
+    collectDefaultMetrics({ register: this.registry, prefix: 'cleave_coordinator_' });
+  }
+
+  /** Reads the control store: phases, and the pauses of switches not counted yet. */
+  async refresh(): Promise<void> {
+    const migrations = await this.#store.listMigrations();
+    for (const phase of MIGRATION_PHASES) this.migrations.set({ phase }, migrations.filter((m) => m.phase === phase).length);
+    for (const m of migrations) {
+      for (const e of await this.#store.events(m.id)) {
+        const key = `${m.id}:${e.id}`;
+        const pause = (e.details as { cutover?: string; writePause?: { heldUpToMs?: number } } | null)?.writePause;
+        if (e.kind !== 'note' || (e.details as { cutover?: string } | null)?.cutover !== 'done' || !pause?.heldUpToMs || this.#seen.has(key)) continue;
+        this.#seen.add(key);
+        this.writePause.observe({ migration: m.name, to: String((e.details as { to?: string }).to ?? '') }, pause.heldUpToMs / 1000);
+      }
+    }
+  }
+}
+
+/** GET /health and /metrics on a small HTTP server (loopback). */
+export async function startMetricsServer(port: number, metrics: CoordinatorMetrics, health: () => Record<string, unknown>): Promise<{ port: number; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    void (async () => {
+      if (req.url === '/health') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(health()));
+      } else if (req.url === '/metrics') {
+        await metrics.refresh();
+        res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
+      } else {
+        res.writeHead(404).end('not found\n');
+      }
+    })().catch((error: unknown) => res.writeHead(500).end(`${(error as Error).message}\n`));
+  });
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', () => resolve()));
+  return { port: (server.address() as AddressInfo).port, close: () => new Promise((r) => server.close(() => r())) };
+}
