@@ -1,8 +1,9 @@
-// npm run bench:planner [-- --tables N --digests N]
+// npm run bench:planner [-- --tables N --digests N] [-- --distinct-shapes]
 // Plans a synthetic schema (500 tables in foreign-key clusters) with a synthetic
 // performance_schema workload (20,000 digests: point reads, joins inside and across clusters,
 // writes, IN lists, LIMITs) without a server, and reports time and peak memory. The last line
-// is JSON: {"seconds", "peak_rss_mb", ...}.
+// is JSON: {"seconds", "peak_rss_mb", ...}. With --distinct-shapes every digest has its own
+// statement shape (no two differ only in identifiers), so the parser's skeleton cache never hits.
 import { Command } from 'commander';
 import type { Catalog, CatalogColumn, CatalogTable } from '@cleave/mysql';
 import { planSplit, type Workload, type WorkloadStatement } from '@cleave/planner';
@@ -11,8 +12,10 @@ const opts = new Command('bench:planner')
   .option('--tables <n>', 'tables in the schema', '500')
   .option('--digests <n>', 'distinct statement digests', '20000')
   .option('--groups <k>', 'servers after the split', '4')
+  .option('--distinct-shapes', 'every digest a distinct statement shape (worst case for the parse cache)')
   .parse()
-  .opts<{ tables: string; digests: string; groups: string }>();
+  .opts<{ tables: string; digests: string; groups: string; distinctShapes?: boolean }>();
+const DISTINCT = opts.distinctShapes === true;
 
 const TABLES = Number(opts.tables);
 const DIGESTS = Number(opts.digests);
@@ -82,12 +85,42 @@ const templates: (() => string)[] = [
   () => `SELECT @@version_comment LIMIT ?`,
 ];
 
+// distinct shapes: a random SELECT/UPDATE/DELETE/INSERT with a random predicate list; two
+// statements are the same shape when they are equal once every identifier is blanked.
+const OPS = [
+  (c: string) => `${c} = ?`, (c: string) => `${c} > ?`, (c: string) => `${c} < ?`, (c: string) => `${c} >= ?`,
+  (c: string) => `${c} <= ?`, (c: string) => `${c} != ?`, (c: string) => `${c} LIKE ?`, (c: string) => `${c} IS NULL`,
+  (c: string) => `${c} IN (...)`, (c: string) => `${c} BETWEEN ? AND ?`, (c: string) => `${c} IS NOT NULL`, (c: string) => `NOT ${c} = ?`,
+];
+function shaped(): string {
+  const table = q(pick(names));
+  const preds = Array.from({ length: 1 + Math.floor(rnd() * 6) }, () => pick(OPS)(q(pick(cols))));
+  const where = preds.map((p, i) => (i === 0 ? p : `${rnd() < 0.8 ? 'AND' : 'OR'} ${p}`)).join(' ');
+  const list = Array.from({ length: 1 + Math.floor(rnd() * 6) }, () => q(pick(cols))).join(' , ');
+  const tail = rnd() < 0.3 ? ` ORDER BY ${q(pick(cols))}${rnd() < 0.5 ? ' DESC' : ''} LIMIT ?` : '';
+  switch (Math.floor(rnd() * 5)) {
+    case 0:
+    case 1:
+      return `SELECT ${list} FROM ${table} WHERE ${where}${tail}`;
+    case 2:
+      return `UPDATE ${table} SET ${list.split(' , ').map((c) => `${c} = ?`).join(' , ')} WHERE ${where}`;
+    case 3:
+      return `DELETE FROM ${table} WHERE ${where}${tail}`;
+    default: {
+      const other = q(pick(names));
+      return `SELECT ${q('a')} . ${q('id')} FROM ${table} ${q('a')} JOIN ${other} ${q('b')} ON ${q('b')} . ${q('parent_id')} = ${q('a')} . ${q('id')} WHERE ${where.replaceAll('`c', '`a` . `c')}${tail}`;
+    }
+  }
+}
+const shapeOf = (text: string) => text.replace(/`[^`]*`/g, '`x`');
+
 const seen = new Set<string>();
 const statements: WorkloadStatement[] = [];
 while (statements.length < DIGESTS) {
-  const text = pick(templates)();
-  if (seen.has(text)) continue;
-  seen.add(text);
+  const text = DISTINCT ? shaped() : pick(templates)();
+  const key = DISTINCT ? shapeOf(text) : text;
+  if (seen.has(key)) continue;
+  seen.add(key);
   const executions = Math.floor(1 + 1e6 * rnd() ** 6);
   statements.push({
     digest: statements.length.toString(16).padStart(32, '0'),
@@ -111,7 +144,7 @@ const result = await planSplit({
 const seconds = (performance.now() - t0) / 1000;
 const peakRssMb = process.resourceUsage().maxRSS / 1024;
 const p = result.plan.prediction!;
-console.log(`schema: ${TABLES} tables in foreign-key clusters of ${CLUSTER}; workload: ${statements.length} digests`);
+console.log(`schema: ${TABLES} tables in foreign-key clusters of ${CLUSTER}; workload: ${statements.length} digests${DISTINCT ? ' (all distinct shapes)' : ''}`);
 console.log(`parser: ${result.parseStats!.parses} parses, ${result.parseStats!.cacheHits} skeleton cache hits, ${result.unparsed.length} refused`);
 for (const [server, s] of Object.entries(p.perServer)) {
   console.log(`  ${server.padEnd(8)} ${String(s.tables.length).padStart(4)} tables  executions ${(s.executionsShare * 100).toFixed(1)}%  time ${(s.timeShare * 100).toFixed(1)}%`);
@@ -124,6 +157,7 @@ console.log(
     peak_rss_mb: Math.round(peakRssMb),
     tables: TABLES,
     digests: statements.length,
+    distinct_shapes: DISTINCT,
     parses: result.parseStats!.parses,
     cache_hits: result.parseStats!.cacheHits,
     broken_statements: p.brokenStatements.length,

@@ -15,6 +15,25 @@ const SLOW_LOG = (db: string) => {
   return out.join('');
 };
 
+const GENERAL_LOG = (db: string) => {
+  const out: string[] = [
+    '/usr/sbin/mariadbd, Version: 10.11.14-MariaDB (Debian). started with:',
+    'Tcp port: 3306  Unix socket: /run/mysqld/mysqld.sock',
+    'Time\t\t    Id Command\tArgument',
+    `251125 23:00:00\t    7 Connect\tapp@localhost on ${db} using Socket`,
+  ];
+  const q = (sql: string) => out.push(`\t\t    7 Query\t${sql}`);
+  for (let i = 0; i < 50; i += 1) {
+    q('BEGIN');
+    q(`UPDATE sessions SET expires_at = NOW() WHERE id = ${i}`);
+    q(`UPDATE user_settings SET updated_at = NOW() WHERE user_id = ${i}`);
+    q('COMMIT');
+  }
+  for (let i = 0; i < 100; i += 1) q(`SELECT * FROM invoices WHERE user_id = ${i % 7}`);
+  out.push('\t\t    7 Quit\t');
+  return out.join('\n') + '\n';
+};
+
 describe('cleave plan (real processes, real servers)', () => {
   const dbs = useTestDatabases('cli plan');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cleave-plan-'));
@@ -23,6 +42,7 @@ describe('cleave plan (real processes, real servers)', () => {
   beforeAll(async () => {
     await createSampleAccounts(await dbs().admin('source'));
     writeFileSync(path.join(dir, 'slow.log'), SLOW_LOG(dbs().name));
+    writeFileSync(path.join(dir, 'general.log'), GENERAL_LOG(dbs().name));
   });
 
   it('writes a known split without a workload: validated plan, report per server', async () => {
@@ -69,6 +89,35 @@ describe('cleave plan (real processes, real servers)', () => {
     expect(run.stdout).toContain('statements broken by the split: none');
     expect(run.stdout).toContain('statements the SQL parser refused: 1');
     expect(run.stdout).toMatch(/source load removed: \d+\.\d%/);
+  });
+
+  it('plans from a general log: statements of one transaction stay together; a split that parts them lists the transaction', async () => {
+    const computed = await runCli(['plan', '-d', dbs().name, '--general-log', path.join(dir, 'general.log'), '--target', 'target1', '-o', out('general')], cleaveEnv(dbs()));
+    expect(computed.stderr).not.toContain('cleave:');
+    expect(computed.code).toBe(0);
+    expect(computed.stdout).toContain('workload: general-log, 3 statements, 200 executions (no timings: time shares follow executions)');
+    const plan = parsePlan(JSON.parse(readFileSync(out('general'), 'utf8')));
+    const moved = plan.moves.flatMap((m) => (m.kind === 'tables' ? m.tables : []));
+    // co-access through the transaction: sessions and user_settings land on one server
+    expect(moved.includes('sessions')).toBe(moved.includes('user_settings'));
+    expect(computed.stdout).toContain('statements broken by the split: none');
+
+    const parted = await runCli(['plan', '-d', dbs().name, '--general-log', path.join(dir, 'general.log'), '--move', 'sessions', '--to', 'target1', '-o', out('general-parted')], cleaveEnv(dbs()));
+    expect(parted.code).toBe(0);
+    expect(parted.stdout).toMatch(/statements broken by the split: 1 \(50 executions\)/);
+    expect(parted.stdout).toMatch(/50x {2}cross-server-transaction {2}\[sessions, user_settings\]/);
+  });
+
+  it('--window reads two performance_schema snapshots that far apart', async () => {
+    const started = Date.now();
+    const run = await runCli(['plan', '-d', dbs().name, '--target', 'target1', '--window', '1'], cleaveEnv(dbs()));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    // nothing ran in the window: the diff is empty, and said so
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain('cleave: empty workload: performance_schema holds no statement digests');
+    const badWindow = await runCli(['plan', '-d', dbs().name, '--target', 'target1', '--window', 'soon'], cleaveEnv(dbs()));
+    expect(badWindow.code).toBe(2);
+    expect(badWindow.stderr).toContain('--window');
   });
 
   it('bad input: unknown table, impossible capacity, empty workload, unreachable server', async () => {

@@ -1,6 +1,6 @@
 import { fingerprintDigest, fingerprintSql } from './fingerprint.js';
 import type { LogParseOptions } from './slow-log-parser.js';
-import { addExecution, statementsOf, type StatementTotals, type Workload, type WorkloadTransaction } from './workload.js';
+import { addExecution, equalityLiterals, MAX_KEY_LITERALS, statementsOf, type StatementTotals, type Workload, type WorkloadTransaction } from './workload.js';
 
 // MariaDB: `251125 23:06:01\t    12 Query\tSELECT 1` or `\t\t    12 Query\tSELECT 1`;
 // MySQL 8: `2025-11-25T23:06:01.123456Z\t   12 Query\tSELECT 1`.
@@ -94,7 +94,7 @@ export function parseGeneralLog(text: string, options: LogParseOptions = {}): Wo
     const fingerprint = fingerprintSql(sql);
     if (fingerprint === '') return;
     const digest = fingerprintDigest(fingerprint);
-    addExecution(totals, { digest, text: fingerprint, schema: c.schema });
+    addExecution(totals, { digest, text: fingerprint, schema: c.schema, literals: equalityLiterals(sql) });
     if (c.txn !== null && !c.txn.includes(digest)) c.txn.push(digest);
   };
 
@@ -118,5 +118,8 @@ export function parseGeneralLog(text: string, options: LogParseOptions = {}): Wo
   const txns: WorkloadTransaction[] = [...transactions.values()]
     .filter((t) => t.digests.length > 1)
     .sort((a, b) => (a.digests.join(',') < b.digests.join(',') ? -1 : 1));
-  return { origin: 'general-log', statements: statementsOf(totals, false), transactions: txns, timed: false, warnings: [] };
+  const warnings = [...totals.values()].some((t) => t.literalsTruncated === true)
+    ? [`some statements named more than ${MAX_KEY_LITERALS} distinct key values: the rest are left out of the per-key load`]
+    : [];
+  return { origin: 'general-log', statements: statementsOf(totals, false), transactions: txns, timed: false, warnings };
 }

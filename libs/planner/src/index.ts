@@ -1,5 +1,5 @@
-export { WORKLOAD_ORIGINS, diffWorkloads } from './workload.js';
-export type { Workload, WorkloadOrigin, WorkloadStatement, WorkloadTransaction } from './workload.js';
+export { MAX_KEY_LITERALS, WORKLOAD_ORIGINS, diffWorkloads, equalityLiterals } from './workload.js';
+export type { KeyLiteralLoad, LiteralPredicate, Workload, WorkloadOrigin, WorkloadStatement, WorkloadTransaction } from './workload.js';
 export { fingerprintDigest, fingerprintSql } from './fingerprint.js';
 export { readDigestWorkload, sourceQueryError } from './performance-schema-reader.js';
 export type { Queryable, ReadDigestOptions } from './performance-schema-reader.js';
@@ -14,8 +14,8 @@ export { partitionItems } from './vertical-partitioner.js';
 export type { Partition, PartitionHyperedge, PartitionItem, PartitionProblem } from './vertical-partitioner.js';
 export { chooseShardKey, keyTypeOf } from './shard-key.js';
 export type { ShardKeyChoice } from './shard-key.js';
-export { EXACT_QUANTILE_MAX_ROWS, IndexStatisticsRangeSource, UniformRangeSource, balancedIntegerBounds } from './shard-ranges.js';
-export type { ShardRangeEstimate, ShardRangeSource } from './shard-ranges.js';
+export { EXACT_QUANTILE_MAX_ROWS, IndexStatisticsRangeSource, UniformRangeSource, balanceRangesByLoad, balancedIntegerBounds } from './shard-ranges.js';
+export type { LoadBalancedRanges, ShardRangeEstimate, ShardRangeSource } from './shard-ranges.js';
 export { predictLoad } from './load-predictor.js';
 export type { Endpoint, EndpointLoad, LoadPrediction, Placement } from './load-predictor.js';
 export { planSplit } from './split-planner.js';

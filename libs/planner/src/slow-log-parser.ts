@@ -1,5 +1,5 @@
 import { fingerprintDigest, fingerprintSql } from './fingerprint.js';
-import { addExecution, statementsOf, type StatementTotals, type Workload } from './workload.js';
+import { addExecution, equalityLiterals, statementsOf, MAX_KEY_LITERALS, type StatementTotals, type Workload } from './workload.js';
 
 /** Per-call options of the log parsers. */
 export interface LogParseOptions {
@@ -57,6 +57,7 @@ export function parseSlowLog(text: string, options: LogParseOptions = {}): Workl
         rowsExamined: meta.examined,
         rowsSent: meta.sent,
         rowsAffected: meta.affected,
+        literals: equalityLiterals(part),
       });
     }
     meta = {};
@@ -78,6 +79,7 @@ export function parseSlowLog(text: string, options: LogParseOptions = {}): Workl
   }
   flush();
   const warnings = entries === 0 ? ['the slow log holds no statements (is long_query_time = 0?)'] : [];
+  if ([...totals.values()].some((t) => t.literalsTruncated === true)) warnings.push(`some statements named more than ${MAX_KEY_LITERALS} distinct key values: the rest are left out of the per-key load`);
   return { origin: 'slow-log', statements: statementsOf(totals, true), transactions: [], timed: true, warnings };
 }
 

@@ -3,8 +3,8 @@ import { preflightPlan } from '@cleave/control';
 import type { Catalog, CatalogTable } from '@cleave/mysql';
 import { predictLoad, type Endpoint, type EndpointLoad, type LoadPrediction, type Placement } from './load-predictor.js';
 import { chooseShardKey, type ShardKeyChoice } from './shard-key.js';
-import { UniformRangeSource, type ShardRangeSource } from './shard-ranges.js';
-import { buildTableGraph, type TableGraph, type UnparsedStatement } from './table-graph.js';
+import { balanceRangesByLoad, UniformRangeSource, type ShardRangeEstimate, type ShardRangeSource } from './shard-ranges.js';
+import { buildTableGraph, type GraphStatement, type TableGraph, type UnparsedStatement } from './table-graph.js';
 import { partitionItems, type PartitionHyperedge, type PartitionItem } from './vertical-partitioner.js';
 import type { Workload } from './workload.js';
 
@@ -103,6 +103,52 @@ function checkTables(catalog: Catalog, names: readonly string[], where: string):
   }
 }
 
+const NOT_ALIAS = new Set(['where', 'join', 'inner', 'left', 'right', 'cross', 'straight_join', 'natural', 'on', 'using', 'set', 'values', 'value', 'group', 'order', 'limit', 'having', 'union', 'for', 'lock', 'force', 'use', 'ignore', 'partition', 'select', 'window', 'into']);
+
+/**
+ * Load per literal key value of `table.key` from log workloads: every statement whose analysis
+ * compares the key for equality contributes its literal values (referenced bare, by the table's
+ * name or by one of its aliases). Load blends executions and, when timed, time (half each).
+ */
+function keyLoadOf(statements: readonly GraphStatement[], table: string, key: ShardKeyChoice): { load: Map<string, number>; executions: number } | null {
+  const perValue = new Map<string, { executions: number; timeMs: number }>();
+  const escaped = table.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const aliasRe = new RegExp(`(?:^|[\\s,(.])\`?${escaped}\`?\\s+(?:AS\\s+)?\`?([A-Za-z_$][\\w$]*)\`?`, 'gi');
+  const valid = (v: string) => (key.type === 'integer' ? /^-?\d+$/.test(v) : key.type === 'binary' ? /^0x[0-9a-f]*$/.test(v) : true);
+  let sawLiterals = false;
+  for (const st of statements) {
+    if (st.keyLiterals === undefined) continue;
+    sawLiterals = true;
+    if (!st.analysis.equalityColumns.some((u) => u.table === table && u.column.toLowerCase() === key.column.toLowerCase())) continue;
+    const names = new Set([table.toLowerCase()]);
+    for (const m of st.text.matchAll(aliasRe)) if (!NOT_ALIAS.has(m[1]!.toLowerCase())) names.add(m[1]!.toLowerCase());
+    for (const [ref, values] of st.keyLiterals) {
+      const dot = ref.lastIndexOf('.');
+      const column = dot < 0 ? ref : ref.slice(dot + 1);
+      if (column.toLowerCase() !== key.column.toLowerCase()) continue;
+      if (dot >= 0 && !names.has(ref.slice(0, dot).split('.').pop()!.toLowerCase())) continue;
+      if (dot < 0 && st.analysis.tables.length > 1 && !st.analysis.equalityColumns.some((u) => u.table === table && u.column === column)) continue;
+      for (const [v, l] of values) {
+        if (!valid(v)) continue;
+        const t = perValue.get(v) ?? { executions: 0, timeMs: 0 };
+        t.executions += l.executions;
+        t.timeMs += l.timeMs;
+        perValue.set(v, t);
+      }
+    }
+  }
+  if (!sawLiterals) return null;
+  let executions = 0;
+  let timeMs = 0;
+  for (const l of perValue.values()) {
+    executions += l.executions;
+    timeMs += l.timeMs;
+  }
+  const load = new Map<string, number>();
+  for (const [v, l] of perValue) load.set(v, timeMs > 0 ? 0.5 * (l.executions / executions) + 0.5 * (l.timeMs / timeMs) : l.executions / executions);
+  return { load, executions };
+}
+
 class UnionFind {
   readonly #parent = new Map<string, string>();
   find(x: string): string {
@@ -198,6 +244,8 @@ export async function planSplit(input: PlanSplitInput): Promise<SplitPlanResult>
     targets: string[];
     bounds: string[];
     rows: number[];
+    /** Share of the table's load per range (rows, or the rows/key-load blend). */
+    fractions: number[];
     method: string;
   }
   const shards: Shard[] = [];
@@ -208,10 +256,30 @@ export async function planSplit(input: PlanSplitInput): Promise<SplitPlanResult>
     if (targets.length < 2 && spec.targets === undefined) {
       throw invalid(`sharding ${spec.table} needs at least two targets (one range each)`, 'Add a target (--target NAME=SERVER), or move the table whole.');
     }
-    const estimate = await rangeSource.estimate(table, key, targets.length);
+    const keyLoad = input.workload === null ? null : keyLoadOf(graph.statements, table.name, key);
+    let estimate: ShardRangeEstimate;
+    let fractions: number[];
+    let balance: string;
+    if (keyLoad !== null && keyLoad.load.size > 0) {
+      const fine = await rangeSource.estimate(table, key, Math.min(64, targets.length * 8));
+      const balanced = balanceRangesByLoad(key.type, fine, keyLoad.load, targets.length);
+      estimate = balanced;
+      fractions = [...balanced.weight];
+      balance = `balanced by rows and per-key load (${keyLoad.load.size} key values, ${Math.round(keyLoad.executions)} key lookups from the ${input.workload!.origin}; load share per range ${balanced.load.map((l) => `${(l * 100).toFixed(1)}%`).join(', ')})`;
+    } else {
+      estimate = await rangeSource.estimate(table, key, targets.length);
+      const total = estimate.rows.reduce((a, b) => a + b, 0);
+      fractions = estimate.rows.map((r) => (total > 0 ? r / total : 1 / estimate.rows.length));
+      balance =
+        input.workload === null
+          ? 'balanced by rows only (no workload)'
+          : input.workload.origin === 'performance_schema'
+            ? 'balanced by rows only (performance_schema digests carry no literal key values; pass --slow-log or --general-log to balance by per-key load)'
+            : `balanced by rows only (no literal ${key.column} values seen in equality predicates on ${table.name})`;
+    }
     const n = estimate.bounds.length + 1;
     if (n < targets.length) warnings.push(`${spec.table}: only ${n} distinct ranges found for ${targets.length} targets (few distinct key values)`);
-    return { table, key, targets: targets.slice(0, n), bounds: [...estimate.bounds], rows: [...estimate.rows], method: estimate.method };
+    return { table, key, targets: targets.slice(0, n), bounds: [...estimate.bounds], rows: [...estimate.rows], fractions, method: `${estimate.method}; ${balance}` };
   };
   for (const spec of input.shards ?? []) shards.push(await makeShard(spec));
 
@@ -230,12 +298,11 @@ export async function planSplit(input: PlanSplitInput): Promise<SplitPlanResult>
   const placementTables = new Map<string, { endpoint: Endpoint; fraction: number; label?: string }[]>();
   for (const [table, target] of tableTarget) placementTables.set(table, [{ endpoint: targetEndpoint(target), fraction: 1 }]);
   for (const s of shards) {
-    const total = s.rows.reduce((a, b) => a + b, 0);
     placementTables.set(
       s.table.name,
       s.targets.map((target, i) => ({
         endpoint: targetEndpoint(target),
-        fraction: total > 0 ? (s.rows[i] ?? 0) / total : 1 / s.targets.length,
+        fraction: s.fractions[i] ?? 0,
         label: `${s.table.name} [${i === 0 ? '-inf' : s.bounds[i - 1]}, ${i === s.targets.length - 1 ? '+inf' : s.bounds[i]})`,
       })),
     );
@@ -353,8 +420,8 @@ function toPlanPrediction(p: LoadPrediction): NonNullable<PlanInput['prediction'
 async function computeSplit(
   input: PlanSplitInput,
   graph: TableGraph,
-  shards: { table: CatalogTable; targets: string[]; rows: number[] }[],
-  makeShard: (spec: ShardSpec) => Promise<{ table: CatalogTable; key: ShardKeyChoice; targets: string[]; bounds: string[]; rows: number[]; method: string }>,
+  shards: { table: CatalogTable; targets: string[]; rows: number[]; fractions: number[] }[],
+  makeShard: (spec: ShardSpec) => Promise<{ table: CatalogTable; key: ShardKeyChoice; targets: string[]; bounds: string[]; rows: number[]; fractions: number[]; method: string }>,
   warnings: string[],
 ): Promise<Map<string, string>> {
   const maxGroups = 1 + input.targets.length;
@@ -395,10 +462,9 @@ async function computeSplit(
     fixedLoad[0] = share(graph.tablelessWeight) + graph.tables.filter((t) => t.external).reduce((s, t) => s + share(t.weight), 0);
     for (const s of shardList) {
       const node = graph.tables.find((t) => t.name === s.table.name)!;
-      const rowsTotal = s.rows.reduce((a, b) => a + b, 0);
       s.targets.forEach((target, i) => {
         const part = 1 + input.targets.findIndex((t) => t.name === target);
-        fixedLoad[part]! += share(node.weight) * (rowsTotal > 0 ? (s.rows[i] ?? 0) / rowsTotal : 1 / s.targets.length);
+        fixedLoad[part]! += share(node.weight) * (s.fractions[i] ?? 0);
       });
     }
     const hyperedges: PartitionHyperedge[] = [];

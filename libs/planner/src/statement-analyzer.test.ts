@@ -40,3 +40,13 @@ describe('StatementAnalyzer', () => {
     expect(an.stats).toEqual({ parses: 1, cacheHits: 1 });
   });
 });
+
+describe('prepareForParser: DELETE/UPDATE with ORDER BY', () => {
+  it('parses DELETE … ORDER BY … LIMIT', () => {
+    const analyzer = new StatementAnalyzer({ database: 'app' });
+    const r = analyzer.analyze('DELETE FROM `sessions` WHERE `user_id` = ? ORDER BY `created_at` DESC LIMIT ?', null);
+    expect(r.parsed).toBe(true);
+    expect(r.writtenTables).toEqual(['sessions']);
+    expect(r.equalityColumns).toEqual([{ table: 'sessions', column: 'user_id' }]);
+  });
+});

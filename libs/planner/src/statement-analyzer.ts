@@ -190,8 +190,8 @@ function sortedUnique(values: readonly string[]): string[] {
 /**
  * Digest text as the parser accepts it: `(...)` lists become `(?)` (a `VALUES (...)` tuple gets
  * one `?` per listed column), `/* , ... *\/` continuation comments go, and a trailing `LIMIT`
- * (which the MariaDB grammar refuses after `DELETE`/`UPDATE`) is dropped: it changes neither
- * tables nor predicates.
+ * and a trailing `ORDER BY` of `DELETE`/`UPDATE` (which the MariaDB grammar refuses there) are
+ * dropped: they change neither tables nor predicates.
  */
 export function prepareForParser(text: string): string {
   let t = text.replace(/\/\*[^]*?\*\//g, ' ');
@@ -203,6 +203,8 @@ export function prepareForParser(text: string): string {
   t = t.replace(/\s+LIMIT\s+(\?|\d+)(\s*(,|OFFSET)\s*(\?|\d+))?\s*(FOR\s+UPDATE|LOCK\s+IN\s+SHARE\s+MODE)?\s*;?\s*$/i, (_m, _a, _b, _c, _d, lock: string | undefined) =>
     lock === undefined ? '' : ` ${lock}`,
   );
+  // DELETE/UPDATE … ORDER BY … (valid MariaDB, refused by the grammar): the order changes neither
+  if (/^\s*(DELETE|UPDATE)\b/i.test(t)) t = t.replace(/\s+ORDER\s+BY\s+(?:[^()'"]|\([^()]*\))*$/i, '');
   return t.replace(/\s+/g, ' ').trim();
 }
 

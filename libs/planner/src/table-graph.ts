@@ -1,6 +1,6 @@
 import type { Catalog } from '@cleave/mysql';
 import { StatementAnalyzer, type StatementAnalysis } from './statement-analyzer.js';
-import type { Workload } from './workload.js';
+import type { Workload, WorkloadStatement } from './workload.js';
 
 /** A statement of the workload, analysed, with its weight in the balance measure. */
 export interface GraphStatement {
@@ -12,6 +12,8 @@ export interface GraphStatement {
   /** Its load in the balance measure: time when known, else executions. */
   readonly weight: number;
   readonly analysis: StatementAnalysis;
+  /** Literal values per column reference (log workloads only), see {@link WorkloadStatement.keyLiterals}. */
+  readonly keyLiterals?: WorkloadStatement['keyLiterals'];
 }
 
 /** Tables touched by one transaction shape (general log), and its weight. */
@@ -167,7 +169,7 @@ export function buildTableGraph(catalog: Catalog, workload: Workload | null): Ta
     const analysis = analyzer.analyze(s.text, s.schema);
     const timeMs = s.totalTimeMs ?? 0;
     const weight = timed ? timeMs : s.executions;
-    const g: GraphStatement = { digest: s.digest, text: s.text, executions: s.executions, timeMs, weight, analysis };
+    const g: GraphStatement = { digest: s.digest, text: s.text, executions: s.executions, timeMs, weight, analysis, ...(s.keyLiterals === undefined ? {} : { keyLiterals: s.keyLiterals }) };
     statements.push(g);
     byDigest.set(s.digest, g);
     total.executions += s.executions;
