@@ -94,7 +94,7 @@ export function parseGeneralLog(text: string, options: LogParseOptions = {}): Wo
     const fingerprint = fingerprintSql(sql);
     if (fingerprint === '') return;
     const digest = fingerprintDigest(fingerprint);
-    addExecution(totals, { digest, text: fingerprint, schema: c.schema, literals: equalityLiterals(sql) });
+    addExecution(totals, { digest, text: fingerprint, schema: c.schema, literals: equalityLiterals(sql), connection: id });
     if (c.txn !== null && !c.txn.includes(digest)) c.txn.push(digest);
   };
 

@@ -26,6 +26,12 @@ export interface EndpointLoad {
   readonly executionsShare: number;
   /** `null` when the workload has no timing. */
   readonly timeShare: number | null;
+  /**
+   * Share of today's connections that would open a connection to this server (a connection that
+   * touches tables on two servers counts for both); `null` unless the workload knows connections
+   * (general log).
+   */
+  readonly connectionShare: number | null;
 }
 
 /** What {@link predictLoad} returns. */
@@ -47,12 +53,13 @@ const keyOf = (e: Endpoint) => `${e.server}/${e.database}`;
  * and its load shared among its tables' servers. Statements without tables stay on the source.
  */
 export function predictLoad(graph: TableGraph, placement: Placement): LoadPrediction {
-  const acc = new Map<string, { endpoint: Endpoint; tables: Set<string>; rows: number; bytes: number; executions: number; timeMs: number }>();
+  const acc = new Map<string, { endpoint: Endpoint; tables: Set<string>; rows: number; bytes: number; executions: number; timeMs: number; connections: Set<string> }>();
+  const allConnections = new Set<string>();
   const slot = (e: Endpoint) => {
     const k = keyOf(e);
     let s = acc.get(k);
     if (s === undefined) {
-      s = { endpoint: e, tables: new Set(), rows: 0, bytes: 0, executions: 0, timeMs: 0 };
+      s = { endpoint: e, tables: new Set(), rows: 0, bytes: 0, executions: 0, timeMs: 0, connections: new Set() };
       acc.set(k, s);
     }
     return s;
@@ -72,9 +79,11 @@ export function predictLoad(graph: TableGraph, placement: Placement): LoadPredic
   const broken: BrokenStatement[] = [];
   for (const s of graph.statements) {
     const tables = s.analysis.tables;
+    for (const c of s.connections ?? []) allConnections.add(c);
     if (tables.length === 0) {
       sourceSlot.executions += s.executions;
       sourceSlot.timeMs += s.timeMs;
+      for (const c of s.connections ?? []) sourceSlot.connections.add(c);
       continue;
     }
     const servers = new Set<string>();
@@ -84,6 +93,7 @@ export function predictLoad(graph: TableGraph, placement: Placement): LoadPredic
         const x = slot(p.endpoint);
         x.executions += (s.executions / tables.length) * p.fraction;
         x.timeMs += (s.timeMs / tables.length) * p.fraction;
+        for (const c of s.connections ?? []) x.connections.add(c);
       }
     }
     if (tables.length > 1 && servers.size > 1) {
@@ -109,6 +119,7 @@ export function predictLoad(graph: TableGraph, placement: Placement): LoadPredic
     timeMs: s.timeMs,
     executionsShare: totalExecutions > 0 ? s.executions / totalExecutions : 0,
     timeShare: graph.timed && totalTime > 0 ? s.timeMs / totalTime : null,
+    connectionShare: allConnections.size > 0 ? s.connections.size / allConnections.size : null,
   }));
   const source = endpoints[0]!;
   const removed = graph.timed ? 1 - (source.timeShare ?? 0) : totalExecutions > 0 ? 1 - source.executionsShare : 0;

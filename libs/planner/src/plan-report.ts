@@ -44,7 +44,11 @@ export function formatPlanReport(result: SplitPlanResult, options: PlanReportOpt
   for (const s of result.servers) {
     const title = s.role === 'source' ? `source  ${s.endpoint.server}/${s.endpoint.database}` : `target ${s.name}  ${s.endpoint.server}/${s.endpoint.database}`;
     lines.push(title);
-    const shares = result.prediction === null ? '' : `, executions ${pct(s.executionsShare)}, time ${pct(s.timeShare ?? s.executionsShare)}`;
+    const shares =
+      result.prediction === null
+        ? ''
+        : `, executions ${pct(s.executionsShare)}, time ${pct(s.timeShare ?? s.executionsShare)}` +
+          (s.connectionShare === null || s.connectionShare === undefined ? '' : `, connections ${pct(s.connectionShare)}`);
     lines.push(`  ${s.tables.length} tables, ${int(s.rows)} rows, ${bytes(s.bytes)}${shares}`);
     if (s.tables.length > 0) lines.push(`  tables: ${s.tables.join(', ')}`);
   }

@@ -14,6 +14,8 @@ export interface GraphStatement {
   readonly analysis: StatementAnalysis;
   /** Literal values per column reference (log workloads only), see {@link WorkloadStatement.keyLiterals}. */
   readonly keyLiterals?: WorkloadStatement['keyLiterals'];
+  /** Connections that ran it (general log only). */
+  readonly connections?: WorkloadStatement['connections'];
 }
 
 /** Tables touched by one transaction shape (general log), and its weight. */
@@ -169,7 +171,7 @@ export function buildTableGraph(catalog: Catalog, workload: Workload | null): Ta
     const analysis = analyzer.analyze(s.text, s.schema);
     const timeMs = s.totalTimeMs ?? 0;
     const weight = timed ? timeMs : s.executions;
-    const g: GraphStatement = { digest: s.digest, text: s.text, executions: s.executions, timeMs, weight, analysis, ...(s.keyLiterals === undefined ? {} : { keyLiterals: s.keyLiterals }) };
+    const g: GraphStatement = { digest: s.digest, text: s.text, executions: s.executions, timeMs, weight, analysis, ...(s.keyLiterals === undefined ? {} : { keyLiterals: s.keyLiterals }), ...(s.connections === undefined ? {} : { connections: s.connections }) };
     statements.push(g);
     byDigest.set(s.digest, g);
     total.executions += s.executions;

@@ -24,6 +24,11 @@ export interface WorkloadStatement {
    * value, the executions that named it and their time (ms; an `IN` list shares its time).
    */
   readonly keyLiterals?: ReadonlyMap<string, ReadonlyMap<string, KeyLiteralLoad>>;
+  /**
+   * General log only: the connections (thread ids) that ran it, for the connection share of
+   * each server after the split (the account database's trouble was connection storms).
+   */
+  readonly connections?: ReadonlySet<string>;
 }
 
 /** The load one literal key value received from one statement shape. */
@@ -65,6 +70,7 @@ export interface StatementTotals {
   rowsAffected: number;
   rowsSent: number;
   keyLiterals?: Map<string, Map<string, { executions: number; timeMs: number }>>;
+  connections?: Set<string>;
   /** Set when {@link MAX_KEY_LITERALS} dropped values. */
   literalsTruncated?: boolean;
 }
@@ -72,7 +78,7 @@ export interface StatementTotals {
 /** Adds one execution to the map entry for `digest`. */
 export function addExecution(
   totals: Map<string, StatementTotals>,
-  entry: { digest: string; text: string; schema: string | null; timeMs?: number; rowsExamined?: number; rowsAffected?: number; rowsSent?: number; literals?: readonly LiteralPredicate[] },
+  entry: { digest: string; text: string; schema: string | null; timeMs?: number; rowsExamined?: number; rowsAffected?: number; rowsSent?: number; literals?: readonly LiteralPredicate[]; connection?: string },
 ): void {
   const key = `${entry.schema ?? ''}\u0000${entry.digest}`;
   let t = totals.get(key);
@@ -85,6 +91,7 @@ export function addExecution(
   t.rowsExamined += entry.rowsExamined ?? 0;
   t.rowsAffected += entry.rowsAffected ?? 0;
   t.rowsSent += entry.rowsSent ?? 0;
+  if (entry.connection !== undefined) (t.connections ??= new Set()).add(entry.connection);
   for (const lit of entry.literals ?? []) {
     if (lit.values.length === 0) continue;
     t.keyLiterals ??= new Map();
