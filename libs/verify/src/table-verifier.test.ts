@@ -104,6 +104,34 @@ describe('verifyTable', () => {
     });
   });
 
+  it('without repairing, reports only differences that persist: dual writes in flight are not differences', async () => {
+    await targetAdmin.query("UPDATE accounts SET name = 'really different' WHERE id = 2500");
+    let stop = false;
+    let writes = 0;
+    // Dual writes whose shadow apply lags 40 ms behind the primary commit, all over the table.
+    const writer = async (seed: number): Promise<void> => {
+      let n = seed;
+      while (!stop) {
+        n = (n * 7919 + 13) % 2000;
+        await source.query(`UPDATE accounts SET amount = amount + 1 WHERE id = ${n + 1}`);
+        await new Promise((resolve) => setTimeout(resolve, 40));
+        await syncKeys({ source, target, sourceShape: shape, targetTable: targetTable(), keys: [[String(n + 1)]] });
+        writes += 1;
+      }
+    };
+    const writers = [writer(3), writer(4), writer(5)];
+    let report;
+    try {
+      while (writes < 5) await new Promise((resolve) => setTimeout(resolve, 5));
+      report = await verifyTable({ source, target, sourceShape: shape, targetTable: targetTable(), repair: false, initialChunkRows: 300 });
+    } finally {
+      stop = true;
+      await Promise.all(writers);
+    }
+    expect(report).toMatchObject({ rowsDiffering: 1, rowsRepaired: 0, clean: false });
+    expect(report.sampleDifferences).toEqual([{ table: `${shape.database}.accounts`, key: '["2500"]', kind: 'changed' }]);
+  });
+
   it('repairs missing, extra and changed rows, then a second pass is clean', async () => {
     await damageTarget();
     const report = await verifyTables({ source, target, tables: [{ sourceShape: shape, targetTable: targetTable() }], repair: true, initialChunkRows: 700 });

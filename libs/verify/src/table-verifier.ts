@@ -58,6 +58,9 @@ export interface VerifyTableArgs extends VerifyChunkOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Re-diffs (100, 200, 300 ms apart) before a report-only pass calls a difference real. */
+const SETTLE_RECHECKS = 3;
+
 /** How often a chunk is diffed, repaired and re-checked before it is left for the next pass. */
 const MAX_CHUNK_REPAIRS = 3;
 
@@ -117,7 +120,15 @@ export async function verifyTable(args: VerifyTableArgs): Promise<TableVerificat
   /** Diff, repair and re-check one chunk; true when it ends up matching. */
   const repairChunk = async (where: string, pass: PassResult): Promise<boolean> => {
     for (let round = 1; ; round += 1) {
-      const differences = await diffRows(source, target, shape, targetTable, where);
+      let differences = await diffRows(source, target, shape, targetTable, where);
+      // Without repairing, report only differences that persist: a dual write in flight (the
+      // primary committed, its shadow apply a few ms behind) settles within these re-checks.
+      // A key counts only if it differs in every re-check (other keys may be in flight each time).
+      for (let settle = 1; !args.repair && differences.length > 0 && settle <= SETTLE_RECHECKS; settle += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100 * settle));
+        const still = new Set((await diffRows(source, target, shape, targetTable, where)).map((d) => encodeKey(d.key)));
+        differences = differences.filter((d) => still.has(encodeKey(d.key)));
+      }
       if (differences.length === 0) return true; // the checksums differed transiently
       pass.rowsDiffering += differences.length;
       for (const difference of differences) {
