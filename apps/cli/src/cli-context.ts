@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CleaveError } from '@cleave/core';
-import { ControlStore, resolveCleaveConfig, serverUrl, type CleaveConfig } from '@cleave/control';
+import { Redis } from 'ioredis';
+import { ControlStore, RoutingChannel, resolveCleaveConfig, routerStatuses, serverUrl, type CleaveConfig, type RouterStatus } from '@cleave/control';
 import { JobProducer, redisConnectionFromUrl } from '@cleave/jobs';
 import { MysqlPools, type ServerPool } from '@cleave/mysql';
 
@@ -37,6 +38,7 @@ export class CliContext {
   readonly pools: MysqlPools;
   #store: Promise<ControlStore> | undefined;
   #producer: JobProducer | undefined;
+  #routing: { redis: Redis; channel: RoutingChannel } | undefined;
 
   constructor(options: GlobalOptions, env: Record<string, string | undefined> = process.env, cwd = process.cwd()) {
     const file = readConfigFile(options.config, cwd);
@@ -59,7 +61,20 @@ export class CliContext {
     return this.#producer;
   }
 
+  /** Live routers and the epoch each acknowledged for a migration (the routing channel in Redis). */
+  routers(migrationId: string): Promise<RouterStatus[]> {
+    if (!this.#routing) {
+      const redis = new Redis(this.config.redisUrl, { maxRetriesPerRequest: 3 });
+      this.#routing = { redis, channel: new RoutingChannel({ redis, prefix: `${this.config.queuePrefix}:` }) };
+    }
+    return routerStatuses(this.#routing.channel, migrationId);
+  }
+
   async close(): Promise<void> {
+    if (this.#routing) {
+      await this.#routing.channel.close();
+      this.#routing.redis.disconnect();
+    }
     await this.#producer?.close();
     await this.pools.end();
   }

@@ -2,6 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
+import { RoutingChannel } from '@cleave/control';
 import { cleaveEnv as cliEnv, createSampleAccounts, useTestDatabases } from '@cleave/testing';
 import { runCli } from './run-cli.js';
 
@@ -65,8 +67,17 @@ describe('cleave start / status (real processes, real servers)', () => {
     expect(s.backfill.tables.map((t: { table: string }) => t.table).sort()).toEqual(['sessions', 'user_keys']);
     expect(s.events.map((e: { kind: string }) => e.kind)).toEqual(['created', 'phase_change', 'backfill_started']);
     expect(JSON.stringify(s)).not.toContain(dbs().source.endpoint.password);
+    expect(s.routers).toEqual([]);
+    // A router that registered and acknowledged the epoch shows up in the status.
+    const redis = new Redis(dbs().redis.port, dbs().redis.host);
+    const channel = new RoutingChannel({ redis, prefix: `${dbs().queuePrefix}:` });
+    await channel.registerRouter({ routerId: 'r-1', service: 'accounts-api', host: 'app-3', pid: 1, startedAt: Date.now() }, 60_000);
+    await channel.ack(id, 'r-1', { epoch: s.migration.epoch, fenceId: null, at: Date.now() });
     const text = await runCli(['status', 'split-sessions'], cliEnv(dbs()));
+    await channel.close();
+    redis.disconnect();
     expect(text.stdout).toMatch(/migration split-sessions \(id [0-9a-f]{12}\) {2}phase dual_write/);
+    expect(text.stdout).toContain(`  r-1 (accounts-api on app-3)  epoch ${s.migration.epoch} (current)`);
     const again = await runCli(['start', file], cliEnv(dbs()));
     expect(again.code).toBe(3);
     expect(again.stderr).toContain('a migration named "split-sessions" already exists');

@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { pino } from 'pino';
 import { isCleaveError } from '@cleave/core';
 import { Redis } from 'ioredis';
-import { RoutingChannel, resolveCleaveConfig } from '@cleave/control';
+import { RoutingChannel, resolveCleaveConfig, routerStatuses } from '@cleave/control';
 import { redisConnectionFromUrl } from '@cleave/jobs';
 import { openCutoverActions } from './ui/cutover-actions.js';
 import { startDashboard } from './ui/dashboard-server.js';
@@ -23,10 +23,7 @@ try {
   // The dashboard lists the live routers and the epoch each acknowledged (read-only use).
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
   const channel = new RoutingChannel({ redis, prefix: `${config.queuePrefix}:` });
-  const routers = async (migrationId: string) => {
-    const [live, acks] = await Promise.all([channel.liveRouters(), channel.acks(migrationId)]);
-    return live.map((r) => ({ routerId: r.routerId, service: r.service, host: r.host, ackedEpoch: acks.get(r.routerId)?.epoch ?? null, fenceId: acks.get(r.routerId)?.fenceId ?? null }));
-  };
+  const routers = (migrationId: string) => routerStatuses(channel, migrationId);
   const token = process.env['CLEAVE_UI_TOKEN'];
   // Phase changes from the UI only when a token is configured (read-only otherwise).
   const actions = token

@@ -9,10 +9,9 @@ export interface SampleDifference {
   readonly kind: DifferenceKind;
 }
 
-/** What verification found in one table, summed over its passes. */
-export interface TableVerification {
-  /** `database.table` of the source table. */
-  readonly table: string;
+/** What verification counts, for one table or a set of them. */
+interface VerificationCounts {
+  /** For a table, its passes; for a set, the most passes any table needed. */
   readonly passes: number;
   readonly chunks: number;
   /** Rows of the primary checked (summed over passes). */
@@ -21,26 +20,22 @@ export interface TableVerification {
   readonly rowsDiffering: number;
   /** Rows the repair actually changed on the target (inserted + updated + deleted). */
   readonly rowsRepaired: number;
-  /** True when the last pass found nothing to repair and every chunk matched. */
+  /** For a table: the last pass found nothing to repair and every chunk matched; for a set: every table is. */
   readonly clean: boolean;
   readonly durationMs: number;
+  /** The first few differences. */
   readonly sampleDifferences: readonly SampleDifference[];
 }
 
+/** What verification found in one table, summed over its passes. */
+export interface TableVerification extends VerificationCounts {
+  /** `database.table` of the source table. */
+  readonly table: string;
+}
+
 /** The result of verifying a set of tables. */
-export interface VerificationReport {
+export interface VerificationReport extends VerificationCounts {
   readonly tables: readonly TableVerification[];
-  /** The most passes any table needed. */
-  readonly passes: number;
-  readonly chunks: number;
-  readonly rowsChecked: number;
-  readonly rowsDiffering: number;
-  readonly rowsRepaired: number;
-  /** True when every table is clean. */
-  readonly clean: boolean;
-  readonly durationMs: number;
-  /** The first few differences over all tables. */
-  readonly sampleDifferences: readonly SampleDifference[];
 }
 
 /** How many differences a report keeps. */

@@ -1,23 +1,17 @@
-import { readMigrationStatus, type MigrationRecord, type MigrationStatus } from '@cleave/control';
+import { readMigrationStatus, type MigrationRecord, type MigrationStatus, type RouterStatus } from '@cleave/control';
 import type { CliContext } from '../cli-context.js';
 import { fmtDuration, fmtInt, fmtTime } from '../output.js';
 
 export interface CliMigrationStatus extends MigrationStatus {
-  readonly routers: { readonly registered: number; readonly note: string };
+  readonly routers: readonly RouterStatus[];
   readonly queues: Record<string, Record<string, number>>;
 }
 
-/** The control store's view of a migration plus the job queues. */
+/** The control store's view of a migration plus the live routers and the job queues. */
 export async function migrationStatus(ctx: CliContext, idOrName: string): Promise<CliMigrationStatus> {
-  const [status, queues] = await Promise.all([readMigrationStatus(await ctx.store(), idOrName), ctx.producer().counts()]);
-  return {
-    ...status,
-    routers: {
-      registered: 0,
-      note: 'no router has registered: writes that do not go through @cleave/router reach only the source and are caught only by verification',
-    },
-    queues,
-  };
+  const status = await readMigrationStatus(await ctx.store(), idOrName);
+  const [routers, queues] = await Promise.all([ctx.routers(status.migration.id), ctx.producer().counts()]);
+  return { ...status, routers, queues };
 }
 
 export function formatStatus(s: CliMigrationStatus): string {
@@ -44,7 +38,11 @@ export function formatStatus(s: CliMigrationStatus): string {
         `${v.passes} passes, ${fmtInt(v.chunks)} chunks, ${fmtInt(v.rowsChecked)} rows checked, ${fmtInt(v.rowsDiffering)} differing, ${fmtInt(v.rowsRepaired)} repaired`,
     );
   }
-  lines.push('', `routers: ${s.routers.registered} registered — ${s.routers.note}`);
+  lines.push('', 'routers:');
+  if (s.routers.length === 0) lines.push('  none registered: writes that do not go through @cleave/router reach only the source and are caught only by verification');
+  for (const r of s.routers) {
+    lines.push(`  ${r.routerId} (${r.service} on ${r.host})  epoch ${r.ackedEpoch ?? '-'}${r.ackedEpoch === m.epoch ? ' (current)' : ''}${r.fenceId ? `  holding writes for fence ${r.fenceId}` : ''}`);
+  }
   lines.push(
     '',
     `queues: backfill ${Object.entries(s.queues['backfill'] ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}; verify ${Object.entries(s.queues['verify'] ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`,

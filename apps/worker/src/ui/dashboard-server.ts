@@ -5,7 +5,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
 import { isCleaveError } from '@cleave/core';
-import { readMigrationStatus, type ControlStore, type MigrationRecord } from '@cleave/control';
+import { readMigrationStatus, type ControlStore, type MigrationRecord, type RouterStatus } from '@cleave/control';
 import { DASHBOARD_HTML } from './dashboard-page.js';
 import { ProgressHistory } from './progress-history.js';
 
@@ -27,17 +27,9 @@ export interface DashboardConfig {
   readonly actionToken?: string;
   readonly actions?: PhaseActions;
   /** Live routers and the epoch each acknowledged for a migration. */
-  readonly routers?: (migrationId: string) => Promise<RouterView[]>;
+  readonly routers?: (migrationId: string) => Promise<RouterStatus[]>;
 }
 
-/** A router as the dashboard shows it. */
-export interface RouterView {
-  readonly routerId: string;
-  readonly service: string;
-  readonly host: string;
-  readonly ackedEpoch: number | null;
-  readonly fenceId: string | null;
-}
 
 function tokenMatches(expected: string | undefined, header: string | undefined): boolean {
   if (!expected || !header?.startsWith('Bearer ')) return false;

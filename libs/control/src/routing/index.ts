@@ -3,3 +3,5 @@ export type { AckCondition, AckWaitResult, RouterInfo, RoutingChannelConfig, Rou
 export { parseFenceRecord, parseRouterAck, parseRoutingMessage } from './routing-messages.js';
 export type { FenceRecord, RouterAck, RoutingMessage } from './routing-messages.js';
 export { decodeShadowKeys, encodeShadowKeys } from './shadow-keys.js';
+export { routerStatuses } from './router-status.js';
+export type { RouterStatus } from './router-status.js';
