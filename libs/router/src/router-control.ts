@@ -77,6 +77,12 @@ export class RouterControl {
     return this.#config.channel === undefined || (performance.now() < this.#leaseUntil && !this.#resync);
   }
 
+  /** Milliseconds the lease stays current without another heartbeat (0 when lapsed; Infinity without a channel). */
+  leaseRemainingMs(): number {
+    if (this.#config.channel === undefined) return Number.POSITIVE_INFINITY;
+    return this.leaseValid ? Math.max(0, this.#leaseUntil - performance.now()) : 0;
+  }
+
   /** Fences currently known, by migration id. */
   get fences(): ReadonlyMap<string, FenceRecord> {
     return this.#fences;
