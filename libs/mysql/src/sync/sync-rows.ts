@@ -100,7 +100,8 @@ export interface SyncKeysArgs {
   readonly options?: SyncOptions;
 }
 
-interface Context {
+/** @internal Shared with apply-keys.ts. */
+export interface Context {
   readonly source: Queryable;
   readonly target: TransactionalPool;
   readonly shape: TableShape;
@@ -129,7 +130,7 @@ class UniqueConflict extends Error {
   }
 }
 
-function emptyResult(): SyncResult {
+export function emptyResult(): SyncResult {
   return { sourceRows: 0, inserted: 0, updated: 0, deleted: 0, unchanged: 0, sourceBytes: 0 };
 }
 
@@ -150,7 +151,7 @@ function positiveInteger(value: number | undefined, fallback: number, what: stri
   return result;
 }
 
-function context(args: {
+export function context(args: {
   source: Queryable;
   target: TransactionalPool;
   sourceShape: TableShape;
@@ -183,7 +184,7 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
  * Two images are equal exactly when the rows are byte-identical (the literal is an injective
  * encoding), so the diff compares images, and an insert sends the literal as it came.
  */
-async function readImages(ctx: Context, db: Queryable, table: TableName, where: string, forUpdate = false): Promise<RawRow[]> {
+export async function readImages(ctx: Context, db: Queryable, table: TableName, where: string, forUpdate = false): Promise<RawRow[]> {
   const { shape } = ctx;
   const rows = await queryRaw(
     db,
@@ -208,10 +209,10 @@ function imageLiteral(ctx: Context, row: RawRow): string {
 }
 
 /** Multi-row INSERT (… ON DUPLICATE KEY UPDATE every column, key columns included). */
-async function writeRows(ctx: Context, conn: Queryable, rows: readonly RawRow[], upsert: boolean): Promise<void> {
+export async function writeRows(ctx: Context, conn: Queryable, rows: readonly RawRow[], upsert: boolean, prefix = ''): Promise<void> {
   if (rows.length === 0) return;
   const columns = ctx.shape.shapeColumns;
-  const head = `INSERT INTO ${qualifiedName(ctx.targetTable)} (${columns.map((column) => column.quoted).join(', ')}) VALUES `;
+  const head = `${prefix}INSERT INTO ${qualifiedName(ctx.targetTable)} (${columns.map((column) => column.quoted).join(', ')}) VALUES `;
   const tail = upsert ? ` ON DUPLICATE KEY UPDATE ${columns.map((column) => `${column.quoted} = VALUES(${column.quoted})`).join(', ')}` : '';
   let values: string[] = [];
   let length = 0;

@@ -1,0 +1,190 @@
+import { useTestDatabases } from '@cleave/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyKeys } from './apply-keys.js';
+import { nextChunkUpper } from './chunking.js';
+import type { KeyTuple } from './key-codec.js';
+import { syncKeyRange } from './sync-rows.js';
+import type { TableShape } from './table-shape.js';
+import { syncFixture, type SyncFixture } from './test/sync-fixture.js';
+
+// The optimistic dual-write apply must give the same end state as the locked syncKeys: writers
+// hammer a few keys (so applies of one key overlap all the time) while a backfill copies the
+// table; each write is followed by applyKeys + confirm, the way the router does it.
+describe('applyKeys racing other applies and a copy', () => {
+  const dbs = useTestDatabases('applykeys');
+  let fx: SyncFixture;
+  let shape: TableShape;
+  const stats = { optimistic: 0, locked: 0, confirmFallbacks: 0 };
+
+  beforeAll(async () => {
+    fx = await syncFixture(dbs(), 12);
+    const ddl = `CREATE TABLE hot (id INT PRIMARY KEY, v INT NOT NULL, note VARCHAR(40) NOT NULL, email VARCHAR(40) NULL, UNIQUE KEY uk_email (email))`;
+    await fx.sourceAdmin.query(ddl);
+    await fx.targetAdmin.query(ddl);
+    shape = await fx.shape('hot');
+  });
+  afterAll(async () => {
+    await fx.end();
+  });
+
+  async function apply(keys: number[]): Promise<void> {
+    const applied = await applyKeys({
+      source: fx.source,
+      target: fx.target,
+      sourceShape: shape,
+      targetTable: { database: shape.database, table: 'hot' },
+      keys: keys.map((key): KeyTuple => [String(key)]),
+      targetFlavor: 'mariadb',
+    });
+    stats[applied.mode] += 1;
+    if (await applied.confirm()) stats.confirmFallbacks += 1;
+  }
+
+  async function writer(stop: () => boolean, seed: number, idSpace: number): Promise<number> {
+    let writes = 0;
+    let state = seed;
+    const random = (n: number): number => {
+      state = (state * 1103515245 + 12345) % 2147483648;
+      return state % n;
+    };
+    while (!stop()) {
+      const id = 1 + random(idSpace);
+      const op = random(10);
+      let touched: number[];
+      try {
+        if (op < 4) {
+          await fx.source.query(`UPDATE hot SET v = v + 1, note = CONCAT('u', v + 1) WHERE id = ${id}`);
+          touched = [id];
+        } else if (op < 6) {
+          await fx.source.query(`DELETE FROM hot WHERE id = ${id}`);
+          touched = [id];
+        } else if (op < 8) {
+          await fx.source.query(`INSERT INTO hot VALUES (${id}, 0, 'ins', NULL) ON DUPLICATE KEY UPDATE v = v + 100, note = 'upsert'`);
+          touched = [id];
+        } else if (op < 9) {
+          const to = 1 + random(idSpace);
+          await fx.source.query(`UPDATE IGNORE hot SET id = ${to} WHERE id = ${id}`); // a key update
+          touched = [id, to];
+        } else {
+          // Move a unique value between rows (a unique-key conflict on the target: the locked fallback).
+          const other = 1 + random(idSpace);
+          const [owners] = await fx.source.query({ sql: 'SELECT id FROM hot WHERE email = ?', values: [`e${other}`], rowsAsArray: true });
+          await fx.source.query(`UPDATE hot SET email = NULL WHERE email = 'e${other}'`);
+          await fx.source.query(`UPDATE hot SET email = 'e${other}' WHERE id = ${id}`);
+          touched = [id, ...(owners as [number][]).map(([owner]) => Number(owner))];
+        }
+      } catch (error) {
+        // Duplicate keys and deadlocks between the writers themselves: that write did not happen.
+        if ([1062, 1213].includes((error as { errno?: number }).errno ?? 0)) continue;
+        throw error;
+      }
+      for (const key of touched) await apply([key]);
+      writes += 1;
+    }
+    return writes;
+  }
+
+  async function expectEqual(): Promise<void> {
+    const sourceRows = await fx.hexRows(fx.sourceAdmin, 'hot', 'id');
+    const targetRows = await fx.hexRows(fx.targetAdmin, 'hot', 'id');
+    expect(targetRows.length).toBe(sourceRows.length);
+    expect(targetRows).toEqual(sourceRows);
+  }
+
+  it('converges when many writers change the same few keys', async () => {
+    await fx.sourceAdmin.query(`DELETE FROM hot; INSERT INTO hot SELECT seq, seq, CONCAT('n', seq), NULL FROM seq_1_to_12`);
+    await fx.targetAdmin.query(`DELETE FROM hot; INSERT INTO hot SELECT seq, seq, CONCAT('n', seq), NULL FROM seq_1_to_12`);
+    let done = false;
+    const writers = Array.from({ length: 8 }, (_, i) => writer(() => done, 7 + i, 12));
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    done = true;
+    const writes = (await Promise.all(writers)).reduce((a, b) => a + b, 0);
+    expect(writes).toBeGreaterThan(50);
+    // The fast path really ran, and races really sent some applies to the locked fallback.
+    expect(stats.optimistic).toBeGreaterThan(writes / 2);
+    expect(stats.confirmFallbacks + stats.locked).toBeGreaterThan(0);
+    await expectEqual();
+  });
+
+  it('converges while a backfill copies the table', async () => {
+    await fx.sourceAdmin.query(`DELETE FROM hot; INSERT INTO hot SELECT seq, seq, CONCAT('n', seq), IF(seq % 3 = 0, CONCAT('e', seq), NULL) FROM seq_1_to_6000`);
+    await fx.targetAdmin.query('DELETE FROM hot');
+    let done = false;
+    const writers = Array.from({ length: 4 }, (_, i) => writer(() => done, 100 + i, 8_000));
+    let lower: KeyTuple | null = null;
+    try {
+      for (;;) {
+        const upper: KeyTuple | null = await nextChunkUpper(fx.source, shape, lower, 500, null);
+        await syncKeyRange({ source: fx.source, target: fx.target, sourceShape: shape, targetTable: { database: shape.database, table: 'hot' }, bounds: { lower, upper } });
+        if (upper === null) break;
+        lower = upper;
+      }
+    } finally {
+      done = true;
+    }
+    expect((await Promise.all(writers)).reduce((a, b) => a + b, 0)).toBeGreaterThan(10);
+    await expectEqual();
+  });
+
+  it('deletes the target row of a key the primary no longer has, and leaves other rows alone', async () => {
+    await fx.sourceAdmin.query(`DELETE FROM hot; INSERT INTO hot VALUES (1, 1, 'a', NULL)`);
+    await fx.targetAdmin.query(`DELETE FROM hot; INSERT INTO hot VALUES (1, 9, 'stale', NULL), (2, 2, 'gone', NULL), (3, 3, 'other', NULL)`);
+    await apply([1]);
+    await apply([2]);
+    const [rows] = await fx.targetAdmin.query('SELECT id, v, note FROM hot ORDER BY id');
+    expect((rows as Array<{ id: number; v: number; note: string }>).map((r) => [r.id, r.v, r.note])).toEqual([
+      [1, 1, 'a'],
+      [3, 3, 'other'],
+    ]);
+  });
+
+  // Deterministic races: the first apply's target write is delayed (a real pool behind a delay)
+  // until a newer write and its apply have finished; only confirm() can then repair the target.
+  const delayedTarget = (ms: number) => ({
+    query: async (options: { sql: string; values?: unknown[] | null }) => {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return fx.target.query(options);
+    },
+    getConnection: () => fx.target.getConnection(),
+  });
+  const args = (keys: number[], target = fx.target) => ({
+    source: fx.source,
+    target,
+    sourceShape: shape,
+    targetTable: { database: shape.database, table: 'hot' },
+    keys: keys.map((key): KeyTuple => [String(key)]),
+    targetFlavor: 'mariadb' as const,
+  });
+  const targetRow = async (id: number) => {
+    const [rows] = await fx.targetAdmin.query('SELECT v, note FROM hot WHERE id = ?', [id]);
+    return (rows as Array<{ v: number; note: string }>).map((r) => `${r.v}/${r.note}`);
+  };
+
+  it('confirm() overwrites an older image that landed after a newer apply', async () => {
+    await fx.sourceAdmin.query(`DELETE FROM hot; INSERT INTO hot VALUES (1, 1, 'old', NULL)`);
+    await fx.targetAdmin.query(`DELETE FROM hot; INSERT INTO hot VALUES (1, 1, 'old', NULL)`);
+    await fx.source.query(`UPDATE hot SET v = 2, note = 'older' WHERE id = 1`);
+    const slow = applyKeys(args([1], delayedTarget(300) as never)); // reads 2/older, writes it late
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await fx.source.query(`UPDATE hot SET v = 3, note = 'newer' WHERE id = 1`);
+    await (await applyKeys(args([1]))).confirm();
+    const applied = await slow;
+    expect(await targetRow(1)).toEqual(['2/older']); // the race happened: the older image won
+    expect(await applied.confirm()).toBe(true);
+    expect(await targetRow(1)).toEqual(['3/newer']);
+  });
+
+  it('confirm() deletes a row that an older image resurrected', async () => {
+    await fx.sourceAdmin.query(`DELETE FROM hot; INSERT INTO hot VALUES (1, 1, 'old', NULL)`);
+    await fx.targetAdmin.query(`DELETE FROM hot; INSERT INTO hot VALUES (1, 1, 'old', NULL)`);
+    await fx.source.query(`UPDATE hot SET v = 2 WHERE id = 1`);
+    const slow = applyKeys(args([1], delayedTarget(300) as never));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await fx.source.query(`DELETE FROM hot WHERE id = 1`);
+    await (await applyKeys(args([1]))).confirm();
+    const applied = await slow;
+    expect(await targetRow(1)).toEqual(['2/old']); // resurrected by the late write
+    expect(await applied.confirm()).toBe(true);
+    expect(await targetRow(1)).toEqual([]);
+  });
+});

@@ -1,0 +1,112 @@
+// The dual-write apply: the cheap, optimistic form of syncKeys for the rows one write touched.
+//
+// syncKeys (the locked form) serialises a key on the target BEFORE it reads the primary: a
+// target transaction with its session settings, a locking read, the primary read, the write, a
+// re-read and the commit — about nine round trips, on the path of every application write.
+//
+// applyKeys reaches the same end state with three, and no target transaction:
+// 1. read the images of the keys from the primary (after the write committed there);
+// 2. write them to the target in ONE autocommit statement (upsert of every present key, or
+//    delete of the absent ones), with foreign key checks off for that statement only
+//    (MariaDB's `SET STATEMENT ... FOR`, so no session state is left on a shared pool);
+// 3. `confirm()`: re-read the images from the primary. Equal to what was written: done.
+//    Different: a newer write raced ours; fall back to the locked syncKeys for the keys.
+//
+// Why the result is right (every primary write is followed by one apply, or a recorded repair):
+// take the LAST target write W to a key in the target's own order. If W is a locked sync, it read
+// the primary under the row lock, and any later primary change has an apply whose write waits for
+// that lock, so comes after W: none exists, and the target equals the primary. If W is an
+// optimistic write, its confirm read happened after W; a primary change after that read would
+// have an apply writing after W (contradiction), so the primary did not change after the read;
+// if the read equals W's image the target equals the primary, and if not, the locked fallback
+// writes after W (contradiction again: W was the last). The backfill copy locks the rows it
+// updates and never overwrites rows a dual write inserted (sync-rows.ts), so it keeps this order.
+
+import { encodeKey, type KeyTuple } from './key-codec.js';
+import { keysWhere, qualifiedName } from './key-range.js';
+import type { Queryable } from './queryable.js';
+import { sameRow, type RawRow } from './raw-rows.js';
+import { context, emptyResult, readImages, syncKeys, writeRows, type SyncKeysArgs, type SyncResult } from './sync-rows.js';
+import { isRetryableLockError, mysqlErrno, ER_DUP_ENTRY } from './sync-errors.js';
+
+/** Arguments of {@link applyKeys}: those of syncKeys, plus the target server's SQL flavour. */
+export interface ApplyKeysArgs extends SyncKeysArgs {
+  /**
+   * `mariadb`: the optimistic apply (needs `SET STATEMENT`, MariaDB 10.1.2+). `mysql`: the
+   * locked syncKeys (MySQL has no per-statement foreign_key_checks).
+   */
+  readonly targetFlavor: 'mariadb' | 'mysql';
+}
+
+/** What {@link applyKeys} wrote, and how to confirm it. */
+export interface AppliedKeys {
+  readonly result: SyncResult;
+  /** `optimistic` (one autocommit statement) or `locked` (fell back to syncKeys). */
+  readonly mode: 'optimistic' | 'locked';
+  /**
+   * Re-reads the primary and, when a newer write raced this apply, syncs the keys under the
+   * target's lock. Must run (or its failure be recorded for repair) for the guarantee to hold.
+   * Resolves `true` when the fallback ran.
+   */
+  confirm(): Promise<boolean>;
+}
+
+const NOTHING_TO_CONFIRM = async (): Promise<boolean> => false;
+
+/** Errors after which the locked syncKeys is the right tool (it handles them), not a failure. */
+function fallsBack(error: unknown): boolean {
+  return mysqlErrno(error) === ER_DUP_ENTRY || isRetryableLockError(error);
+}
+
+/**
+ * Makes the target's rows for `keys` equal to the primary's with one autocommit statement,
+ * then `confirm()` re-checks the primary (see the comment at the top of this file).
+ *
+ * @example
+ * ```ts
+ * const applied = await applyKeys({ source: primaryConnection, target: shadowPool, sourceShape: shape,
+ *   targetTable: { database: 'accounts', table: 'users' }, keys: [['42']], targetFlavor: 'mariadb' });
+ * await applied.confirm();
+ * ```
+ */
+export async function applyKeys(args: ApplyKeysArgs): Promise<AppliedKeys> {
+  const ctx = context(args, false);
+  const unique = new Map<string, KeyTuple>();
+  for (const key of args.keys) unique.set(encodeKey(key), key);
+  const keys = [...unique.values()];
+  const locked = async (): Promise<AppliedKeys> => ({ result: await syncKeys({ ...args, keys }), mode: 'locked', confirm: NOTHING_TO_CONFIRM });
+  if (keys.length === 0) return { result: emptyResult(), mode: 'optimistic', confirm: NOTHING_TO_CONFIRM };
+  if (args.targetFlavor !== 'mariadb' || keys.length > ctx.batchRows) return locked();
+
+  const where = keysWhere(ctx.shape, keys);
+  const images = await readImages(ctx, ctx.source, ctx.shape, where);
+  // Some keys present and some absent (or a collation-equal key twice): the locked form diffs them.
+  if (images.length !== 0 && images.length !== keys.length) return locked();
+  const target: Queryable = args.target;
+  const prefix = 'SET STATEMENT foreign_key_checks = 0 FOR ';
+  const result = emptyResult();
+  try {
+    if (images.length === 0) {
+      const [packet] = await target.query({ values: null, sql: `${prefix}DELETE FROM ${qualifiedName(ctx.targetTable)} WHERE ${where}` });
+      result.deleted = Number((packet as { affectedRows?: number }).affectedRows ?? 0);
+    } else {
+      await writeRows(ctx, target, images, true, prefix);
+      result.sourceRows = images.length;
+      result.updated = images.length; // upserted: inserted or updated, the statement does not say which per row
+      for (const image of images) result.sourceBytes += (image[image.length - 1] as Buffer).length;
+    }
+  } catch (error) {
+    if (fallsBack(error)) return locked();
+    throw error;
+  }
+  return {
+    result,
+    mode: 'optimistic',
+    async confirm() {
+      const now = await readImages(ctx, ctx.source, ctx.shape, where);
+      if (now.length === images.length && now.every((row, i) => sameRow(row, images[i] as RawRow))) return false;
+      await syncKeys({ ...args, keys });
+      return true;
+    },
+  };
+}
