@@ -1,7 +1,7 @@
 import { CompiledQuery, MysqlQueryCompiler, type QueryResult, type RootOperationNode, type TransactionSettings } from 'kysely';
 import { CleaveError, type MigrationSide } from '@cleave/core';
 import { encodeShadowKeys } from '@cleave/control';
-import { readCatalog, syncKeys, tableShape, type KeyTuple, type TableShape } from '@cleave/mysql';
+import { applyKeys, mysqlErrno, readCatalog, tableShape, type KeyTuple, type TableShape } from '@cleave/mysql';
 import { FailureRecorder } from './failure-recorder.js';
 import { analyzeQuery, type QueryAnalysis, type TableName } from './query-analysis.js';
 import { mentionsTable, parseRawSql } from './raw-sql.js';
@@ -20,7 +20,17 @@ interface ServerInfo {
   readonly database: string;
   readonly timeZone: string;
   readonly autoIncMode: number;
+  /** MariaDB (has `SET STATEMENT`): writes can be bounded per statement and applied optimistically. */
+  readonly mariadb: boolean;
 }
+
+/**
+ * An autocommit dual write runs only with at least this much lease left; its statement is bounded
+ * by `max_statement_time` to the lease minus this margin, so it commits or dies while the lease holds.
+ */
+const AUTOCOMMIT_LEASE_MARGIN_MS = 100;
+/** ER_STATEMENT_TIMEOUT: the statement hit its max_statement_time and was rolled back. */
+const ER_STATEMENT_TIMEOUT = 1969;
 
 /** Where one statement runs. */
 export interface Route {
@@ -133,12 +143,12 @@ export class Router {
   start(): Promise<void> {
     this.#started ??= (async () => {
       for (const [name, pool] of Object.entries(this.#config.servers)) {
-        const [rows] = (await pool.promise().query({ sql: 'SELECT DATABASE() AS db, @@session.time_zone AS tz, @@innodb_autoinc_lock_mode AS mode' })) as unknown as [
-          Array<{ db: string | null; tz: string; mode: number | string }>,
+        const [rows] = (await pool.promise().query({ sql: 'SELECT DATABASE() AS db, @@session.time_zone AS tz, @@innodb_autoinc_lock_mode AS mode, VERSION() AS version' })) as unknown as [
+          Array<{ db: string | null; tz: string; mode: number | string; version: string }>,
         ];
         const row = rows[0]!;
         if (row.db === null) throw new CleaveError('CONFIG_INVALID', `the pool of server "${name}" has no default database: give it the database the plans name on that server`);
-        this.#servers.set(name, { database: row.db, timeZone: row.tz, autoIncMode: Number(row.mode) });
+        this.#servers.set(name, { database: row.db, timeZone: row.tz, autoIncMode: Number(row.mode), mariadb: /mariadb/i.test(row.version) });
       }
       await this.control.start();
       this.#checkEndpoints();
@@ -381,16 +391,30 @@ export class Router {
         await this.#recordFailure(work, keys, new Error(`shadow server ${endpoint.server} failed recently; apply skipped`));
         continue;
       }
+      const timeoutMs = this.#config.shadowTimeoutMs ?? 2_000;
       try {
-        const sync = syncKeys({
+        const apply = applyKeys({
           source: asQueryable(primaryConnection),
           target: this.pool(endpoint.server).promise(),
           sourceShape: work.shape,
           targetTable: { database: endpoint.database, table: covered.table },
           keys,
+          targetFlavor: this.#servers.get(endpoint.server)?.mariadb === true ? 'mariadb' : 'mysql',
         });
-        syncs.push(sync.catch(() => undefined));
-        await withTimeout(sync, this.#config.shadowTimeoutMs ?? 2_000);
+        syncs.push(apply.catch(() => undefined));
+        const applied = await withTimeout(apply, timeoutMs);
+        // The confirm re-read never fails the caller: a failure is recorded for repair.
+        const confirm = applied.confirm().then(
+          (raced) => {
+            if (raced) this.metrics.increment('cleave_router_shadow_applies_total', { result: 'raced' });
+          },
+          (error: unknown) => this.#recordFailure(work, keys, error),
+        );
+        syncs.push(confirm);
+        // The caller waits for the confirm only where it could observe the shadow (its reads go
+        // there); elsewhere the confirm finishes off its path, still counted as in flight, so a
+        // fence waits for it and the connection is released after it.
+        if (covered.routing.reads === work.shadow) await withTimeout(confirm, timeoutMs).catch(() => undefined);
         this.#shadowDownUntil.delete(endpoint.server);
         this.metrics.increment('cleave_router_shadow_applies_total', { result: 'ok' });
         this.metrics.observe('cleave_router_shadow_apply_ms', { result: 'ok' }, performance.now() - started);
@@ -449,6 +473,8 @@ export class Router {
     const analysis = analyzeQuery(compiled.query, compiled.sql);
     for (let attempt = 1; ; attempt += 1) {
       const { route, exit } = await this.admit(analysis, compiled.query, compiled.sql, false);
+      // A dual write stays in flight (for fences) until its shadow work settled.
+      let settled: Promise<unknown> | undefined;
       try {
         this.metrics.increment('cleave_router_queries_total', { kind: analysis.kind, side: route.side });
         if (route.fanout.length > 0) {
@@ -465,14 +491,17 @@ export class Router {
           if (route.read !== undefined) this.shadowRead(route, compiled, out.rows);
           return out;
         }
-        const outcome = await this.#dualWrite<R>(route, compiled);
+        const dual = await this.#dualWrite<R>(route, compiled, attempt);
+        settled = dual.settled;
+        const outcome = dual.outcome;
         if (outcome === 'lease-lapsed') {
           if (attempt >= 3) throw new RouterError('write-held-timeout', 'the control-plane lease kept lapsing while this write ran; it was rolled back and not run');
           continue;
         }
         return outcome;
       } finally {
-        exit();
+        if (settled === undefined) exit();
+        else void settled.then(exit);
         this.metrics.observe('cleave_router_query_ms', { kind: analysis.kind }, performance.now() - started);
       }
     }
@@ -487,31 +516,62 @@ export class Router {
     }
   }
 
-  /** One dual write: primary transaction (keys found inside it), commit, shadow apply. */
-  async #dualWrite<R>(route: Route, compiled: CompiledQuery): Promise<QueryResult<R> | 'lease-lapsed'> {
+  /**
+   * The primary statement of a dual write as one autocommit statement, when that is safe:
+   * the touched keys come from the statement itself, the server can bound the statement's time
+   * (MariaDB's `SET STATEMENT max_statement_time`) to the lease left, and this is a first
+   * attempt. `undefined`: run it in a primary transaction instead (keys looked up inside it,
+   * lease re-checked before COMMIT).
+   */
+  #autocommitSql(plan: WriteKeyPlan, server: string, sql: string, attempt: number): string | undefined {
+    if (plan.inTransaction || attempt > 1 || this.#servers.get(server)?.mariadb !== true) return undefined;
+    const remaining = this.control.leaseRemainingMs();
+    if (remaining === Number.POSITIVE_INFINITY) return sql; // no control plane: no lease to outlive
+    if (remaining < 2 * AUTOCOMMIT_LEASE_MARGIN_MS) return undefined;
+    return `SET STATEMENT max_statement_time = ${((remaining - AUTOCOMMIT_LEASE_MARGIN_MS) / 1000).toFixed(3)} FOR ${sql}`;
+  }
+
+  /**
+   * One dual write: the primary statement (autocommit, or a transaction that finds the keys),
+   * then the shadow apply. `settled` resolves when no shadow work uses the primary connection.
+   */
+  async #dualWrite<R>(route: Route, compiled: CompiledQuery, attempt: number): Promise<{ outcome: QueryResult<R> | 'lease-lapsed'; settled: Promise<unknown> }> {
     const { plan, shape } = await this.planDual(route, compiled.query);
     const connection = await acquire(this.pool(route.server));
     let settled: Promise<unknown> = Promise.resolve();
     try {
-      await run(connection, 'BEGIN');
       let result: unknown;
       let keys: KeyTuple[];
-      try {
+      const autocommit = this.#autocommitSql(plan, route.server, compiled.sql, attempt);
+      if (autocommit !== undefined) {
         keys = await plan.before(connection);
-        result = await run(connection, compiled.sql, compiled.parameters);
-        keys.push(...(await plan.after(connection, (isOkPacket(result) ? result : {}) as WriteResult)));
-        if (!this.mayCommit(route.gate)) {
-          await run(connection, 'ROLLBACK');
-          return 'lease-lapsed';
+        try {
+          result = await run(connection, autocommit, compiled.parameters);
+        } catch (error) {
+          // Interrupted at the lease bound: nothing committed; retried in a transaction.
+          if (mysqlErrno(error) === ER_STATEMENT_TIMEOUT) return { outcome: 'lease-lapsed', settled };
+          throw error;
         }
-        await run(connection, 'COMMIT');
-      } catch (error) {
-        await run(connection, 'ROLLBACK').catch(() => undefined);
-        throw error;
+        keys.push(...(await plan.after(connection, (isOkPacket(result) ? result : {}) as WriteResult)));
+      } else {
+        await run(connection, 'BEGIN');
+        try {
+          keys = await plan.before(connection);
+          result = await run(connection, compiled.sql, compiled.parameters);
+          keys.push(...(await plan.after(connection, (isOkPacket(result) ? result : {}) as WriteResult)));
+          if (!this.mayCommit(route.gate)) {
+            await run(connection, 'ROLLBACK');
+            return { outcome: 'lease-lapsed', settled };
+          }
+          await run(connection, 'COMMIT');
+        } catch (error) {
+          await run(connection, 'ROLLBACK').catch(() => undefined);
+          throw error;
+        }
       }
       const dual = route.dual!;
       ({ settled } = await this.applyShadow({ covered: dual.covered, primary: dual.primary, shadow: dual.shadow, primaryServer: route.server, shape, keys }, connection));
-      return toQueryResult<R>(result);
+      return { outcome: toQueryResult<R>(result), settled };
     } finally {
       void settled.then(() => connection.release());
     }
@@ -612,7 +672,10 @@ export class RouterTransaction {
     if (connection !== undefined) void settled.then(() => connection.release());
     this.#connection = undefined;
     this.#server = undefined;
-    for (const exit of this.#exits.splice(0)) exit();
+    const exits = this.#exits.splice(0);
+    void settled.then(() => {
+      for (const exit of exits) exit();
+    });
     this.#gate.clear();
   }
 }

@@ -18,6 +18,12 @@ export interface WriteResult {
  * before the write (locking what it selects), `after` with the write's result.
  */
 export interface WriteKeyPlan {
+  /**
+   * Whether `before`/`after` query the primary, so the write must run in a primary transaction.
+   * `false`: the keys come from the statement itself (or its insert id) and the write may
+   * run as one autocommit statement.
+   */
+  readonly inTransaction: boolean;
   before(connection: RouterPoolConnection): Promise<KeyTuple[]>;
   after(connection: RouterPoolConnection, result: WriteResult): Promise<KeyTuple[]>;
 }
@@ -129,9 +135,14 @@ function planSelectKeys(node: AnyNode, shape: TableShape, compiler: QueryCompile
     ...(node['with'] === undefined ? {} : { with: node['with'] }),
     endModifiers: [{ kind: 'SelectModifierNode', modifier: 'ForUpdate' }],
   } as unknown as RootOperationNode;
+  if (!changesKey) {
+    const known = statedKeys(node, shape);
+    if (known !== undefined) return { inTransaction: false, before: async () => known.map((key) => [...key]), after: async () => [] };
+  }
   const compiled = compiler.compileQuery(select, { queryId: 'cleave-touched-keys' });
   let found: KeyTuple[] = [];
   return {
+    inTransaction: true,
     async before(connection) {
       const rows = await selectRaw(connection, compiled.sql, compiled.parameters);
       found = toKeys(shape, rows);
@@ -195,6 +206,7 @@ function planInsertKeys(node: AnyNode, shape: TableShape, autoIncMode: number): 
   const table = `${quoteIdentifier(shape.database)}.${quoteIdentifier(shape.table)}`;
   const lookup = uniqueLookups.length === 0 ? undefined : `SELECT ${shape.keyShapeColumns.map((c) => c.readExpression).join(', ')} FROM ${table} WHERE ${uniqueLookups.join(' OR ')}`;
   return {
+    inTransaction: lookup !== undefined,
     async before(connection) {
       if (lookup === undefined) return [];
       return toKeys(shape, await selectRaw(connection, `${lookup} FOR UPDATE`, uniqueValues));
@@ -212,6 +224,29 @@ function planInsertKeys(node: AnyNode, shape: TableShape, autoIncMode: number): 
       return keys;
     },
   };
+}
+
+const INTEGER_TEXT = /^-?\d{1,20}$/;
+
+/**
+ * The keys an UPDATE/DELETE states itself: a single integer key column pinned by `=` / `IN`
+ * in a WHERE of one table (other AND-ed conditions only narrow the rows: the keys stay a
+ * superset of the touched rows, which syncing tolerates). `undefined` when the keys must be
+ * looked up (joins, other key types, expressions).
+ */
+function statedKeys(node: AnyNode, shape: TableShape): KeyTuple[] | undefined {
+  const [column] = shape.keyShapeColumns;
+  if (shape.keyShapeColumns.length !== 1 || column === undefined || column.codec !== 'integer') return undefined;
+  if (node['joins'] !== undefined || (node.kind === 'UpdateQueryNode' && node['from'] !== undefined) || node['with'] !== undefined || node['using'] !== undefined) return undefined;
+  const values = whereKeyValues(node['where'], column.name);
+  if (values === undefined) return undefined;
+  const keys: KeyTuple[] = [];
+  for (const value of values) {
+    const text = typeof value === 'number' ? (Number.isSafeInteger(value) ? String(value) : '') : typeof value === 'bigint' ? String(value) : typeof value === 'string' ? value : '';
+    if (!INTEGER_TEXT.test(text)) return undefined;
+    keys.push([text]);
+  }
+  return keys;
 }
 
 /** Shard key values in a WHERE (`=` / `IN` on `column`); `undefined` when the WHERE does not pin them. */
