@@ -549,7 +549,10 @@ export class Router {
           result = await run(connection, autocommit, compiled.parameters);
         } catch (error) {
           // Interrupted at the lease bound: nothing committed; retried in a transaction.
-          if (mysqlErrno(error) === ER_STATEMENT_TIMEOUT) return { outcome: 'lease-lapsed', settled };
+          if (mysqlErrno(error) === ER_STATEMENT_TIMEOUT) {
+            this.#log({ level: 'info', message: 'a write ran into its lease bound and was interrupted (nothing committed); retrying it in a transaction', server: route.server });
+            return { outcome: 'lease-lapsed', settled };
+          }
           throw error;
         }
         keys.push(...(await plan.after(connection, (isOkPacket(result) ? result : {}) as WriteResult)));
