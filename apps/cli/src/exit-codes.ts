@@ -28,6 +28,7 @@ const BY_CODE: Partial<Record<CleaveErrorCode, number>> = {
   PHASE_TRANSITION_INVALID: EXIT.refused,
   APPROVAL_REQUIRED: EXIT.refused,
   CONFLICT: EXIT.refused,
+  STALE_COORDINATOR: EXIT.refused,
   NOT_FOUND: EXIT.notFound,
   CONNECTION_FAILED: EXIT.unreachable,
   VERIFICATION_FAILED: EXIT.failed,

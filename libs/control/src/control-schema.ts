@@ -3,7 +3,7 @@
  * (default `cleave_control`) on a server the operators choose, usually the source. Every
  * statement is idempotent so that any cleave process may ensure it at start.
  */
-export const CONTROL_SCHEMA_VERSION = 1;
+export const CONTROL_SCHEMA_VERSION = 2;
 
 export const CONTROL_TABLES = [
   `CREATE TABLE IF NOT EXISTS schema_version (
@@ -16,6 +16,7 @@ export const CONTROL_TABLES = [
     plan LONGTEXT NOT NULL,
     phase VARCHAR(32) NOT NULL,
     epoch BIGINT UNSIGNED NOT NULL DEFAULT 1,
+    coordinator_token BIGINT UNSIGNED NOT NULL DEFAULT 0,
     created_at DATETIME(6) NOT NULL,
     updated_at DATETIME(6) NOT NULL,
     UNIQUE KEY uk_migrations_name (name)
@@ -91,4 +92,20 @@ export const CONTROL_TABLES = [
     repaired_at DATETIME(6) NULL,
     KEY idx_shadow_failures_open (migration_id, repaired_at, id)
   ) ENGINE=InnoDB`,
+] as const;
+
+/**
+ * Columns added after version 1, for control databases created by an older cleave. Each is added
+ * (by `ControlStore.open`) only when `information_schema` says it is missing, so opening is still
+ * idempotent, works on MariaDB and MySQL 8 (no `ADD COLUMN IF NOT EXISTS`), and older rows get
+ * the default. Fresh databases get them from {@link CONTROL_TABLES}.
+ */
+export const CONTROL_COLUMN_UPGRADES = [
+  {
+    version: 2,
+    table: 'migrations',
+    column: 'coordinator_token',
+    /** The highest coordinator fencing token the store has seen for the migration (0: none yet). */
+    definition: 'BIGINT UNSIGNED NOT NULL DEFAULT 0 AFTER epoch',
+  },
 ] as const;

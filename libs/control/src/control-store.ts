@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CleaveError, canTransition, type MigrationPhase, type Plan } from '@cleave/core';
 import { quoteIdentifier } from '@cleave/mysql';
-import { CONTROL_SCHEMA_VERSION, CONTROL_TABLES } from './control-schema.js';
+import { CONTROL_COLUMN_UPGRADES, CONTROL_SCHEMA_VERSION, CONTROL_TABLES } from './control-schema.js';
 import { inTransaction, rowsOf, type Queryable, type TransactionalQueryable } from './queryable.js';
 import type {
   BackfillTableRecord,
@@ -15,6 +15,7 @@ import type {
   ThrottleStat,
   VerificationRunRecord,
 } from './records.js';
+import { StaleCoordinatorError } from './stale-coordinator-error.js';
 
 /** Construction settings of {@link ControlStore}. */
 export interface ControlStoreConfig {
@@ -28,6 +29,15 @@ export interface ControlStoreConfig {
 export interface ChangeActor {
   readonly actor: string;
   readonly reason?: string;
+}
+
+/**
+ * The fencing token of the coordinator making a change (from its lease). The store keeps the
+ * highest token it has seen per migration and refuses, in the same transaction as the change, a
+ * change carrying a lower one ({@link StaleCoordinatorError}).
+ */
+export interface CoordinatorFence {
+  readonly token: number;
 }
 
 const now = () => new Date();
@@ -60,6 +70,13 @@ function toMigration(row: MigrationRow): MigrationRecord {
   };
 }
 
+function validFence(fence: CoordinatorFence): CoordinatorFence {
+  if (!Number.isSafeInteger(fence.token) || fence.token < 1) {
+    throw new CleaveError('INVALID_ARGUMENT', `a coordinator fencing token must be a positive integer, got ${String(fence.token)}; pass the token of the coordinator's lease`);
+  }
+  return fence;
+}
+
 /**
  * Durable migration state and its event log, in a control schema in MySQL. All writers go
  * through compare-and-set on (phase, epoch), so two coordinators cannot both move a migration.
@@ -71,9 +88,11 @@ function toMigration(row: MigrationRow): MigrationRecord {
 export class ControlStore {
   readonly #pool: TransactionalQueryable;
   readonly #db: string;
+  readonly #dbName: string;
 
   private constructor(pool: TransactionalQueryable, database: string) {
     this.#pool = pool;
+    this.#dbName = database;
     this.#db = quoteIdentifier(database);
   }
 
@@ -88,6 +107,20 @@ export class ControlStore {
     await this.#pool.query(`CREATE DATABASE IF NOT EXISTS ${this.#db} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
     for (const ddl of CONTROL_TABLES) {
       await this.#pool.query(ddl.replace('CREATE TABLE IF NOT EXISTS ', `CREATE TABLE IF NOT EXISTS ${this.#db}.`));
+    }
+    // Control databases created by an older cleave: add the columns they lack (backward compatible).
+    for (const upgrade of CONTROL_COLUMN_UPGRADES) {
+      const present = await rowsOf<{ n: number | string }>(
+        this.#pool,
+        'SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?',
+        [this.#dbName, upgrade.table, upgrade.column],
+      );
+      if (Number(present[0]?.n ?? 0) > 0) continue;
+      try {
+        await this.#pool.query(`ALTER TABLE ${this.#t(upgrade.table)} ADD COLUMN ${quoteIdentifier(upgrade.column)} ${upgrade.definition}`);
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'ER_DUP_FIELDNAME') throw error; // another process added it meanwhile
+      }
     }
     await this.#pool.query(`INSERT IGNORE INTO ${this.#db}.schema_version (version, applied_at) VALUES (?, ?)`, [CONTROL_SCHEMA_VERSION, now()]);
   }
@@ -142,21 +175,38 @@ export class ControlStore {
   /**
    * Moves a migration from `from` to `to` (a legal step of DESIGN's phase table) and bumps its
    * epoch, atomically with its event. Fails with `CONFLICT` when the phase or epoch moved meanwhile.
+   * With a `fence` (a coordinator's change), the same UPDATE also requires the fence's token to be
+   * at least the highest one seen for the migration (and records it); a lower one fails with
+   * `STALE_COORDINATOR` and nothing is written.
    */
   async changePhase(
     id: string,
-    change: { from: MigrationPhase; to: MigrationPhase; expectedEpoch?: number; details?: Record<string, unknown> },
+    change: { from: MigrationPhase; to: MigrationPhase; expectedEpoch?: number; details?: Record<string, unknown>; fence?: CoordinatorFence },
     by: ChangeActor,
   ): Promise<MigrationRecord> {
     if (!canTransition(change.from, change.to)) {
       throw new CleaveError('PHASE_TRANSITION_INVALID', `a migration cannot go from ${change.from} to ${change.to}`);
     }
+    const fence = change.fence === undefined ? undefined : validFence(change.fence);
     await inTransaction(this.#pool, async (tx) => {
       const [result] = await tx.query(
-        `UPDATE ${this.#t('migrations')} SET phase = ?, epoch = epoch + 1, updated_at = ? WHERE id = ? AND phase = ?${change.expectedEpoch === undefined ? '' : ' AND epoch = ?'}`,
-        [change.to, now(), id, change.from, ...(change.expectedEpoch === undefined ? [] : [change.expectedEpoch])],
+        `UPDATE ${this.#t('migrations')} SET phase = ?, epoch = epoch + 1, updated_at = ?${fence === undefined ? '' : ', coordinator_token = GREATEST(coordinator_token, ?)'}
+          WHERE id = ? AND phase = ?${change.expectedEpoch === undefined ? '' : ' AND epoch = ?'}${fence === undefined ? '' : ' AND coordinator_token <= ?'}`,
+        [
+          change.to,
+          now(),
+          ...(fence === undefined ? [] : [fence.token]),
+          id,
+          change.from,
+          ...(change.expectedEpoch === undefined ? [] : [change.expectedEpoch]),
+          ...(fence === undefined ? [] : [fence.token]),
+        ],
       );
       if ((result as { affectedRows: number }).affectedRows !== 1) {
+        if (fence !== undefined) {
+          const seen = await this.#seenToken(tx, id, true);
+          if (seen !== null && seen > fence.token) throw new StaleCoordinatorError(id, fence.token, seen);
+        }
         throw new CleaveError('CONFLICT', `migration ${id} is no longer in phase ${change.from} (or its epoch moved): someone else changed it`, {
           hint: 'Run `cleave status <id>` and retry from the current phase.',
         });
@@ -164,6 +214,38 @@ export class ControlStore {
       await this.#insertEvent(tx, id, 'phase_change', by, change.from, change.to, change.details);
     });
     return this.getMigration(id);
+  }
+
+  // ---- coordinator fencing tokens -----------------------------------------------------------
+
+  /**
+   * Records a coordinator's fencing token as the migration's newest (a coordinator calls it right
+   * after taking the lease, before reading anything it acts on): from then on every fenced change
+   * of an older coordinator is refused. Fails with `STALE_COORDINATOR` when a higher token was
+   * already seen, `NOT_FOUND` when there is no such migration.
+   */
+  async claimCoordinator(id: string, fence: CoordinatorFence): Promise<void> {
+    await inTransaction(this.#pool, (tx) => this.#fence(tx, id, validFence(fence)));
+  }
+
+  /** The highest coordinator fencing token seen for a migration (0: none yet). */
+  async coordinatorToken(id: string): Promise<number> {
+    const seen = await this.#seenToken(this.#pool, id);
+    if (seen === null) throw new CleaveError('NOT_FOUND', `no migration with id "${id}"`, { hint: 'Run `cleave status` to list migrations.' });
+    return seen;
+  }
+
+  async #seenToken(db: Queryable, id: string, lock = false): Promise<number | null> {
+    const rows = await rowsOf<{ coordinator_token: number | string }>(db, `SELECT coordinator_token FROM ${this.#t('migrations')} WHERE id = ?${lock ? ' FOR UPDATE' : ''}`, [id]);
+    return rows[0] === undefined ? null : Number(rows[0].coordinator_token);
+  }
+
+  /** Inside a transaction: locks the migration row, refuses a stale token, records a newer one. */
+  async #fence(tx: Queryable, id: string, fence: CoordinatorFence): Promise<void> {
+    const seen = await this.#seenToken(tx, id, true);
+    if (seen === null) throw new CleaveError('NOT_FOUND', `no migration with id "${id}"`, { hint: 'Run `cleave status` to list migrations.' });
+    if (fence.token < seen) throw new StaleCoordinatorError(id, fence.token, seen);
+    if (fence.token > seen) await tx.query(`UPDATE ${this.#t('migrations')} SET coordinator_token = ? WHERE id = ?`, [fence.token, id]);
   }
 
   // ---- events -----------------------------------------------------------------------------
@@ -183,9 +265,21 @@ export class ControlStore {
     );
   }
 
-  /** Appends an event (backfill started/finished, verification, refusal, abort, note). */
-  async appendEvent(id: string, kind: MigrationEventKind, by: ChangeActor, details?: Record<string, unknown>): Promise<void> {
-    await this.#insertEvent(this.#pool, id, kind, by, null, null, details);
+  /**
+   * Appends an event (backfill started/finished, verification, refusal, abort, note). With a
+   * `fence` (a coordinator's journal entry) the event is written only if the token is not stale,
+   * in one transaction with the check (`STALE_COORDINATOR` otherwise, nothing written).
+   */
+  async appendEvent(id: string, kind: MigrationEventKind, by: ChangeActor, details?: Record<string, unknown>, fence?: CoordinatorFence): Promise<void> {
+    if (fence === undefined) {
+      await this.#insertEvent(this.#pool, id, kind, by, null, null, details);
+      return;
+    }
+    const checked = validFence(fence);
+    await inTransaction(this.#pool, async (tx) => {
+      await this.#fence(tx, id, checked);
+      await this.#insertEvent(tx, id, kind, by, null, null, details);
+    });
   }
 
   async events(id: string): Promise<MigrationEvent[]> {

@@ -1,6 +1,7 @@
 export { ControlStore } from './control-store.js';
-export type { ChangeActor, ControlStoreConfig } from './control-store.js';
-export { CONTROL_SCHEMA_VERSION, CONTROL_TABLES } from './control-schema.js';
+export type { ChangeActor, ControlStoreConfig, CoordinatorFence } from './control-store.js';
+export { StaleCoordinatorError } from './stale-coordinator-error.js';
+export { CONTROL_COLUMN_UPGRADES, CONTROL_SCHEMA_VERSION, CONTROL_TABLES } from './control-schema.js';
 export type { Queryable, TransactionalQueryable } from './queryable.js';
 export * from './records.js';
 export { resolveCleaveConfig, serverUrl } from './cleave-config.js';

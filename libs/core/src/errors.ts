@@ -23,6 +23,8 @@ export const CLEAVE_ERROR_CODES = [
   'APPROVAL_REQUIRED',
   /** Someone else changed the state first (optimistic concurrency, stale epoch). */
   'CONFLICT',
+  /** A coordinator's fencing token is lower than one the control store has seen: another coordinator took over. */
+  'STALE_COORDINATOR',
   /** A migration, server, chunk or other named thing does not exist. */
   'NOT_FOUND',
   /** A router, worker or server did not answer before its deadline. */

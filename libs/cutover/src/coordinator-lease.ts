@@ -18,7 +18,9 @@ export interface CoordinatorLeasesConfig {
   readonly holder?: string;
 }
 
-// KEYS: lease, token counter. ARGV: holder, ttl. Returns {token, holder}: ours when token > 0.
+// KEYS: lease, token counter. ARGV: holder, ttl, floor. Returns {token, holder}: ours when token > 0.
+// The floor (the highest token the control store has seen) keeps tokens increasing even when
+// Redis lost the counter.
 const ACQUIRE = `
 local v = redis.call('GET', KEYS[1])
 if v then
@@ -31,6 +33,11 @@ if v then
   return {0, holder}
 end
 local token = redis.call('INCR', KEYS[2])
+local floor = tonumber(ARGV[3]) or 0
+if token <= floor then
+  token = floor + 1
+  redis.call('SET', KEYS[2], token)
+end
 redis.call('SET', KEYS[1], token .. ':' .. ARGV[1], 'PX', ARGV[2])
 return {token, ARGV[1]}`;
 // KEYS: lease. ARGV: value, ttl.
@@ -41,8 +48,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * A held lease: the one coordinator of a migration. `token` is the fencing token (strictly
- * increasing per migration, recorded with every step the holder journals); `check()` renews it
- * and throws `CONFLICT` once it is lost, and is called before every durable step.
+ * increasing per migration). The lease alone cannot stop a holder that was paused past its TTL
+ * between `check()` and a write, so the token travels with every write: the control store keeps
+ * the highest token it has seen and refuses a lower one in the same transaction as the write
+ * (`STALE_COORDINATOR`, see `ControlStore.claimCoordinator`). `check()` renews the lease and
+ * throws `CONFLICT` once it is lost: an early, cheap test before each step, not the guarantee.
  */
 export class CoordinatorLease {
   readonly migrationId: string;
@@ -116,18 +126,24 @@ export class CoordinatorLeases {
     return `${this.#prefix}coordinator:${migrationId}`;
   }
 
-  /** Tries once; `null` when another coordinator holds it. */
-  async tryAcquire(migrationId: string): Promise<CoordinatorLease | null> {
-    const [token] = (await this.#redis.eval(ACQUIRE, 2, this.#key(migrationId), `${this.#prefix}coordinator-token:${migrationId}`, this.holder, this.ttlMs)) as [number, string];
+  /**
+   * Tries once; `null` when another coordinator holds it. `minToken`: the new token is above it
+   * (pass the highest token the control store has seen, in case Redis lost its counter).
+   */
+  async tryAcquire(migrationId: string, minToken = 0): Promise<CoordinatorLease | null> {
+    const [token] = (await this.#redis.eval(ACQUIRE, 2, this.#key(migrationId), `${this.#prefix}coordinator-token:${migrationId}`, this.holder, this.ttlMs, minToken)) as [
+      number,
+      string,
+    ];
     if (Number(token) <= 0) return null;
     return new CoordinatorLease(this, migrationId, Number(token), this.holder, Math.max(100, Math.floor(this.ttlMs / 3)));
   }
 
   /** Waits up to `waitMs` for the lease; throws `CONFLICT` naming the holder when it stays taken. */
-  async acquire(migrationId: string, options: { waitMs?: number } = {}): Promise<CoordinatorLease> {
+  async acquire(migrationId: string, options: { waitMs?: number; minToken?: number } = {}): Promise<CoordinatorLease> {
     const deadline = Date.now() + (options.waitMs ?? 0);
     for (;;) {
-      const lease = await this.tryAcquire(migrationId);
+      const lease = await this.tryAcquire(migrationId, options.minToken ?? 0);
       if (lease !== null) return lease;
       if (Date.now() >= deadline) {
         const holder = await this.currentHolder(migrationId);

@@ -3,7 +3,16 @@ import type { ControlStore } from '@cleave/control';
 /** The part of `ControlStore` the cutover uses (a structural subset: a `ControlStore` fits). */
 export type CutoverStore = Pick<
   ControlStore,
-  'getMigration' | 'changePhase' | 'appendEvent' | 'events' | 'backfillTables' | 'verificationRuns' | 'openShadowFailures'
+  | 'getMigration'
+  | 'listMigrations'
+  | 'changePhase'
+  | 'appendEvent'
+  | 'events'
+  | 'backfillTables'
+  | 'verificationRuns'
+  | 'openShadowFailures'
+  | 'claimCoordinator'
+  | 'coordinatorToken'
 >;
 
 /** The few mysql2 methods the cutover needs on a data server (replica status, table renames). */

@@ -135,7 +135,7 @@ export class Cutover {
       return this.#run(new DryRunSwitcher(this.settings), migration, this.#changeFor(migration, options.to), options, null);
     }
     const id = (await this.#c.store.getMigration(idOrName)).id;
-    const lease = await this.#c.leases.acquire(id, { waitMs: this.#c.leaseWaitMs ?? this.#c.leases.ttlMs + 1000 });
+    const lease = await this.#takeLease(id);
     try {
       const recovered = await this.#recover(id, lease);
       const migration = await this.#c.store.getMigration(id);
@@ -167,7 +167,7 @@ export class Cutover {
    */
   async recover(idOrName: string): Promise<RecoveryResult | null> {
     const id = (await this.#c.store.getMigration(idOrName)).id;
-    const lease = await this.#c.leases.acquire(id, { waitMs: this.#c.leaseWaitMs ?? this.#c.leases.ttlMs + 1000 });
+    const lease = await this.#takeLease(id);
     try {
       return await this.#recover(id, lease);
     } finally {
@@ -179,6 +179,23 @@ export class Cutover {
   async interrupted(idOrName: string): Promise<InterruptedChange | null> {
     const m = await this.#c.store.getMigration(idOrName);
     return interruptedChange(await this.#c.store.events(m.id));
+  }
+
+  /**
+   * Takes the migration's lease and claims its fencing token in the control store before reading
+   * anything to act on: from then on every write of an older coordinator (one paused past its
+   * lease) is refused by the store with `STALE_COORDINATOR`.
+   */
+  async #takeLease(id: string): Promise<CoordinatorLease> {
+    const minToken = await this.#c.store.coordinatorToken(id);
+    const lease = await this.#c.leases.acquire(id, { waitMs: this.#c.leaseWaitMs ?? this.#c.leases.ttlMs + 1000, minToken });
+    try {
+      await this.#c.store.claimCoordinator(id, { token: lease.token });
+    } catch (error) {
+      await lease.release();
+      throw error;
+    }
+    return lease;
   }
 
   #changeFor(migration: MigrationRecord, to: MigrationPhase | undefined): PhaseChange {

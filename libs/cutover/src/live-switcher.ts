@@ -6,6 +6,7 @@ import type { CheckContext, CheckResult } from './precondition.js';
 import type { RouterFleet } from './router-fleet.js';
 import type { ArchiveRename, ChangeContext, ChangeSummary, FenceHandle, Switcher } from './switcher.js';
 import { quoteIdentifier } from '@cleave/mysql';
+import { fencedStore } from './fenced-store.js';
 import { shadowFailuresRepaired } from './preconditions/shadow-failures-repaired.js';
 
 /** The points after which {@link LiveSwitcherConfig.onStep} is called. */
@@ -23,13 +24,17 @@ export interface LiveSwitcherConfig {
   readonly onStep?: (point: CutoverStepPoint, ctx: ChangeContext) => Promise<void> | void;
 }
 
-/** The switcher that does it: journal in the control store, fence over the router fleet. */
+/**
+ * The switcher that does it: journal in the control store, fence over the router fleet. Every
+ * write to the control store carries the lease's fencing token (see {@link fencedStore}), so a
+ * coordinator that lost its lease while paused is refused by the store, not only by Redis.
+ */
 export class LiveSwitcher implements Switcher {
   readonly dryRun = false;
   readonly #c: LiveSwitcherConfig;
 
   constructor(config: LiveSwitcherConfig) {
-    this.#c = config;
+    this.#c = { ...config, store: fencedStore(config.store, config.lease) };
   }
 
   #by(ctx: { reason: string | undefined }) {
@@ -92,10 +97,16 @@ export class LiveSwitcher implements Switcher {
   }
 
   async flip(ctx: ChangeContext, details: Record<string, unknown>): Promise<MigrationRecord> {
-    await this.#c.lease.check();
+    await this.#c.lease.check(); // early exit; the store's check of the token below is the guarantee
     const after = await this.#c.store.changePhase(
       ctx.migration.id,
-      { from: ctx.change.from, to: ctx.change.to, expectedEpoch: ctx.migration.epoch, details: this.#journal(ctx, details) },
+      {
+        from: ctx.change.from,
+        to: ctx.change.to,
+        expectedEpoch: ctx.migration.epoch,
+        fence: { token: this.#c.lease.token }, // refused (STALE_COORDINATOR) once a newer coordinator claimed the migration
+        details: this.#journal(ctx, details),
+      },
       this.#by(ctx),
     );
     await this.#step('flipped', ctx);
@@ -119,6 +130,11 @@ export class LiveSwitcher implements Switcher {
 
   async archive(ctx: ChangeContext, renames: readonly ArchiveRename[]): Promise<void> {
     const servers = this.#c.servers;
+    if (renames.length > 0 && servers === undefined) throw new Error('finalize needs the source server to archive tables');
+    // The archive record (what `cleave drop-archive` may drop later), fenced: a stale coordinator
+    // is refused here, before it renames anything.
+    await this.#c.lease.check();
+    await this.#c.store.appendEvent(ctx.migration.id, 'note', this.#by(ctx), this.#journal(ctx, { cutover: 'archive', archived: renames }));
     for (const r of renames) {
       if (servers === undefined) throw new Error('finalize needs the source server to archive tables');
       const db = servers(r.server);
