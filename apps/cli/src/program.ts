@@ -11,6 +11,7 @@ import { formatVerification, verifyCommand } from './commands/verify-command.js'
 import { exitCodeOfResult, formatCutover, openCutover, parsePhase } from './commands/cutover-command.js';
 import { rollbackCommand } from './commands/rollback-command.js';
 import { finalizeCommand } from './commands/finalize-command.js';
+import { dropArchiveCommand, formatDropArchive } from './commands/drop-archive-command.js';
 import { runCoordinatorProcess } from './commands/coordinator-command.js';
 import { formatPlanOutput, planCommand, planJson, type PlanCommandOptions } from './commands/plan-command.js';
 
@@ -219,6 +220,26 @@ export function buildProgram(): Command {
         const result = await finalizeCommand(ctx, id, { approve: Boolean(opts.approve), dryRun: Boolean(opts.dryRun) });
         emit(Boolean(globals().json), result, () => formatCutover(result));
         return exitCodeOfResult(result);
+      }),
+    );
+
+  program
+    .command('drop-archive')
+    .description('IRREVERSIBLE: drop the _cleave_archived_* tables a finalized migration left on the source; needs --approve')
+    .argument('<id>', 'migration id or name')
+    .option('--approve', 'approve dropping the archived tables')
+    .option('--dry-run', 'list the archived tables it would drop; change nothing')
+    .option('--reason <text>', 'why (recorded with the event)')
+    .addHelpText(
+      'after',
+      '\nOnly for a finalized migration; drops only the archives finalize recorded that still exist, records an event; a re-run finds nothing to drop.\n' +
+        'Example:\n  cleave drop-archive split-mail --dry-run\n  cleave drop-archive split-mail --approve',
+    )
+    .action((id: string, opts: { approve?: boolean; dryRun?: boolean; reason?: string }) =>
+      run(globals(), async (ctx) => {
+        const { output, exitCode } = await dropArchiveCommand(ctx, id, { approve: Boolean(opts.approve), dryRun: Boolean(opts.dryRun), ...(opts.reason === undefined ? {} : { reason: opts.reason }) });
+        emit(Boolean(globals().json), output, () => formatDropArchive(output));
+        return exitCode;
       }),
     );
 

@@ -2,12 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { CleaveError, movedTables, nextPhase, previousPhase, type MigrationPhase } from '@cleave/core';
 import type { MigrationEvent, MigrationRecord } from '@cleave/control';
 import { archiveTableName } from './archive-name.js';
+import { ArchiveDropApprovalRequiredError, droppableArchives, dropArchivedTable, recordedArchives, type DropArchiveOptions, type DropArchiveResult } from './archive-drop.js';
 import type { CoordinatorLease, CoordinatorLeases } from './coordinator-lease.js';
 import { interruptedChange, type InterruptedChange } from './cutover-journal.js';
 import { resolveCutoverSettings, type CutoverSettings } from './cutover-settings.js';
 import type { CutoverStore, ServerQueryable } from './cutover-store.js';
 import { DryRunSwitcher } from './dry-run-switcher.js';
 import { LiveSwitcher, type CutoverStepPoint } from './live-switcher.js';
+import { fencedStore } from './fenced-store.js';
 import { FINALIZE_WARNING, phaseChange, type PhaseChange } from './phase-change.js';
 import type { CheckContext, CheckResult, ShadowReadSource } from './precondition.js';
 import { PreconditionFailedError } from './precondition-failed-error.js';
@@ -196,6 +198,92 @@ export class Cutover {
       throw error;
     }
     return lease;
+  }
+
+  // ---- the archive ------------------------------------------------------------------------
+
+  /**
+   * The archived tables of a finalized migration that {@link dropArchive} would drop now (read-only):
+   * those finalize recorded, verified to be this migration's archive names and to exist on their
+   * servers.
+   */
+  async archivedTables(idOrName: string): Promise<DropArchiveResult> {
+    return this.dropArchive(idOrName, { dryRun: true });
+  }
+
+  /**
+   * Drops the `_cleave_archived_*` tables finalize left on the source: IRREVERSIBLE, needs
+   * `approve`, only for a finalized migration. Under the migration's lease; records a `note`
+   * event (`details.archive = 'dropped'`: tables, servers) with the coordinator's fencing token.
+   * Idempotent: a re-run finds nothing left to drop. Never drops a table that is not an archive
+   * of this migration.
+   *
+   * @example
+   * await cutover.dropArchive('split-mail', { dryRun: true });  // .tables: what it would drop
+   * await cutover.dropArchive('split-mail', { approve: true });
+   */
+  async dropArchive(idOrName: string, options: DropArchiveOptions = {}): Promise<DropArchiveResult> {
+    const migration = await this.#c.store.getMigration(idOrName);
+    if (migration.phase !== 'finalized') {
+      throw new CleaveError('PRECONDITION_FAILED', `migration ${migration.name} is in phase ${migration.phase}: its archive can be dropped only after finalize`, {
+        hint: `Finalize it first (\`cleave finalize ${migration.name} --approve\`); before that the source tables are not archived and \`cleave rollback\` still needs them.`,
+      });
+    }
+    const servers = this.#c.servers;
+    if (servers === undefined) throw new CleaveError('CONFIG_INVALID', 'dropping the archive needs a connection to the source server, and this coordinator has none');
+    const list = async (m: MigrationRecord) => {
+      const others = (await this.#c.store.listMigrations()).filter((o) => o.id !== m.id).flatMap((o) => this.archiveRenames(o));
+      return droppableArchives(m, this.archiveRenames(m), recordedArchives(await this.#c.store.events(m.id)), others, servers);
+    };
+    const result = (outcome: DropArchiveResult['outcome'], l: Awaited<ReturnType<typeof list>>): DropArchiveResult => ({
+      migrationId: migration.id,
+      name: migration.name,
+      outcome,
+      tables: l.present,
+      gone: l.gone,
+      skipped: l.skipped,
+    });
+    const first = await list(migration);
+    if (options.dryRun) return result('dry-run', first);
+    if (first.present.length === 0) return result('nothing-to-drop', first);
+    if (!options.approve) throw new ArchiveDropApprovalRequiredError(migration.name, first.present);
+
+    const lease = await this.#takeLease(migration.id);
+    try {
+      const current = await list(migration); // under the lease: what another run left
+      if (current.present.length === 0) return result('nothing-to-drop', current);
+      const store = fencedStore(this.#c.store, lease);
+      const dropped: typeof current.present = [];
+      let failure: unknown = null;
+      try {
+        for (const a of current.present) {
+          await lease.check();
+          await dropArchivedTable(servers(a.server), a);
+          dropped.push(a);
+        }
+      } catch (error) {
+        failure = error;
+      }
+      if (dropped.length > 0) {
+        await store.appendEvent(
+          migration.id,
+          'note',
+          { actor: this.#c.actor, reason: options.reason ?? 'drop the archive of a finalized migration (approved)' },
+          {
+            archive: 'dropped',
+            tables: dropped,
+            servers: [...new Set(dropped.map((a) => a.server))].sort(),
+            token: lease.token,
+            holder: lease.holder,
+            ...(failure === null ? {} : { failed: `stopped after ${dropped.length} of ${current.present.length}: ${(failure as Error).message}` }),
+          },
+        );
+      }
+      if (failure !== null) throw failure;
+      return { ...result('dropped', current), tables: dropped };
+    } finally {
+      await lease.release();
+    }
   }
 
   #changeFor(migration: MigrationRecord, to: MigrationPhase | undefined): PhaseChange {

@@ -20,5 +20,7 @@ export type { CoordinatorLeasesConfig, LeaseRedis } from './coordinator-lease.js
 export { JOURNAL_STEPS, interruptedChange } from './cutover-journal.js';
 export type { InterruptedChange, JournalStep } from './cutover-journal.js';
 export { ARCHIVE_PREFIX, archiveTableName } from './archive-name.js';
+export { ArchiveDropApprovalRequiredError, describeArchive, recordedArchives } from './archive-drop.js';
+export type { DropArchiveOptions, DropArchiveResult, SkippedArchive } from './archive-drop.js';
 export { fencedStore } from './fenced-store.js';
 export { StaleCoordinatorError } from '@cleave/control';
