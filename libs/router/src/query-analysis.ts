@@ -82,11 +82,27 @@ function dedupe(tables: readonly TableName[], ctes: ReadonlySet<string>): TableN
   return [...seen.values()];
 }
 
+const ANALYSIS_CACHE_SIZE = 5_000;
+const analyses = new Map<string, QueryAnalysis>();
+
 /**
  * Finds the tables of a compiled query from its operation node; raw SQL (a `sql` template, or raw
- * fragments inside a built query) is read with a SQL parser instead.
+ * fragments inside a built query) is read with a SQL parser instead. Cached by the compiled SQL
+ * text (and root kind): the text names every table and fragment, only parameter values vary,
+ * and a service runs the same few hundred statement shapes over and over.
  */
 export function analyzeQuery(node: RootOperationNode, sql: string): QueryAnalysis {
+  const key = `${node.kind}\u0000${sql}`;
+  let analysis = analyses.get(key);
+  if (analysis === undefined) {
+    analysis = analyzeUncached(node, sql);
+    if (analyses.size >= ANALYSIS_CACHE_SIZE) analyses.clear(); // many shapes (IN lists of every length): start over
+    analyses.set(key, Object.freeze(analysis));
+  }
+  return analysis;
+}
+
+function analyzeUncached(node: RootOperationNode, sql: string): QueryAnalysis {
   const tables: TableName[] = [];
   const ctes = new Set<string>();
   const flags = { raw: false, fragments: [] as string[] };

@@ -102,6 +102,8 @@ export class Router {
   readonly #shadowReader: ShadowReader;
   readonly #shadowDownUntil = new Map<string, number>();
   #started: Promise<void> | undefined;
+  /** `start()` finished: statements skip awaiting it. */
+  #ready = false;
   #closed = false;
 
   constructor(config: CleaveDialectConfig) {
@@ -153,6 +155,7 @@ export class Router {
       await this.control.start();
       this.#checkEndpoints();
       this.#failures.start();
+      this.#ready = true;
     })();
     return this.#started;
   }
@@ -452,7 +455,7 @@ export class Router {
   /** Enters the write gate and, after it, routes (so a held write routes under the new epoch). */
   async admit(analysis: QueryAnalysis, node: RootOperationNode, sql: string, inTransaction: boolean): Promise<{ route: Route; exit: () => void }> {
     if (this.#closed) throw new RouterError('router-closed', 'the router was destroyed');
-    await this.start();
+    if (!this.#ready) await this.start();
     const first = this.route(analysis, node, sql, inTransaction);
     if (first.gate.length === 0) return { route: first, exit: () => undefined };
     const heldFrom = performance.now();
