@@ -110,3 +110,26 @@ export async function applyKeys(args: ApplyKeysArgs): Promise<AppliedKeys> {
     },
   };
 }
+
+/**
+ * The confirm of a write applied to the target by other means (a replayed statement, see the
+ * router): compares the primary's rows of `keys` with the target's, read AFTER the write landed
+ * on both sides, and syncs the keys under the target's lock (syncKeys) when they differ.
+ *
+ * The target read is a locking read (`LOCK IN SHARE MODE`): it waits for any transaction that
+ * holds a row of the set (a backfill chunk, a locked sync, an uncommitted insert) and sees its
+ * outcome, instead of the last committed image that such a transaction is about to replace.
+ * Resolves `true` when the rows differed and were synced.
+ */
+export async function confirmKeys(args: SyncKeysArgs): Promise<boolean> {
+  const ctx = context(args, false);
+  const unique = new Map<string, KeyTuple>();
+  for (const key of args.keys) unique.set(encodeKey(key), key);
+  const keys = [...unique.values()];
+  if (keys.length === 0) return false;
+  const where = keysWhere(ctx.shape, keys);
+  const [primary, target] = await Promise.all([readImages(ctx, ctx.source, ctx.shape, where), readImages(ctx, ctx.target, ctx.targetTable, where, 'share')]);
+  if (primary.length === target.length && primary.every((row, i) => sameRow(row, target[i] as RawRow))) return false;
+  await syncKeys({ ...args, keys });
+  return true;
+}

@@ -184,11 +184,11 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
  * Two images are equal exactly when the rows are byte-identical (the literal is an injective
  * encoding), so the diff compares images, and an insert sends the literal as it came.
  */
-export async function readImages(ctx: Context, db: Queryable, table: TableName, where: string, forUpdate = false): Promise<RawRow[]> {
+export async function readImages(ctx: Context, db: Queryable, table: TableName, where: string, lock: boolean | 'share' = false): Promise<RawRow[]> {
   const { shape } = ctx;
   const rows = await queryRaw(
     db,
-    `SELECT ${keySelect(shape)}, ${rowLiteralExpression(shape.shapeColumns)} FROM ${qualifiedName(table)} WHERE ${where} ORDER BY ${keyOrderBy(shape)}${forUpdate ? ' FOR UPDATE' : ''}`,
+    `SELECT ${keySelect(shape)}, ${rowLiteralExpression(shape.shapeColumns)} FROM ${qualifiedName(table)} WHERE ${where} ORDER BY ${keyOrderBy(shape)}${lock === 'share' ? ' LOCK IN SHARE MODE' : lock ? ' FOR UPDATE' : ''}`,
   );
   const last = shape.keyShapeColumns.length;
   for (const row of rows) {
