@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CleaveError } from '@cleave/core';
 import { Redis } from 'ioredis';
-import { ControlStore, RoutingChannel, resolveCleaveConfig, routerStatuses, serverUrl, type CleaveConfig, type RouterStatus } from '@cleave/control';
+import { ControlStore, RoutingChannel, resolveCleaveConfig, routerStatuses, serverUrl, type CleaveConfig, type RouterStatus, type ShadowReadStats } from '@cleave/control';
 import { JobProducer, redisConnectionFromUrl } from '@cleave/jobs';
 import { MysqlPools, type ServerPool } from '@cleave/mysql';
 
@@ -63,11 +63,20 @@ export class CliContext {
 
   /** Live routers and the epoch each acknowledged for a migration (the routing channel in Redis). */
   routers(migrationId: string): Promise<RouterStatus[]> {
+    return routerStatuses(this.#channel(), migrationId);
+  }
+
+  /** The routers' shadow reads of a migration, summed (the routing channel in Redis). */
+  shadowReads(migrationId: string): Promise<ShadowReadStats> {
+    return this.#channel().shadowReadStats(migrationId);
+  }
+
+  #channel(): RoutingChannel {
     if (!this.#routing) {
       const redis = new Redis(this.config.redisUrl, { maxRetriesPerRequest: 3 });
       this.#routing = { redis, channel: new RoutingChannel({ redis, prefix: `${this.config.queuePrefix}:` }) };
     }
-    return routerStatuses(this.#routing.channel, migrationId);
+    return this.#routing.channel;
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,8 @@ import type { ControlStore } from '@cleave/control';
 
 /**
  * The coordinator's Prometheus metrics. Write pauses come from the event log (every finished
- * switch records its pause), so they count switches run by any coordinator or CLI, once each.
+ * switch records its pause, and the routers' held-write report), so they count switches run by
+ * any coordinator or CLI, once each.
  */
 export class CoordinatorMetrics {
   readonly registry = new Registry();
@@ -17,6 +18,20 @@ export class CoordinatorMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
     registers: [this.registry],
   });
+  readonly heldWriteMax = new Histogram({
+    name: 'cleave_held_write_max_seconds',
+    help: 'Longest time a router held a write during each fenced switch (reported by the routers)',
+    labelNames: ['migration', 'to'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
+    registers: [this.registry],
+  });
+  readonly heldWriteP99 = new Gauge({
+    name: 'cleave_held_write_p99_seconds',
+    help: 'p99 of the time routers held writes in the latest fenced switch (upper bound: largest router p99)',
+    labelNames: ['migration', 'to'],
+    registers: [this.registry],
+  });
+  readonly heldWrites = new Counter({ name: 'cleave_held_writes_total', help: 'Writes held by routers during fenced switches', labelNames: ['migration', 'to'], registers: [this.registry] });
   readonly recoveries = new Counter({ name: 'cleave_coordinator_recoveries_total', help: 'Interrupted changes this coordinator finished or aborted', labelNames: ['action'], registers: [this.registry] });
   readonly migrations = new Gauge({ name: 'cleave_migrations', help: 'Migrations by phase', labelNames: ['phase'], registers: [this.registry] });
   readonly #seen = new Set<string>();
@@ -34,10 +49,19 @@ export class CoordinatorMetrics {
     for (const m of migrations) {
       for (const e of await this.#store.events(m.id)) {
         const key = `${m.id}:${e.id}`;
-        const pause = (e.details as { cutover?: string; writePause?: { heldUpToMs?: number } } | null)?.writePause;
-        if (e.kind !== 'note' || (e.details as { cutover?: string } | null)?.cutover !== 'done' || !pause?.heldUpToMs || this.#seen.has(key)) continue;
+        const details = e.details as { cutover?: string; to?: string; writePause?: { heldUpToMs?: number } | null; heldWrites?: { count?: number; maxMs?: number; p99Ms?: number } } | null;
+        if (e.kind !== 'note' || details?.cutover !== 'done' || this.#seen.has(key)) continue;
+        const pause = details.writePause;
+        const held = details.heldWrites;
+        if (!pause?.heldUpToMs && held === undefined) continue;
         this.#seen.add(key);
-        this.writePause.observe({ migration: m.name, to: String((e.details as { to?: string }).to ?? '') }, pause.heldUpToMs / 1000);
+        const labels = { migration: m.name, to: String(details.to ?? '') };
+        if (pause?.heldUpToMs) this.writePause.observe(labels, pause.heldUpToMs / 1000);
+        if (held !== undefined && typeof held.count === 'number') {
+          this.heldWrites.inc(labels, held.count);
+          this.heldWriteMax.observe(labels, (held.maxMs ?? 0) / 1000);
+          this.heldWriteP99.set(labels, (held.p99Ms ?? 0) / 1000);
+        }
       }
     }
   }

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { parseArgs } from 'node:util';
-import { ControlStore, RoutingChannel, resolveCleaveConfig, serverUrl } from '@cleave/control';
+import { ControlStore, RoutingChannel, resolveCleaveConfig, serverUrl, shadowReadSource } from '@cleave/control';
 import { CoordinatorLeases, Cutover } from '@cleave/cutover';
 import { MysqlPools } from '@cleave/mysql';
 import { CoordinatorMetrics, startMetricsServer } from './coordinator-metrics.js';
@@ -31,6 +31,7 @@ async function main(): Promise<number> {
     actor: `coordinator:${leases.holder}`,
     settings: settings.cutover,
     servers: (name) => pools.pool(serverUrl(config, name)).promise,
+    shadowReads: shadowReadSource(fleet),
   });
   const metrics = new CoordinatorMetrics(store);
   const service = new CoordinatorService({ store, cutover, pollMs: settings.pollMs, log: (entry) => {

@@ -34,7 +34,13 @@ describe('coordinator /metrics', () => {
     });
     const m = await store.createMigration(plan, { actor: 'test' });
     // What a finished fenced switch records in the event log (see libs/cutover live-switcher).
-    await store.appendEvent(m.id, 'note', { actor: 'test' }, { cutover: 'done', from: 'reads_switched', to: 'writes_switched', writePause: { heldUpToMs: 42 } });
+    await store.appendEvent(m.id, 'note', { actor: 'test' }, {
+      cutover: 'done',
+      from: 'reads_switched',
+      to: 'writes_switched',
+      writePause: { heldUpToMs: 42 },
+      heldWrites: { routers: 2, count: 5, maxMs: 30, p99Ms: 28, unreported: [] },
+    });
     const coordinator = await spawnUntilReady(process.execPath, ['--import', TSX, MAIN], {
       env: cleaveEnv(dbs(), { CLEAVE_COORDINATOR_PORT: '0' }),
       cwd: ROOT,
@@ -48,8 +54,14 @@ describe('coordinator /metrics', () => {
       expect(first).toContain('cleave_write_pause_seconds_count{migration="metrics-demo",to="writes_switched"} 1');
       expect(first).toContain('cleave_write_pause_seconds_sum{migration="metrics-demo",to="writes_switched"} 0.042');
       expect(first).toMatch(/cleave_migrations\{phase="planned"\} 1/);
+      // The routers' held-write report of the switch.
+      expect(first).toContain('cleave_held_writes_total{migration="metrics-demo",to="writes_switched"} 5');
+      expect(first).toContain('cleave_held_write_max_seconds_count{migration="metrics-demo",to="writes_switched"} 1');
+      expect(first).toContain('cleave_held_write_max_seconds_sum{migration="metrics-demo",to="writes_switched"} 0.03');
+      expect(first).toContain('cleave_held_write_p99_seconds{migration="metrics-demo",to="writes_switched"} 0.028');
       const second = await scrape();
       expect(second).toContain('cleave_write_pause_seconds_count{migration="metrics-demo",to="writes_switched"} 1');
+      expect(second).toContain('cleave_held_writes_total{migration="metrics-demo",to="writes_switched"} 5');
       expect(second).not.toContain(dbs().source.endpoint.password);
     } finally {
       expect(await coordinator.stop()).toBe(0);

@@ -24,6 +24,11 @@ try {
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
   const channel = new RoutingChannel({ redis, prefix: `${config.queuePrefix}:` });
   const routers = (migrationId: string) => routerStatuses(channel, migrationId);
+  const shadowReads = (migrationId: string) => channel.shadowReadStats(migrationId);
+  host.metrics.setShadowReadSource(async () => {
+    const stats = await Promise.all((await host.store.listMigrations()).map(async (m) => ({ migration: m.id, ...(await shadowReads(m.id)) })));
+    return stats.filter((s) => s.routers.length > 0);
+  });
   const token = process.env['CLEAVE_UI_TOKEN'];
   // Phase changes from the UI only when a token is configured (read-only otherwise).
   const actions = token
@@ -36,6 +41,7 @@ try {
     health: () => host.health(),
     metrics: async () => ({ contentType: host.metrics.registry.contentType, body: await host.metrics.registry.metrics() }),
     routers,
+    shadowReads,
     ...(token && actions ? { actionToken: token, actions } : {}),
   });
   log.info({ workerId: settings.workerId, port: dashboard.port, concurrency: settings.concurrency, poolSize: settings.poolSize }, 'worker ready');

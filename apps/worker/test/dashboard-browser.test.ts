@@ -81,6 +81,25 @@ describe('the worker dashboard in a real headless Chromium', () => {
         await page.locator('#routers td', { hasText: `${epoch} (current)` }).waitFor();
         expect(await page.locator('#routers').innerText()).toContain('accounts-api');
 
+        // The router's shadow reads (as @cleave/router publishes them with its heartbeat): the
+        // mismatch rate per migration on the page, in the JSON and in /metrics.
+        await channel.reportShadowReads(id, { routerId: 'test-router-1', epochs: [{ epoch, phase: 'dual_write', compared: 40, mismatched: 2, errors: 1 }], at: Date.now() }, [
+          { routerId: 'test-router-1', table: 'sessions', epoch, sql: 'select * from `sessions` where `id` = ?', servedOnly: 1, otherOnly: 1, at: Date.now() },
+        ]);
+        await page.locator('#shadow-reads td.rate', { hasText: '5.00%' }).first().waitFor();
+        expect(await page.locator('#shadow-reads').innerText()).toContain(`this phase, dual_write (epoch ${epoch})`);
+        expect(await page.locator('#shadow-mismatches').innerText()).toContain('sessions');
+        const json = (await (await fetch(`http://127.0.0.1:${healthPort(worker)}/api/migrations/${id}`)).json()) as { shadowReads: Record<string, unknown> };
+        expect(json.shadowReads).toMatchObject({ compared: 40, mismatched: 2, errors: 1, rate: 0.05, routers: 1, currentPhase: { epoch, compared: 40, mismatched: 2 } });
+        const shadowMetrics = await (await fetch(`http://127.0.0.1:${healthPort(worker)}/metrics`)).text();
+        expect(shadowMetrics).toContain(`cleave_shadow_reads_compared{migration="${id}"} 40`);
+        expect(shadowMetrics).toContain(`cleave_shadow_read_mismatches{migration="${id}"} 2`);
+
+        // A switch's record on the timeline: the measured pause and the routers' held writes.
+        await store.appendEvent(id, 'note', { actor: 'test' }, { cutover: 'done', writePause: { heldUpToMs: 41 }, heldWrites: { routers: 2, count: 3, maxMs: 12.4, p99Ms: 12.4, unreported: [] } });
+        await page.locator('#events li', { hasText: 'held writes 3, max 12 ms, p99 12 ms (2 routers)' }).waitFor();
+        expect(await page.locator('#events').innerText()).toContain('write pause ≤ 41 ms');
+
         // With the token: advance dual_write -> verified once the automatic verification is clean.
         await waitUntil('a clean verification run', async () => (await store.verificationRuns(id)).some((r) => r.clean === true), 120_000);
         await page.fill('#token', 'ui-test-token');

@@ -30,6 +30,12 @@ export interface CutoverSettings {
    * @defaultValue 5
    */
   readonly maxTargetLagSeconds: number;
+  /**
+   * After the unfence, how long to wait for the routers that acked the fence to report how long
+   * they held writes (recorded with the switch as `heldWrites`; a router that misses it is listed).
+   * @defaultValue 2000
+   */
+  readonly heldWritesReportMs: number;
 }
 
 export const DEFAULT_CUTOVER_SETTINGS: CutoverSettings = Object.freeze({
@@ -38,12 +44,13 @@ export const DEFAULT_CUTOVER_SETTINGS: CutoverSettings = Object.freeze({
   epochAckTimeoutMs: 5_000,
   soakMs: Object.freeze({}),
   maxTargetLagSeconds: 5,
+  heldWritesReportMs: 2_000,
 });
 
 /** Defaults filled in, validated, frozen. Throws `CONFIG_INVALID` naming the bad setting. */
 export function resolveCutoverSettings(partial: Partial<CutoverSettings> = {}): CutoverSettings {
   const s = { ...DEFAULT_CUTOVER_SETTINGS, ...partial, soakMs: Object.freeze({ ...(partial.soakMs ?? {}) }) };
-  for (const key of ['fenceTtlMs', 'fenceAckTimeoutMs', 'epochAckTimeoutMs', 'maxTargetLagSeconds'] as const) {
+  for (const key of ['fenceTtlMs', 'fenceAckTimeoutMs', 'epochAckTimeoutMs', 'maxTargetLagSeconds', 'heldWritesReportMs'] as const) {
     if (!Number.isFinite(s[key]) || s[key] < 0) throw new CleaveError('CONFIG_INVALID', `cutover setting ${key} must be a number >= 0, got ${String(s[key])}`);
   }
   for (const [phase, ms] of Object.entries(s.soakMs)) {

@@ -1,4 +1,4 @@
-import type { AckWaitResult, MigrationRecord } from '@cleave/control';
+import type { AckWaitResult, HeldWritesSummary, MigrationRecord } from '@cleave/control';
 import type { CoordinatorLease } from './coordinator-lease.js';
 import type { CutoverSettings } from './cutover-settings.js';
 import type { CutoverStore, ServerQueryable } from './cutover-store.js';
@@ -32,6 +32,13 @@ export interface LiveSwitcherConfig {
 export class LiveSwitcher implements Switcher {
   readonly dryRun = false;
   readonly #c: LiveSwitcherConfig;
+  /** Routers that acked this change's fence (null: not known, e.g. a recovered change). */
+  #fenceAcked: readonly string[] | null = null;
+  /**
+   * After the unfence: how long the routers that acked the fence held writes, being collected;
+   * recorded as `heldWrites` with the `done` event, next to the measured `writePause`.
+   */
+  #heldWrites: Promise<HeldWritesSummary | null> | undefined;
 
   constructor(config: LiveSwitcherConfig) {
     this.#c = { ...config, store: fencedStore(config.store, config.lease) };
@@ -79,6 +86,7 @@ export class LiveSwitcher implements Switcher {
 
   async awaitFenceAcks(ctx: ChangeContext, fence: FenceHandle): Promise<AckWaitResult> {
     const result = await this.#c.fleet.waitForAcks(ctx.migration.id, { fenceId: fence.fenceId }, { timeoutMs: this.#c.settings.fenceAckTimeoutMs, pollMs: 5 });
+    this.#fenceAcked = result.acked;
     if (result.ok) await this.#step('fence-acked', ctx);
     return result;
   }
@@ -125,7 +133,22 @@ export class LiveSwitcher implements Switcher {
 
   async unfence(ctx: ChangeContext, fenceId: string | null): Promise<void> {
     await this.#c.fleet.unfence(ctx.migration.id, fenceId ?? undefined);
+    // Collected in the background: the unfence (and the pause measured up to it) does not wait.
+    this.#heldWrites = this.#collectHeldWrites(ctx, fenceId);
     await this.#step('unfenced', ctx);
+  }
+
+  /** The routers' held-write reports of the fence; null when there is none to ask for. Never throws. */
+  async #collectHeldWrites(ctx: ChangeContext, fenceId: string | null): Promise<HeldWritesSummary | null> {
+    const wait = this.#c.fleet.waitForHeldWrites?.bind(this.#c.fleet);
+    if (fenceId === null || wait === undefined) return null;
+    try {
+      const acked = this.#fenceAcked ?? [];
+      const summary = await wait(ctx.migration.id, fenceId, acked, { timeoutMs: acked.length > 0 ? this.#c.settings.heldWritesReportMs : 0, pollMs: 10 });
+      return summary.routers === 0 && summary.unreported.length === 0 ? null : summary;
+    } catch {
+      return null; // statistics only: a switch never fails for them
+    }
   }
 
   async archive(ctx: ChangeContext, renames: readonly ArchiveRename[]): Promise<void> {
@@ -147,11 +170,21 @@ export class LiveSwitcher implements Switcher {
   }
 
   async complete(ctx: ChangeContext, summary: ChangeSummary): Promise<void> {
-    await this.#c.store.appendEvent(ctx.migration.id, 'note', this.#by(ctx), this.#journal(ctx, { cutover: 'done', ...summary }));
+    const heldWrites = (await this.#heldWrites) ?? null;
+    await this.#c.store.appendEvent(ctx.migration.id, 'note', this.#by(ctx), this.#journal(ctx, { cutover: 'done', ...summary, ...(heldWrites === null ? {} : { heldWrites }) }));
   }
 
   async abort(ctx: ChangeContext, why: string, fenceId: string | null, details: Record<string, unknown>): Promise<void> {
-    if (ctx.change.fenced || fenceId !== null) await this.#c.fleet.unfence(ctx.migration.id, fenceId ?? undefined);
-    await this.#c.store.appendEvent(ctx.migration.id, 'aborted', { actor: this.#c.actor, reason: why }, this.#journal(ctx, { epoch: ctx.migration.epoch, ...details }));
+    let heldWrites: HeldWritesSummary | null = null;
+    if (ctx.change.fenced || fenceId !== null) {
+      await this.#c.fleet.unfence(ctx.migration.id, fenceId ?? undefined);
+      heldWrites = await this.#collectHeldWrites(ctx, fenceId);
+    }
+    await this.#c.store.appendEvent(
+      ctx.migration.id,
+      'aborted',
+      { actor: this.#c.actor, reason: why },
+      this.#journal(ctx, { epoch: ctx.migration.epoch, ...details, ...(heldWrites === null ? {} : { heldWrites }) }),
+    );
   }
 }

@@ -20,11 +20,21 @@ export interface CheckResult {
 export interface ShadowReadStats {
   readonly compared: number;
   readonly mismatched: number;
+  /** Shadow reads that failed to run (not compared). */
+  readonly errors?: number;
+  /** The epoch counted (null or absent: every epoch). */
+  readonly epoch?: number | null;
+  /** Tables where recent mismatches were found. */
+  readonly mismatchedTables?: readonly string[];
 }
 
-/** Where shadow-read statistics come from (routers report them; `null`: nothing reported). */
+/**
+ * Where shadow-read statistics come from (routers report them; `null`: nothing reported).
+ * `shadowReadSource(channel)` of `@cleave/control` is the one over the routing channel.
+ */
 export interface ShadowReadSource {
-  shadowReads(migrationId: string): Promise<ShadowReadStats | null>;
+  /** With `epoch`: only the reads routed under that epoch (the migration's stay in its current phase). */
+  shadowReads(migrationId: string, options?: { readonly epoch?: number }): Promise<ShadowReadStats | null>;
 }
 
 /** Everything a precondition may look at. Checks only read. */

@@ -1,4 +1,4 @@
-import type { AckCondition, AckWaitResult, FenceRecord, RouterAck, RouterInfo } from '@cleave/control';
+import type { AckCondition, AckWaitResult, FenceRecord, HeldWritesSummary, RouterAck, RouterInfo } from '@cleave/control';
 
 /**
  * The routers of the fleet, as the coordinator sees them: who is live, what each acknowledged,
@@ -23,4 +23,9 @@ export interface RouterFleet {
   announceEpoch(migrationId: string, epoch: number): Promise<void>;
   /** Waits until every live router acknowledged `condition`, or the deadline. */
   waitForAcks(migrationId: string, condition: AckCondition, options: { timeoutMs: number; pollMs?: number }): Promise<AckWaitResult>;
+  /**
+   * Waits (to the deadline) for `routers` to report how long they held writes for a lifted fence
+   * and combines the reports. Optional: without it switches record no held-write statistics.
+   */
+  waitForHeldWrites?(migrationId: string, fenceId: string, routers: readonly string[], options: { timeoutMs: number; pollMs?: number }): Promise<HeldWritesSummary>;
 }

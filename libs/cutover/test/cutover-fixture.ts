@@ -35,6 +35,8 @@ export async function startFakeRouter(redis: Redis, prefix: string, store: Contr
   const unsubscribe = await channel.subscribe((message) => {
     if (message.migrationId !== migrationId) return;
     if (message.type === 'fence' && router.ackFences) void channel.ack(migrationId, routerId, { epoch, fenceId: message.fenceId, at: Date.now() });
+    // Like @cleave/router: once a fence is lifted, how long it held writes (none here).
+    if (message.type === 'unfence' && message.fenceId !== '*') void channel.reportHeldWrites(migrationId, message.fenceId, routerId, { count: 0, maxMs: 0, p99Ms: 0, at: Date.now() });
     if (message.type === 'epoch') {
       void store.getMigration(migrationId).then((m) => {
         epoch = m.epoch;

@@ -1,7 +1,9 @@
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { FenceRecord, RoutingChannel, RoutingMessage } from '@cleave/control';
+import { HeldWriteTally, type ClosedFence } from './held-write-tally.js';
 import { RoutingTable, type RoutedMigration } from './routing-table.js';
+import { ShadowReadTally } from './shadow-read-tally.js';
 import type { RouterLog } from './router-config.js';
 
 /** Where the router reads the migrations from: a `ControlStore` fits. */
@@ -50,6 +52,9 @@ const withTimeout = <T>(promise: Promise<T>, ms: number, what: string): Promise<
  *
  * Safety rules: writes to a migration's tables are allowed only while the lease is current, the
  * state was reloaded since the lease was (re)gained, and no fence covers the applied epoch.
+ *
+ * Reports: the shadow-read counters that changed are published with the heartbeat (and at stop);
+ * when a fence is lifted, how long writes were held for it.
  */
 export class RouterControl {
   readonly #config: RouterControlConfig;
@@ -63,6 +68,9 @@ export class RouterControl {
   #closed = false;
   #reloading: Promise<void> | undefined;
   #lastError: string | null = null;
+  /** Shadow reads compared by this router (the shadow reader counts here). */
+  readonly shadowReads = new ShadowReadTally();
+  readonly #held = new HeldWriteTally();
 
   constructor(config: RouterControlConfig) {
     this.#config = config;
@@ -120,11 +128,17 @@ export class RouterControl {
     this.#config.onChange();
   }
 
+  /** A write to these migrations ran after being held `ms` (by a fence or a lapsed lease). */
+  recordHeld(migrationIds: readonly string[], ms: number): void {
+    this.#held.record(migrationIds, ms);
+  }
+
   async stop(): Promise<void> {
     this.#closed = true;
     for (const timer of this.#timers) clearInterval(timer);
     this.#timers = [];
     await this.#unsubscribe?.().catch(() => undefined);
+    await this.#publishShadowReads();
     await this.#config.channel?.deregisterRouter(this.#config.routerId).catch(() => undefined);
   }
 
@@ -171,6 +185,32 @@ export class RouterControl {
         this.#error('reloading routing state after the lease lapsed failed', error);
       }
     }
+    await this.#publishShadowReads();
+  }
+
+  /** Publishes the shadow-read counters that changed since the last publish. */
+  async #publishShadowReads(): Promise<void> {
+    const { channel, routerId } = this.#config;
+    if (channel === undefined) return;
+    for (const report of this.shadowReads.take()) {
+      try {
+        await withTimeout(
+          channel.reportShadowReads(report.migrationId, { routerId, epochs: report.epochs, at: Date.now() }, report.mismatches.map((m) => ({ ...m, routerId }))),
+          Math.max(100, this.#config.leaseTtlMs / 3),
+          'publishing shadow-read counters',
+        );
+      } catch (error) {
+        this.shadowReads.giveBack(report);
+        this.#error('publishing shadow-read counters failed', error);
+      }
+    }
+  }
+
+  /** Reports the held writes of a fence that ended (best effort: a lost report only leaves the switch's record without it). */
+  #reportHeld(closed: ClosedFence | undefined): void {
+    const { channel } = this.#config;
+    if (channel === undefined || closed === undefined) return;
+    void channel.reportHeldWrites(closed.migrationId, closed.fenceId, this.#config.routerId, closed.report).catch((error: unknown) => this.#error('reporting held writes failed', error));
   }
 
   async #poll(): Promise<void> {
@@ -187,21 +227,24 @@ export class RouterControl {
     if (channel === undefined) return;
     const ids = this.#table.migrations.map((m) => m.id);
     const current = await withTimeout(channel.fences(ids), Math.max(100, this.#config.leaseTtlMs / 3), 'reading fences');
-    let lifted = false;
+    const lifted: string[] = [];
     for (const id of ids) {
       const fence = current.get(id);
       const known = this.#fences.get(id);
       if (fence === undefined) {
         if (known !== undefined) {
           this.#fences.delete(id);
-          lifted = true;
+          lifted.push(id);
           void this.#ack(id);
         }
       } else if (known?.fenceId !== fence.fenceId) {
         this.#applyFence(id, fence);
       }
     }
-    if (lifted) this.#config.onChange();
+    if (lifted.length > 0) {
+      this.#config.onChange(); // releases the held writes (counted for the fence)
+      for (const id of lifted) this.#reportHeld(this.#held.close(id));
+    }
   }
 
   #onMessage(message: RoutingMessage): void {
@@ -214,7 +257,8 @@ export class RouterControl {
         if (known !== undefined && (message.fenceId === '*' || known.fenceId === message.fenceId)) {
           this.#fences.delete(message.migrationId);
           void this.#ack(message.migrationId);
-          this.#config.onChange();
+          this.#config.onChange(); // releases the held writes (counted for the fence)
+          this.#reportHeld(this.#held.close(message.migrationId));
         }
         break;
       }
@@ -230,6 +274,7 @@ export class RouterControl {
 
   #applyFence(migrationId: string, fence: FenceRecord): void {
     this.#fences.set(migrationId, fence);
+    this.#reportHeld(this.#held.open(migrationId, fence.fenceId));
     this.#config.log({ level: 'info', message: 'fence: holding new writes', migrationId, fenceId: fence.fenceId, epoch: fence.epoch });
     // Ack once the writes in flight when the fence arrived have finished.
     void this.#config.idle(migrationId).then(() => this.#ack(migrationId));

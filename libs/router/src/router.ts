@@ -119,7 +119,10 @@ export class Router {
       allowed: (id) => this.control.writeAllowed(id),
       holdTimeoutMs: config.holdTimeoutMs ?? 30_000,
       maxHeld: config.maxHeldWrites ?? 10_000,
-      onHeld: (ms) => this.metrics.observe('cleave_router_write_held_ms', {}, ms),
+      onHeld: (ms, ids) => {
+        this.metrics.observe('cleave_router_write_held_ms', {}, ms);
+        this.control.recordHeld(ids, ms);
+      },
     });
     this.control = new RouterControl({
       store: config.store,
@@ -138,6 +141,7 @@ export class Router {
       maxConcurrent: config.shadowReads?.maxConcurrent ?? 4,
       log: this.#log,
       metrics: this.metrics,
+      tally: this.control.shadowReads,
     });
   }
 

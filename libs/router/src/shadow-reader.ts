@@ -3,6 +3,7 @@ import type { RouterLog } from './router-config.js';
 import type { RouterMetrics } from './router-metrics.js';
 import { acquire, run, type RouterPool } from './router-pool.js';
 import type { CoveredTable } from './routing-table.js';
+import type { ShadowReadTally } from './shadow-read-tally.js';
 
 /** A row normalised for comparison: Buffers as hex, bigints and numbers as text, keys sorted. */
 function normalise(value: unknown): unknown {
@@ -28,7 +29,9 @@ export function normaliseRows(rows: readonly unknown[], ordered: boolean): strin
 /**
  * Shadow reads: a sample of routed reads runs again on the other side, after the caller got its
  * result, and the two results are compared after normalisation. Mismatches are counted and logged
- * (with the differing rows), never changing the caller's result.
+ * (with the differing rows), never changing the caller's result. With a tally, every comparison is
+ * also counted per migration and epoch for the control plane (the `shadow-read-mismatches-zero`
+ * precondition reads the sums).
  */
 export class ShadowReader {
   readonly #sampleRate: number;
@@ -36,12 +39,14 @@ export class ShadowReader {
   readonly #log: RouterLog;
   readonly #metrics: RouterMetrics;
   readonly #running = new Set<Promise<void>>();
+  readonly #tally: ShadowReadTally | undefined;
 
-  constructor(config: { sampleRate: number; maxConcurrent: number; log: RouterLog; metrics: RouterMetrics }) {
+  constructor(config: { sampleRate: number; maxConcurrent: number; log: RouterLog; metrics: RouterMetrics; tally?: ShadowReadTally }) {
     this.#sampleRate = Math.min(1, Math.max(0, config.sampleRate));
     this.#maxConcurrent = config.maxConcurrent;
     this.#log = config.log;
     this.#metrics = config.metrics;
+    this.#tally = config.tally;
   }
 
   maybeCompare(table: string, compiled: CompiledQuery, rows: readonly unknown[], other: RouterPool, covered: CoveredTable): void {
@@ -64,13 +69,16 @@ export class ShadowReader {
         const other2 = normaliseRows(Array.isArray(theirs) ? theirs : [], ordered);
         const same = mine.length === other2.length && mine.every((line, i) => line === other2[i]);
         this.#metrics.increment('cleave_router_shadow_reads_total', { table, result: same ? 'match' : 'mismatch' });
-        if (!same) {
-          const onlyMine = mine.filter((l) => !other2.includes(l)).slice(0, 5);
-          const onlyTheirs = other2.filter((l) => !mine.includes(l)).slice(0, 5);
-          this.#log({ level: 'warn', message: 'shadow read mismatch', migrationId: covered.migration.id, table, sql: compiled.sql, servedRows: onlyMine, otherSideRows: onlyTheirs });
+        if (same) this.#tally?.record(covered.migration, 'match');
+        else {
+          const onlyMine = mine.filter((l) => !other2.includes(l));
+          const onlyTheirs = other2.filter((l) => !mine.includes(l));
+          this.#tally?.record(covered.migration, 'mismatch', { table, sql: compiled.sql, servedOnly: onlyMine.length, otherOnly: onlyTheirs.length });
+          this.#log({ level: 'warn', message: 'shadow read mismatch', migrationId: covered.migration.id, table, sql: compiled.sql, servedRows: onlyMine.slice(0, 5), otherSideRows: onlyTheirs.slice(0, 5) });
         }
       } catch (error) {
         this.#metrics.increment('cleave_router_shadow_reads_total', { table, result: 'error' });
+        this.#tally?.record(covered.migration, 'error');
         this.#log({ level: 'debug', message: 'shadow read failed', table, error: (error as Error).message });
       }
     })();

@@ -23,9 +23,9 @@ export class WriteGate {
   readonly #inFlight = new Map<string, number>();
   readonly #idle = new Map<string, Array<() => void>>();
   #waiters: Waiter[] = [];
-  readonly #onHeld: (ms: number) => void;
+  readonly #onHeld: (ms: number, migrationIds: readonly string[]) => void;
 
-  constructor(config: { allowed: WriteAdmission; holdTimeoutMs: number; maxHeld: number; onHeld: (ms: number) => void }) {
+  constructor(config: { allowed: WriteAdmission; holdTimeoutMs: number; maxHeld: number; onHeld: (ms: number, migrationIds: readonly string[]) => void }) {
     this.#allowed = config.allowed;
     this.#holdTimeoutMs = config.holdTimeoutMs;
     this.#maxHeld = config.maxHeld;
@@ -100,7 +100,7 @@ export class WriteGate {
       }
       clearTimeout(waiter.timer);
       this.#count(waiter.ids, 1);
-      this.#onHeld(performance.now() - waiter.since);
+      this.#onHeld(performance.now() - waiter.since, waiter.ids);
       waiter.resolve();
     }
     this.#waiters = still;

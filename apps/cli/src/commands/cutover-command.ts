@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import { Redis } from 'ioredis';
 import { CleaveError, isMigrationPhase, type MigrationPhase } from '@cleave/core';
-import { RoutingChannel } from '@cleave/control';
+import { RoutingChannel, shadowReadSource } from '@cleave/control';
 import { CUTOVER_STEP_POINTS, CoordinatorLeases, Cutover, resolveCutoverSettings, type CutoverResult, type CutoverSettings } from '@cleave/cutover';
 import type { CliContext } from '../cli-context.js';
 import { EXIT } from '../exit-codes.js';
@@ -37,6 +37,7 @@ export async function openCutover(ctx: CliContext, env: Record<string, string | 
     actor: `cli:${userInfo().username}`,
     settings: resolveCutoverSettings(settings),
     servers: (name) => ctx.pool(name).promise,
+    shadowReads: shadowReadSource(fleet),
     onStep: async (point) => {
       if (point !== pauseAt) return;
       process.stderr.write(`cutover paused at ${point}\n`);

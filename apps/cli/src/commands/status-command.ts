@@ -1,17 +1,19 @@
-import { readMigrationStatus, type MigrationRecord, type MigrationStatus, type RouterStatus } from '@cleave/control';
+import { readMigrationStatus, type MigrationEvent, type MigrationRecord, type MigrationStatus, type RouterStatus, type ShadowReadStats } from '@cleave/control';
 import type { CliContext } from '../cli-context.js';
 import { fmtDuration, fmtInt, fmtTime } from '../output.js';
 
 export interface CliMigrationStatus extends MigrationStatus {
   readonly routers: readonly RouterStatus[];
+  /** Shadow reads the routers compared (all epochs, and per epoch). */
+  readonly shadowReads: ShadowReadStats;
   readonly queues: Record<string, Record<string, number>>;
 }
 
 /** The control store's view of a migration plus the live routers and the job queues. */
 export async function migrationStatus(ctx: CliContext, idOrName: string): Promise<CliMigrationStatus> {
   const status = await readMigrationStatus(await ctx.store(), idOrName);
-  const [routers, queues] = await Promise.all([ctx.routers(status.migration.id), ctx.producer().counts()]);
-  return { ...status, routers, queues };
+  const [routers, shadowReads, queues] = await Promise.all([ctx.routers(status.migration.id), ctx.shadowReads(status.migration.id), ctx.producer().counts()]);
+  return { ...status, routers, shadowReads, queues };
 }
 
 export function formatStatus(s: CliMigrationStatus): string {
@@ -43,6 +45,7 @@ export function formatStatus(s: CliMigrationStatus): string {
   for (const r of s.routers) {
     lines.push(`  ${r.routerId} (${r.service} on ${r.host})  epoch ${r.ackedEpoch ?? '-'}${r.ackedEpoch === m.epoch ? ' (current)' : ''}${r.fenceId ? `  holding writes for fence ${r.fenceId}` : ''}`);
   }
+  lines.push('', 'shadow reads:', ...formatShadowReads(s.shadowReads, m.epoch));
   lines.push(
     '',
     `queues: backfill ${Object.entries(s.queues['backfill'] ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}; verify ${Object.entries(s.queues['verify'] ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`,
@@ -50,9 +53,44 @@ export function formatStatus(s: CliMigrationStatus): string {
   lines.push('', 'events:');
   for (const e of s.events) {
     const change = e.from || e.to ? ` ${e.from ?? '-'} -> ${e.to ?? '-'}` : '';
-    lines.push(`  ${fmtTime(e.at)}  ${e.actor.padEnd(16)} ${e.kind}${change}${e.reason ? `  (${e.reason})` : ''}`);
+    lines.push(`  ${fmtTime(e.at)}  ${e.actor.padEnd(16)} ${e.kind}${change}${switchFigures(e)}${e.reason ? `  (${e.reason})` : ''}`);
   }
   return lines.join('\n');
+}
+
+/** The shadow-read lines of the status: totals, the current epoch, the latest mismatches. */
+export function formatShadowReads(s: ShadowReadStats, epoch: number): string[] {
+  if (s.routers.length === 0) return ['  no router reported shadow reads (enable shadowReads.sampleRate in the routers to compare reads)'];
+  const rate = (mismatched: number, compared: number) => (compared === 0 ? '-' : `${((mismatched / compared) * 100).toFixed(2)}%`);
+  const current = s.byEpoch.find((e) => e.epoch === epoch);
+  const lines = [
+    `  all phases: ${fmtInt(s.compared)} compared, ${fmtInt(s.mismatched)} mismatched (${rate(s.mismatched, s.compared)}), ${fmtInt(s.errors)} failed to run; ${s.routers.length} router${s.routers.length === 1 ? '' : 's'} reported`,
+    current === undefined
+      ? `  this phase (epoch ${epoch}): none compared yet`
+      : `  this phase (epoch ${epoch}): ${fmtInt(current.compared)} compared, ${fmtInt(current.mismatched)} mismatched (${rate(current.mismatched, current.compared)}), ${fmtInt(current.errors)} failed to run`,
+  ];
+  for (const mm of s.recentMismatches.slice(0, 3)) {
+    lines.push(`  mismatch ${fmtTime(new Date(mm.at))} ${mm.table} (epoch ${mm.epoch}, router ${mm.routerId}): ${mm.servedOnly} rows only served, ${mm.otherOnly} only on the other side`);
+  }
+  return lines;
+}
+
+/** Milliseconds, with a decimal below 10 ms (held writes are often that short). */
+const fmtMs = (ms: number) => (ms < 10 ? `${ms.toFixed(1)} ms` : fmtDuration(ms));
+
+/** What a switch recorded: the coordinator-measured pause and the routers' held writes. */
+export function switchFigures(e: Pick<MigrationEvent, 'details'>): string {
+  const d = (e.details ?? {}) as { writePause?: { heldUpToMs?: number } | null; heldWrites?: { routers: number; count: number; maxMs: number; p99Ms: number; unreported?: string[] } };
+  const parts: string[] = [];
+  if (typeof d.writePause?.heldUpToMs === 'number') parts.push(`write pause <= ${fmtMs(d.writePause.heldUpToMs)}`);
+  const h = d.heldWrites;
+  if (h !== undefined && typeof h.count === 'number') {
+    parts.push(
+      `held writes ${fmtInt(h.count)} (max ${fmtMs(h.maxMs)}, p99 ${fmtMs(h.p99Ms)}) from ${h.routers} router${h.routers === 1 ? '' : 's'}` +
+        (h.unreported !== undefined && h.unreported.length > 0 ? `, not reported by ${h.unreported.join(', ')}` : ''),
+    );
+  }
+  return parts.length === 0 ? '' : `  [${parts.join('; ')}]`;
 }
 
 export async function listMigrations(ctx: CliContext): Promise<MigrationRecord[]> {

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Pool } from 'mysql2/promise';
 import { CleaveError } from '@cleave/core';
-import { RoutingChannel, type ControlStore, type MigrationRecord } from '@cleave/control';
+import { RoutingChannel, shadowReadSource, type ControlStore, type MigrationRecord } from '@cleave/control';
 import { CoordinatorLeases, Cutover, type CutoverResult } from '@cleave/cutover';
 import type { PhaseActions } from './dashboard-server.js';
 
@@ -21,7 +21,14 @@ export async function openCutoverActions(config: {
   await redis.connect();
   const prefix = `${config.queuePrefix}:`;
   const fleet = new RoutingChannel({ redis, prefix });
-  const cutover = new Cutover({ store: config.store, fleet, leases: new CoordinatorLeases({ redis, prefix }), actor: config.actor, servers: config.servers });
+  const cutover = new Cutover({
+    store: config.store,
+    fleet,
+    leases: new CoordinatorLeases({ redis, prefix }),
+    actor: config.actor,
+    servers: config.servers,
+    shadowReads: shadowReadSource(fleet),
+  });
   const done = async (run: Promise<CutoverResult>): Promise<MigrationRecord> => {
     const result = await run;
     if (result.outcome === 'aborted') throw new CleaveError('CONFLICT', `the change ${result.from} -> ${result.to} was aborted: ${result.reason}`);

@@ -39,6 +39,7 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
     <svg id="chart" width="600" height="120" viewBox="0 0 600 120" role="img" aria-label="rows per second"></svg>
   </section>
   <section id="routers-section" hidden><h2>Routers</h2><table id="routers"><thead><tr><th>router</th><th>service</th><th>host</th><th>epoch acknowledged</th><th>holding writes for fence</th></tr></thead><tbody></tbody></table></section>
+  <section id="shadow-section" hidden><h2>Shadow reads</h2><table id="shadow-reads"><thead><tr><th>reads routed under</th><th>compared</th><th>mismatched</th><th>mismatch rate</th><th>failed to run</th></tr></thead><tbody></tbody></table><ul id="shadow-mismatches"></ul></section>
   <section id="throttle-section" hidden><h2>Throttling</h2><table id="throttle"><tbody></tbody></table></section>
   <section id="verify-section" hidden><h2>Verification</h2><table id="verification"><thead><tr><th>run</th><th>result</th><th>rows checked</th><th>differing</th><th>repaired</th><th>passes</th></tr></thead><tbody></tbody></table></section>
   <section id="events-section" hidden><h2>Timeline</h2><ol class="timeline" id="events"></ol></section>
@@ -47,6 +48,34 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
 const $ = (id) => document.getElementById(id);
 const esc = (v) => String(v).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
+const pct = (rate) => rate === null ? '-' : (rate * 100).toFixed(2) + '%';
+const ms = (v) => (v < 10 ? v.toFixed(1) : fmt(v)) + ' ms';
+
+function shadowRow(label, f) {
+  return '<tr><td>' + label + '</td><td class="compared">' + fmt(f.compared) + '</td><td class="mismatched">' + fmt(f.mismatched) + '</td><td class="rate' + (f.mismatched > 0 ? ' dirty' : '') + '">' + pct(f.rate) + '</td><td>' + fmt(f.errors) + '</td></tr>';
+}
+
+function shadowReads(s) {
+  const r = s.shadowReads;
+  if (!r || r.routers === 0) {
+    $('shadow-reads').tBodies[0].innerHTML = '<tr><td colspan="5">no router reported shadow reads (routers compare a sample of reads when shadowReads.sampleRate is set)</td></tr>';
+    $('shadow-mismatches').innerHTML = '';
+    return;
+  }
+  $('shadow-reads').tBodies[0].innerHTML = shadowRow('all phases (' + r.routers + ' routers)', r) +
+    (r.currentPhase ? shadowRow('this phase, ' + esc(r.currentPhase.phase) + ' (epoch ' + r.currentPhase.epoch + ')', r.currentPhase) : '<tr><td colspan="5">none compared in this phase yet</td></tr>');
+  $('shadow-mismatches').innerHTML = r.recentMismatches.map((m) =>
+    '<li>' + esc(new Date(m.at).toISOString()) + ' ' + esc(m.table) + ' (epoch ' + m.epoch + ', router ' + esc(m.routerId) + '): ' + m.servedOnly + ' rows only served, ' + m.otherOnly + ' only on the other side</li>').join('');
+}
+
+function switchFigures(d) {
+  if (!d) return '';
+  const parts = [];
+  if (d.writePause) parts.push('write pause ≤ ' + Math.round(d.writePause.heldUpToMs) + ' ms');
+  if (d.heldWrites) parts.push('held writes ' + fmt(d.heldWrites.count) + ', max ' + ms(d.heldWrites.maxMs) + ', p99 ' + ms(d.heldWrites.p99Ms) + ' (' + d.heldWrites.routers + ' routers' +
+    (d.heldWrites.unreported && d.heldWrites.unreported.length ? ', not reported by ' + esc(d.heldWrites.unreported.join(', ')) : '') + ')');
+  return parts.length ? ' <span class="switch">(' + parts.join('; ') + ')</span>' : '';
+}
 let selected = new URLSearchParams(location.search).get('migration');
 
 async function refreshList() {
@@ -70,7 +99,8 @@ async function refreshDetail() {
   const res = await fetch('api/migrations/' + encodeURIComponent(selected));
   if (!res.ok) return;
   const s = await res.json();
-  for (const id of ['detail', 'backfill-section', 'routers-section', 'throttle-section', 'verify-section', 'events-section']) $(id).hidden = false;
+  for (const id of ['detail', 'backfill-section', 'routers-section', 'shadow-section', 'throttle-section', 'verify-section', 'events-section']) $(id).hidden = false;
+  shadowReads(s);
   $('routers').tBodies[0].innerHTML = s.routers.length
     ? s.routers.map((r) => '<tr><td>' + esc(r.routerId) + '</td><td>' + esc(r.service) + '</td><td>' + esc(r.host) + '</td><td>' + (r.ackedEpoch === null ? '-' : r.ackedEpoch) + (r.ackedEpoch === s.migration.epoch ? ' (current)' : '') + '</td><td>' + esc(r.fenceId || '-') + '</td></tr>').join('')
     : '<tr><td colspan="5">no router registered: writes that bypass @cleave/router are caught only by verification</td></tr>';
@@ -88,7 +118,7 @@ async function refreshDetail() {
     '<tr><td>' + v.id + '</td><td class="' + (v.clean ? 'clean' : 'dirty') + '">' + (v.clean === null ? 'running' : v.clean ? 'clean' : 'differences remain') + '</td><td>' + fmt(v.rowsChecked) + '</td><td>' + fmt(v.rowsDiffering) + '</td><td>' + fmt(v.rowsRepaired) + '</td><td>' + v.passes + '</td></tr>').join('');
   $('events').innerHTML = s.events.map((e) =>
     '<li>' + esc(e.at) + ' — ' + esc(e.actor) + ': ' + esc(e.kind) + (e.from || e.to ? ' ' + esc(e.from || '-') + ' → ' + esc(e.to || '-') : '') +
-    (e.details && e.details.writePause ? ' (write pause ≤ ' + Math.round(e.details.writePause.heldUpToMs) + ' ms)' : '') + (e.reason ? ' (' + esc(e.reason) + ')' : '') + '</li>').join('');
+    switchFigures(e.details) + (e.reason ? ' (' + esc(e.reason) + ')' : '') + '</li>').join('');
 }
 
 async function act(action) {

@@ -5,9 +5,10 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
 import { isCleaveError } from '@cleave/core';
-import { readMigrationStatus, type ControlStore, type MigrationRecord, type RouterStatus } from '@cleave/control';
+import { readMigrationStatus, type ControlStore, type MigrationRecord, type RouterStatus, type ShadowReadStats } from '@cleave/control';
 import { DASHBOARD_HTML } from './dashboard-page.js';
 import { ProgressHistory } from './progress-history.js';
+import { shadowReadView } from './shadow-read-view.js';
 
 /** Phase changes the dashboard may trigger (implemented by the cutover coordinator). */
 export interface PhaseActions {
@@ -28,6 +29,8 @@ export interface DashboardConfig {
   readonly actions?: PhaseActions;
   /** Live routers and the epoch each acknowledged for a migration. */
   readonly routers?: (migrationId: string) => Promise<RouterStatus[]>;
+  /** The routers' shadow reads of a migration, summed (the routing channel). */
+  readonly shadowReads?: (migrationId: string) => Promise<ShadowReadStats>;
 }
 
 
@@ -71,8 +74,11 @@ export async function startDashboard(config: DashboardConfig): Promise<{ app: Fa
     try {
       const status = await readMigrationStatus(config.store, req.params.id);
       history.record(status.migration.id, { at: Date.now(), rowsCopied: Object.fromEntries(status.backfill.tables.map((t) => [t.table, t.rowsCopied])) });
-      const routers = config.routers ? await config.routers(status.migration.id) : [];
-      return { ...status, routers, rates: history.rates(status.migration.id) };
+      const [routers, shadowReads] = await Promise.all([
+        config.routers ? config.routers(status.migration.id) : [],
+        config.shadowReads ? config.shadowReads(status.migration.id).then((s) => shadowReadView(s, status.migration.epoch)) : null,
+      ]);
+      return { ...status, routers, shadowReads, rates: history.rates(status.migration.id) };
     } catch (error) {
       return sendError(reply, error);
     }

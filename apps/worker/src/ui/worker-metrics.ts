@@ -20,6 +20,9 @@ export class WorkerMetrics {
   readonly verifyRepairs = new Counter({ name: 'cleave_verify_repairs_total', help: 'Rows repaired from the primary', labelNames: ['migration'], registers: [this.registry] });
   readonly connectionsOpened: Gauge;
   readonly activeJobs: Gauge;
+  readonly shadowReadsCompared: Gauge;
+  readonly shadowReadMismatches: Gauge;
+  #shadowReads: (() => Promise<ReadonlyArray<{ migration: string; compared: number; mismatched: number }>>) | undefined;
 
   constructor(sources: { connectionsByServer: () => Record<string, number>; activeJobs: () => number }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'cleave_worker_' });
@@ -40,5 +43,34 @@ export class WorkerMetrics {
         this.set(sources.activeJobs());
       },
     });
+    // Read from the control plane at scrape time (a failed read leaves the gauges empty).
+    const fill = async (gauge: Gauge, field: 'compared' | 'mismatched') => {
+      const rows = (await this.#shadowReads?.().catch(() => [])) ?? [];
+      gauge.reset();
+      for (const row of rows) gauge.set({ migration: row.migration }, row[field]);
+    };
+    this.shadowReadsCompared = new Gauge({
+      name: 'cleave_shadow_reads_compared',
+      help: 'Shadow reads the routers compared, all phases (from the control plane)',
+      labelNames: ['migration'],
+      registers: [this.registry],
+      async collect() {
+        await fill(this, 'compared');
+      },
+    });
+    this.shadowReadMismatches = new Gauge({
+      name: 'cleave_shadow_read_mismatches',
+      help: 'Shadow reads that found a difference, all phases (from the control plane)',
+      labelNames: ['migration'],
+      registers: [this.registry],
+      async collect() {
+        await fill(this, 'mismatched');
+      },
+    });
+  }
+
+  /** Where the shadow-read gauges come from (the routing channel): one row per migration with reports. */
+  setShadowReadSource(source: () => Promise<ReadonlyArray<{ migration: string; compared: number; mismatched: number }>>): void {
+    this.#shadowReads = source;
   }
 }

@@ -2,6 +2,19 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { CleaveError } from '@cleave/core';
 import { parseFenceRecord, parseRouterAck, parseRoutingMessage, type FenceRecord, type RouterAck, type RoutingMessage } from './routing-messages.js';
+import {
+  MAX_RECENT_MISMATCHES,
+  parseHeldWriteReport,
+  parseShadowReadMismatch,
+  parseShadowReadReport,
+  sumShadowReads,
+  summariseHeldWrites,
+  type HeldWriteReport,
+  type HeldWritesSummary,
+  type ShadowReadMismatch,
+  type ShadowReadReport,
+  type ShadowReadStats,
+} from './router-reports.js';
 
 /** Construction settings of {@link RoutingChannel}. */
 export interface RoutingChannelConfig {
@@ -44,6 +57,11 @@ export interface AckWaitResult {
 /** A listener of {@link RoutingChannel.subscribe}. */
 export type RoutingListener = (message: RoutingMessage) => void;
 
+/** How long shadow-read totals stay in Redis after their last update (they survive router restarts). */
+export const SHADOW_READ_STATS_TTL_MS = 7 * 24 * 3600_000;
+/** How long a fence's held-write reports stay in Redis. */
+export const HELD_WRITE_REPORTS_TTL_MS = 24 * 3600_000;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -52,7 +70,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * coordinator fences, announces epochs and waits for the acks of every live router.
  *
  * Keys (under `prefix`): `router:<id>` (lease, TTL), `routers` (set of ids), `acks:<migrationId>`
- * (hash router id -> ack), `fence:<migrationId>` (fence, TTL); channel `routing`.
+ * (hash router id -> ack), `fence:<migrationId>` (fence, TTL), `shadow-reads:<migrationId>` (hash
+ * router id -> cumulative shadow-read counters per epoch, 7-day TTL), `shadow-read-mismatches:<migrationId>`
+ * (list, newest first), `held:<migrationId>:<fenceId>` (hash router id -> held-write report, 1-day TTL);
+ * channel `routing`.
  * Pub/sub messages are hints; the keys are the truth, so routers also poll them.
  *
  * @example
@@ -133,7 +154,71 @@ export class RoutingChannel {
     };
   }
 
+  /**
+   * Publishes a router's cumulative shadow-read counters for a migration (replacing its previous
+   * report) and appends new mismatches to the migration's recent list. Kept `ttlMs` after the last
+   * update by any router, so the totals of a router that restarted (under a new id) still count.
+   */
+  async reportShadowReads(migrationId: string, report: ShadowReadReport, mismatches: readonly ShadowReadMismatch[] = [], ttlMs = SHADOW_READ_STATS_TTL_MS): Promise<void> {
+    const key = this.#key('shadow-reads', migrationId);
+    const tx = this.#redis.multi().hset(key, report.routerId, JSON.stringify({ epochs: report.epochs, at: report.at })).pexpire(key, ttlMs);
+    if (mismatches.length > 0) {
+      const list = this.#key('shadow-read-mismatches', migrationId);
+      tx.lpush(list, ...mismatches.map((m) => JSON.stringify(m)))
+        .ltrim(list, 0, MAX_RECENT_MISMATCHES - 1)
+        .pexpire(list, ttlMs);
+    }
+    await tx.exec();
+  }
+
+  /** Reports how long a router held writes for a fence (after the fence was lifted). */
+  async reportHeldWrites(migrationId: string, fenceId: string, routerId: string, report: HeldWriteReport): Promise<void> {
+    const key = this.#key('held', migrationId, fenceId);
+    await this.#redis.multi().hset(key, routerId, JSON.stringify(report)).pexpire(key, HELD_WRITE_REPORTS_TTL_MS).exec();
+  }
+
   // ---- coordinator side --------------------------------------------------------------------
+
+  /**
+   * Every router's shadow reads of a migration, summed (per epoch too), with the recent mismatches.
+   * `routers` is empty when no router reported any.
+   */
+  async shadowReadStats(migrationId: string): Promise<ShadowReadStats> {
+    const [all, recent] = await Promise.all([
+      this.#redis.hgetall(this.#key('shadow-reads', migrationId)),
+      this.#redis.lrange(this.#key('shadow-read-mismatches', migrationId), 0, MAX_RECENT_MISMATCHES - 1),
+    ]);
+    const reports = Object.entries(all)
+      .map(([routerId, text]) => parseShadowReadReport(routerId, safeJson(text)))
+      .filter((r): r is ShadowReadReport => r !== null);
+    const mismatches = recent.map((text) => parseShadowReadMismatch(safeJson(text))).filter((m): m is ShadowReadMismatch => m !== null);
+    return sumShadowReads(reports, mismatches);
+  }
+
+  /** The held-write reports of a fence, by router id. */
+  async heldWriteReports(migrationId: string, fenceId: string): Promise<Map<string, HeldWriteReport>> {
+    const all = await this.#redis.hgetall(this.#key('held', migrationId, fenceId));
+    const result = new Map<string, HeldWriteReport>();
+    for (const [routerId, text] of Object.entries(all)) {
+      const report = parseHeldWriteReport(safeJson(text));
+      if (report !== null) result.set(routerId, report);
+    }
+    return result;
+  }
+
+  /**
+   * Waits until each of `routers` (those that acked the fence) reported its held writes for the
+   * fence, or the deadline; combines whatever was reported by then (reports of other routers too).
+   */
+  async waitForHeldWrites(migrationId: string, fenceId: string, routers: readonly string[], options: { timeoutMs: number; pollMs?: number }): Promise<HeldWritesSummary> {
+    const deadline = Date.now() + options.timeoutMs;
+    for (;;) {
+      const reports = await this.heldWriteReports(migrationId, fenceId);
+      const missing = routers.filter((id) => !reports.has(id));
+      if (missing.length === 0 || Date.now() >= deadline) return summariseHeldWrites(reports, missing);
+      await sleep(options.pollMs ?? 25);
+    }
+  }
 
   /** Routers whose lease is current (expired ones are dropped from the set). */
   async liveRouters(): Promise<RouterInfo[]> {
