@@ -169,9 +169,9 @@ export class Router {
     if (this.#closed) return;
     this.#closed = true;
     this.gate.close(new RouterError('router-closed', 'the router was destroyed while this write was held'));
+    await this.#shadowReader.idle(); // their counts go out with the control plane's last report
     await this.control.stop();
     await this.#failures.stop();
-    await this.#shadowReader.idle();
   }
 
   status(): RouterStatus {
@@ -408,16 +408,21 @@ export class Router {
           keys,
           targetFlavor: this.#servers.get(endpoint.server)?.mariadb === true ? 'mariadb' : 'mysql',
         });
-        syncs.push(apply.catch(() => undefined));
-        const applied = await withTimeout(apply, timeoutMs);
-        // The confirm re-read never fails the caller: a failure is recorded for repair.
-        const confirm = applied.confirm().then(
-          (raced) => {
-            if (raced) this.metrics.increment('cleave_router_shadow_applies_total', { result: 'raced' });
-          },
-          (error: unknown) => this.#recordFailure(work, keys, error),
+        // The confirm runs once the apply landed, however long it takes: an apply the caller
+        // stopped waiting for still writes an image read earlier, which only the confirm's re-read
+        // can catch as stale. It never fails the caller: a failure is recorded for repair.
+        const confirm = apply.then(
+          (applied) =>
+            applied.confirm().then(
+              (raced) => {
+                if (raced) this.metrics.increment('cleave_router_shadow_applies_total', { result: 'raced' });
+              },
+              (error: unknown) => this.#recordFailure(work, keys, error),
+            ),
+          () => undefined, // the apply's own failure is recorded below
         );
         syncs.push(confirm);
+        await withTimeout(apply, timeoutMs);
         // The caller waits for the confirm only where it could observe the shadow (its reads go
         // there); elsewhere the confirm finishes off its path, still counted as in flight, so a
         // fence waits for it and the connection is released after it.

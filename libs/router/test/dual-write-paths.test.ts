@@ -36,7 +36,7 @@ describe('@cleave/router dual-write paths, metrics hooks and the failure journal
     servers = {
       source: pools.pool(parseConnectionUrl(dbs().source.url), { connectionLimit: 10 }).callback as unknown as RouterPool,
       // The shadow side through a proxy the tests can cut.
-      target1: pools.pool(parseConnectionUrl(dbs().target1.url.replace(`:${target.port}/`, `:${proxy.port}/`)), { connectionLimit: 10, connectTimeout: 1_000 })
+      target1: pools.pool(parseConnectionUrl(dbs().target1.url.replace(`:${target.port}/`, `:${proxy.port}/`)), { connectionLimit: 10 })
         .callback as unknown as RouterPool,
     };
     store = await ControlStore.open({ pool: pools.pool(parseConnectionUrl(dbs().source.url)).promise, database: controlDatabase(dbs()) });
@@ -170,5 +170,36 @@ describe('@cleave/router dual-write paths, metrics hooks and the failure journal
     expect(open).toHaveLength(1);
     expect(open[0]).toMatchObject({ table: 'users' });
     expect(open[0]!.keyValues).toContain(String(insertId));
+  });
+
+  it('an apply the caller stopped waiting for still gets its confirm: late, older images do not stay on the shadow', async () => {
+    const m = await dualWriteMigration();
+    // Every apply "times out" for the caller (recorded as a failure) and lands later, in any order:
+    // the shadow pool is the real one behind a random delay per statement.
+    const real = servers['target1']!;
+    const realPromise = real.promise();
+    const delayed: RouterPool = {
+      getConnection: (callback) => real.getConnection(callback),
+      promise: () =>
+        Object.assign(Object.create(realPromise) as typeof realPromise, {
+          query: async (...args: Parameters<typeof realPromise.query>) => {
+            await sleep(Math.random() * 60);
+            return realPromise.query(...args);
+          },
+        }),
+    };
+    const { db } = routerFor(m, { servers: { ...servers, target1: delayed }, shadowTimeoutMs: 1, shadowRetryAfterMs: 0 });
+    const { insertId } = await db.insertInto('users').values(user('late@example.com')).executeTakeFirstOrThrow();
+    const id = Number(insertId);
+    for (let v = 1; v <= 60; v += 1) await db.updateTable('users').set({ storage_used: v }).where('id', '=', id).execute();
+    const deadline = Date.now() + 15_000;
+    const shadowValue = async () => {
+      const [rows] = await (await dbs().admin('target1')).query('SELECT storage_used FROM users WHERE id = ?', [id]);
+      return (rows as Array<{ storage_used: string }>)[0]?.storage_used;
+    };
+    while ((await shadowValue()) !== '60' && Date.now() < deadline) await sleep(100);
+    expect(await shadowValue()).toBe('60');
+    await sleep(500); // and it stays there once every late apply has landed
+    await expectInSync(`id = ${id}`);
   });
 });
