@@ -1,7 +1,7 @@
 import { CompiledQuery, MysqlQueryCompiler, type QueryResult, type RootOperationNode, type TransactionSettings } from 'kysely';
 import { CleaveError, type MigrationSide } from '@cleave/core';
 import { encodeShadowKeys } from '@cleave/control';
-import { applyKeys, mysqlErrno, readCatalog, tableShape, type KeyTuple, type TableShape } from '@cleave/mysql';
+import { applyKeys, confirmKeys, isRetryableLockError, mysqlErrno, readCatalog, tableShape, type KeyTuple, type TableShape } from '@cleave/mysql';
 import { FailureRecorder } from './failure-recorder.js';
 import { analyzeQuery, type QueryAnalysis, type TableName } from './query-analysis.js';
 import { mentionsTable, parseRawSql } from './raw-sql.js';
@@ -22,6 +22,7 @@ interface ServerInfo {
   readonly autoIncMode: number;
   /** MariaDB (has `SET STATEMENT`): writes can be bounded per statement and applied optimistically. */
   readonly mariadb: boolean;
+  readonly sqlMode: string;
 }
 
 /**
@@ -149,12 +150,12 @@ export class Router {
   start(): Promise<void> {
     this.#started ??= (async () => {
       for (const [name, pool] of Object.entries(this.#config.servers)) {
-        const [rows] = (await pool.promise().query({ sql: 'SELECT DATABASE() AS db, @@session.time_zone AS tz, @@innodb_autoinc_lock_mode AS mode, VERSION() AS version' })) as unknown as [
-          Array<{ db: string | null; tz: string; mode: number | string; version: string }>,
+        const [rows] = (await pool.promise().query({ sql: 'SELECT DATABASE() AS db, @@session.time_zone AS tz, @@innodb_autoinc_lock_mode AS mode, VERSION() AS version, @@session.sql_mode AS sqlMode' })) as unknown as [
+          Array<{ db: string | null; tz: string; mode: number | string; version: string; sqlMode: string }>,
         ];
         const row = rows[0]!;
         if (row.db === null) throw new CleaveError('CONFIG_INVALID', `the pool of server "${name}" has no default database: give it the database the plans name on that server`);
-        this.#servers.set(name, { database: row.db, timeZone: row.tz, autoIncMode: Number(row.mode), mariadb: /mariadb/i.test(row.version) });
+        this.#servers.set(name, { database: row.db, timeZone: row.tz, autoIncMode: Number(row.mode), mariadb: /mariadb/i.test(row.version), sqlMode: row.sqlMode });
       }
       await this.control.start();
       this.#checkEndpoints();
@@ -394,7 +395,7 @@ export class Router {
       const started = performance.now();
       const downUntil = this.#shadowDownUntil.get(endpoint.server) ?? 0;
       if (performance.now() < downUntil) {
-        this.metrics.increment('cleave_router_shadow_applies_total', { result: 'skipped' });
+        this.metrics.increment('cleave_router_shadow_applies_total', { result: 'skipped', path: 'apply' });
         await this.#recordFailure(work, keys, new Error(`shadow server ${endpoint.server} failed recently; apply skipped`));
         continue;
       }
@@ -415,7 +416,7 @@ export class Router {
           (applied) =>
             applied.confirm().then(
               (raced) => {
-                if (raced) this.metrics.increment('cleave_router_shadow_applies_total', { result: 'raced' });
+                if (raced) this.metrics.increment('cleave_router_shadow_applies_total', { result: 'raced', path: 'apply' });
               },
               (error: unknown) => this.#recordFailure(work, keys, error),
             ),
@@ -428,12 +429,12 @@ export class Router {
         // fence waits for it and the connection is released after it.
         if (covered.routing.reads === work.shadow) await withTimeout(confirm, timeoutMs).catch(() => undefined);
         this.#shadowDownUntil.delete(endpoint.server);
-        this.metrics.increment('cleave_router_shadow_applies_total', { result: 'ok' });
-        this.metrics.observe('cleave_router_shadow_apply_ms', { result: 'ok' }, performance.now() - started);
+        this.metrics.increment('cleave_router_shadow_applies_total', { result: 'ok', path: 'apply' });
+        this.metrics.observe('cleave_router_shadow_apply_ms', { result: 'ok', path: 'apply' }, performance.now() - started);
       } catch (error) {
         this.#shadowDownUntil.set(endpoint.server, performance.now() + (this.#config.shadowRetryAfterMs ?? 1_000));
-        this.metrics.increment('cleave_router_shadow_applies_total', { result: 'failed' });
-        this.metrics.observe('cleave_router_shadow_apply_ms', { result: 'failed' }, performance.now() - started);
+        this.metrics.increment('cleave_router_shadow_applies_total', { result: 'failed', path: 'apply' });
+        this.metrics.observe('cleave_router_shadow_apply_ms', { result: 'failed', path: 'apply' }, performance.now() - started);
         await this.#recordFailure(work, keys, error);
       }
     }
@@ -505,6 +506,8 @@ export class Router {
         }
         const dual = await this.#dualWrite<R>(route, compiled, attempt);
         settled = dual.settled;
+        // A failed replayed write stays in flight until its confirm put the shadow back.
+        if (dual.outcome === undefined) throw dual.error;
         const outcome = dual.outcome;
         if (outcome === 'lease-lapsed') {
           if (attempt >= 3) throw new RouterError('write-held-timeout', 'the control-plane lease kept lapsing while this write ran; it was rolled back and not run');
@@ -547,7 +550,11 @@ export class Router {
    * One dual write: the primary statement (autocommit, or a transaction that finds the keys),
    * then the shadow apply. `settled` resolves when no shadow work uses the primary connection.
    */
-  async #dualWrite<R>(route: Route, compiled: CompiledQuery, attempt: number): Promise<{ outcome: QueryResult<R> | 'lease-lapsed'; settled: Promise<unknown> }> {
+  async #dualWrite<R>(
+    route: Route,
+    compiled: CompiledQuery,
+    attempt: number,
+  ): Promise<{ outcome: QueryResult<R> | 'lease-lapsed'; error?: undefined; settled: Promise<unknown> } | { outcome: undefined; error: unknown; settled: Promise<unknown> }> {
     const { plan, shape } = await this.planDual(route, compiled.query);
     const connection = await acquire(this.pool(route.server));
     let settled: Promise<unknown> = Promise.resolve();
@@ -555,6 +562,13 @@ export class Router {
       let result: unknown;
       let keys: KeyTuple[];
       const autocommit = this.#autocommitSql(plan, route.server, compiled.sql, attempt);
+      const replay = autocommit === undefined ? undefined : this.#replayTarget(route, plan, shape);
+      if (replay !== undefined && autocommit !== undefined) {
+        const replayed = await this.#replay(route, compiled, shape, connection, autocommit, replay);
+        settled = replayed.settled;
+        if (replayed.outcome === undefined) return { outcome: undefined, error: replayed.error, settled };
+        return { outcome: replayed.outcome as QueryResult<R> | 'lease-lapsed', settled };
+      }
       if (autocommit !== undefined) {
         keys = await plan.before(connection);
         try {
@@ -590,6 +604,100 @@ export class Router {
     } finally {
       void settled.then(() => connection.release());
     }
+  }
+
+  /**
+   * Where a dual write is replayed (replay mode): the one shadow endpoint of its stated keys, when
+   * both servers are MariaDB with the same session time zone and sql_mode, the shadow's pool uses
+   * the endpoint's database, and the shadow did not fail recently. `undefined`: the normal path.
+   */
+  #replayTarget(route: Route, plan: WriteKeyPlan, shape: TableShape): Endpoint | undefined {
+    const dual = route.dual;
+    if (this.#config.replayWrites !== true || dual === undefined || plan.replayKeys === undefined || plan.replayKeys.length === 0) return undefined;
+    const { covered } = dual;
+    let endpoint: Endpoint | undefined;
+    if (dual.shadow === 'source') endpoint = covered.source;
+    else if (covered.move.kind === 'tables') endpoint = covered.move.target;
+    else {
+      const at = shape.keyColumns.indexOf(covered.move.column);
+      const endpoints = new Set(plan.replayKeys.map((key) => (at < 0 ? undefined : shardEndpoint(covered, key[at] as string))));
+      if (endpoints.size !== 1) return undefined;
+      endpoint = [...endpoints][0];
+    }
+    if (endpoint === undefined) return undefined;
+    const primary = this.#servers.get(route.server);
+    const shadow = this.#servers.get(endpoint.server);
+    if (primary === undefined || shadow === undefined || !primary.mariadb || !shadow.mariadb) return undefined;
+    if (primary.timeZone !== shadow.timeZone || primary.sqlMode !== shadow.sqlMode || shadow.database !== endpoint.database) return undefined;
+    if (performance.now() < (this.#shadowDownUntil.get(endpoint.server) ?? 0)) return undefined;
+    return endpoint;
+  }
+
+  /**
+   * Replay mode: the statement runs on the primary (autocommit, lease-bounded) and on the shadow at
+   * the same time; once both settled, `confirmKeys` compares both sides' rows and syncs them under
+   * the shadow's lock if they differ. Every outcome of the shadow statement (applied, failed, raced,
+   * run on a stale row) is thus corrected by the confirm, or recorded for repair if that fails.
+   */
+  async #replay(
+    route: Route,
+    compiled: CompiledQuery,
+    shape: TableShape,
+    connection: RouterPoolConnection,
+    primarySql: string,
+    endpoint: Endpoint,
+  ): Promise<{ outcome: QueryResult<unknown> | 'lease-lapsed' | undefined; error?: unknown; settled: Promise<unknown> }> {
+    const dual = route.dual!;
+    const { covered } = dual;
+    const keys = [...(await this.planDual(route, compiled.query)).plan.replayKeys!].map((key) => [...key]);
+    const work: ShadowWork = { covered, primary: dual.primary, shadow: dual.shadow, primaryServer: route.server, shape, keys };
+    const started = performance.now();
+    // ON UPDATE CURRENT_TIMESTAMP columns: the same time on both sides.
+    const pin = compiled.query.kind === 'UpdateQueryNode' && shape.catalog.columns.some((c) => c.onUpdate !== null);
+    const time = pin ? `timestamp = ${(Date.now() / 1000).toFixed(3)}` : '';
+    const primaryStatement = !pin ? primarySql : primarySql.startsWith('SET STATEMENT ') ? `SET STATEMENT ${time}, ${primarySql.slice('SET STATEMENT '.length)}` : `SET STATEMENT ${time} FOR ${primarySql}`;
+    const shadowPool = this.pool(endpoint.server).promise();
+    const shadowSettled: Promise<unknown> = shadowPool
+      .query({ sql: `SET STATEMENT ${pin ? `${time}, ` : ''}foreign_key_checks = 0 FOR ${compiled.sql}`, values: compiled.parameters as unknown[] })
+      .then(
+        () => null,
+        (error: unknown) => error,
+      );
+    let result: unknown;
+    let primaryError: unknown;
+    try {
+      result = await run(connection, primaryStatement, compiled.parameters);
+    } catch (error) {
+      primaryError = error;
+    }
+    const confirm = shadowSettled
+      .then(async (shadowError) => {
+        if (shadowError !== null && mysqlErrno(shadowError) === undefined && !isRetryableLockError(shadowError)) {
+          // Not an SQL error: the server is unreachable. Later writes skip it for a while.
+          this.#shadowDownUntil.set(endpoint.server, performance.now() + (this.#config.shadowRetryAfterMs ?? 1_000));
+        }
+        const raced = await confirmKeys({ source: asQueryable(connection), target: shadowPool, sourceShape: shape, targetTable: { database: endpoint.database, table: covered.table }, keys });
+        this.metrics.increment('cleave_router_shadow_applies_total', { result: raced ? 'raced' : 'ok', path: 'replay' });
+        this.metrics.observe('cleave_router_shadow_apply_ms', { result: 'ok', path: 'replay' }, performance.now() - started);
+      })
+      .catch(async (error: unknown) => {
+        this.#shadowDownUntil.set(endpoint.server, performance.now() + (this.#config.shadowRetryAfterMs ?? 1_000));
+        this.metrics.increment('cleave_router_shadow_applies_total', { result: 'failed', path: 'replay' });
+        await this.#recordFailure(work, keys, error);
+      });
+    const timeoutMs = this.#config.shadowTimeoutMs ?? 2_000;
+    // The caller waits for the shadow statement (as it would for an apply), and for the confirm
+    // too where it reads the shadow.
+    await withTimeout(covered.routing.reads === dual.shadow ? confirm : shadowSettled, timeoutMs).catch(() => undefined);
+    if (primaryError !== undefined) {
+      if (mysqlErrno(primaryError) === ER_STATEMENT_TIMEOUT) {
+        this.#log({ level: 'info', message: 'a write ran into its lease bound and was interrupted (nothing committed); retrying it in a transaction', server: route.server });
+        return { outcome: 'lease-lapsed', settled: confirm };
+      }
+      // The shadow may have run it: the confirm (still pending) puts the shadow back.
+      return { outcome: undefined, error: primaryError, settled: confirm };
+    }
+    return { outcome: toQueryResult(result), settled: confirm };
   }
 
   /** A transaction's state: one server, shadow work applied after commit. */

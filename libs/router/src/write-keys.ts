@@ -24,6 +24,11 @@ export interface WriteKeyPlan {
    * run as one autocommit statement.
    */
   readonly inTransaction: boolean;
+  /**
+   * Set when the statement may be replayed on the shadow as is (see {@link isReplayable}): the
+   * keys it states. The router's replay mode sends it to both sides at once.
+   */
+  readonly replayKeys?: readonly KeyTuple[];
   before(connection: RouterPoolConnection): Promise<KeyTuple[]>;
   after(connection: RouterPoolConnection, result: WriteResult): Promise<KeyTuple[]>;
 }
@@ -137,7 +142,9 @@ function planSelectKeys(node: AnyNode, shape: TableShape, compiler: QueryCompile
   } as unknown as RootOperationNode;
   if (!changesKey) {
     const known = statedKeys(node, shape);
-    if (known !== undefined) return { inTransaction: false, before: async () => known.map((key) => [...key]), after: async () => [] };
+    if (known !== undefined) {
+      return { inTransaction: false, ...(isReplayable(node) ? { replayKeys: known } : {}), before: async () => known.map((key) => [...key]), after: async () => [] };
+    }
   }
   const compiled = compiler.compileQuery(select, { queryId: 'cleave-touched-keys' });
   let found: KeyTuple[] = [];
@@ -247,6 +254,50 @@ function statedKeys(node: AnyNode, shape: TableShape): KeyTuple[] | undefined {
     keys.push([text]);
   }
   return keys;
+}
+
+/** Root properties a replayable UPDATE / DELETE may have (anything else: joins, ORDER BY, LIMIT, RETURNING, CTEs, ...). */
+const REPLAYABLE_ROOT: Readonly<Record<string, ReadonlySet<string>>> = {
+  UpdateQueryNode: new Set(['kind', 'table', 'updates', 'where']),
+  DeleteQueryNode: new Set(['kind', 'from', 'where']),
+};
+/** Nodes whose result depends only on the row they are applied to and on literal values. */
+const REPLAYABLE_NODES = new Set([
+  'AliasNode', 'AndNode', 'BinaryOperationNode', 'ColumnNode', 'ColumnUpdateNode', 'FromNode', 'IdentifierNode', 'OperatorNode', 'OrNode', 'ParensNode',
+  'PrimitiveValueListNode', 'ReferenceNode', 'SchemableIdentifierNode', 'TableNode', 'ValueListNode', 'ValueNode', 'WhereNode',
+]);
+const isLiteral = (v: unknown): boolean => v === null || ['string', 'number', 'bigint', 'boolean'].includes(typeof v) || Buffer.isBuffer(v);
+
+function replayableTree(value: unknown): boolean {
+  if (Array.isArray(value)) return value.every(replayableTree);
+  if (!isNode(value)) return false;
+  if (!REPLAYABLE_NODES.has(value.kind)) return false;
+  if (value.kind === 'ValueNode') return isLiteral(value['value']);
+  if (value.kind === 'PrimitiveValueListNode') return (value['values'] as unknown[]).every(isLiteral);
+  if (value.kind === 'SchemableIdentifierNode' && value['schema'] !== undefined) return false; // the shadow's database may be named differently
+  for (const [key, child] of Object.entries(value)) {
+    if (key === 'kind' || child === undefined) continue;
+    if (typeof child === 'object' && child !== null && !replayableTree(child)) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether an UPDATE / DELETE gives the same result on any copy of the rows it addresses: one
+ * table (no schema prefix), SET values and WHERE operands that are literals or the row's own
+ * columns, no function calls (NOW(), RAND(), ...), subqueries, joins, ORDER BY / LIMIT or raw SQL.
+ * (ON UPDATE CURRENT_TIMESTAMP columns are made deterministic by the caller, which pins the time.)
+ */
+export function isReplayable(node: OperationNode): boolean {
+  const root = node as AnyNode;
+  const allowed = REPLAYABLE_ROOT[root.kind];
+  if (allowed === undefined) return false;
+  for (const [key, child] of Object.entries(root)) {
+    if (child === undefined) continue;
+    if (!allowed.has(key)) return false;
+    if (key !== 'kind' && !replayableTree(child)) return false;
+  }
+  return true;
 }
 
 /** Shard key values in a WHERE (`=` / `IN` on `column`); `undefined` when the WHERE does not pin them. */

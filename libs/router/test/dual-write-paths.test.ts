@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Kysely } from 'kysely';
+import { Kysely, sql } from 'kysely';
 import { Redis } from 'ioredis';
 import type { Plan } from '@cleave/core';
 import { ControlStore, RoutingChannel, type MigrationRecord } from '@cleave/control';
@@ -201,5 +201,117 @@ describe('@cleave/router dual-write paths, metrics hooks and the failure journal
     expect(await shadowValue()).toBe('60');
     await sleep(500); // and it stays there once every late apply has landed
     await expectInSync(`id = ${id}`);
+  });
+
+  // Replay mode: deterministic key-addressed UPDATE/DELETE go to both sides at once.
+  function metricsLog() {
+    const counted: Array<{ name: string; labels: Record<string, string>; value: number }> = [];
+    const metrics: RouterMetrics = { increment: (name, labels, value = 1) => counted.push({ name, labels: { ...labels }, value }), observe: () => undefined };
+    const count = (labels: Record<string, string>) =>
+      counted.filter((c) => c.name === 'cleave_router_shadow_applies_total' && Object.entries(labels).every(([k, v]) => c.labels[k] === v)).reduce((sum, c) => sum + c.value, 0);
+    return { metrics, count };
+  }
+  const settle = async (where: string) => {
+    // Confirms run off the caller's path in dual_write: wait until they are done (a deadline, not a speed).
+    const deadline = Date.now() + 10_000;
+    const name = dbs().name;
+    for (;;) {
+      const target = await hexRows(await dbs().admin('target1'), name, 'users', 'id', where);
+      const source = await hexRows(await dbs().admin('source'), name, 'users', 'id', where);
+      if (JSON.stringify(target) === JSON.stringify(source) || Date.now() > deadline) return;
+      await sleep(50);
+    }
+  };
+
+  it('replay mode: a key-addressed update lands identically, ON UPDATE CURRENT_TIMESTAMP included (time pinned)', async () => {
+    const m = await dualWriteMigration();
+    const { metrics, count } = metricsLog();
+    const { db } = routerFor(m, { replayWrites: true, metrics });
+    const { insertId } = await db.insertInto('users').values(user('replay-1@example.com')).executeTakeFirstOrThrow();
+    const id = Number(insertId);
+    await sleep(20); // a later second, so an unpinned updated_at would differ
+    const [result] = await db.updateTable('users').set({ storage_used: 11 }).where('id', '=', id).execute();
+    expect(result?.numUpdatedRows).toBe(1n);
+    await db.updateTable('users').set((eb) => ({ storage_used: eb('storage_used', '+', 1) })).where('id', '=', id).execute();
+    await settle(`id = ${id}`);
+    await expectInSync(`id = ${id}`); // every column, updated_at (ON UPDATE CURRENT_TIMESTAMP(6)) included
+    const [rows] = await (await dbs().admin('target1')).query('SELECT storage_used FROM users WHERE id = ?', [id]);
+    expect(rows).toEqual([{ storage_used: '12' }]);
+    expect(count({ path: 'replay' })).toBe(2);
+    expect(count({ path: 'replay', result: 'raced' })).toBe(0); // both sides agreed: no repair needed
+    expect(count({ path: 'apply' })).toBe(1); // the insert took the normal path
+  });
+
+  it('replay mode: statements that are not deterministic take the normal path', async () => {
+    const m = await dualWriteMigration();
+    const { metrics, count } = metricsLog();
+    const { db } = routerFor(m, { replayWrites: true, metrics });
+    const { insertId } = await db.insertInto('users').values(user('replay-2@example.com')).executeTakeFirstOrThrow();
+    const id = Number(insertId);
+    await db.updateTable('users').set({ last_login_at: sql`NOW(6)` } as never).where('id', '=', id).execute();
+    await db.updateTable('users').set({ storage_used: 3 }).where('email', '=', 'replay-2@example.com').execute(); // keys looked up
+    await settle(`id = ${id}`);
+    await expectInSync(`id = ${id}`);
+    expect(count({ path: 'replay' })).toBe(0);
+    expect(count({ path: 'apply' })).toBe(3);
+  });
+
+  it('replay mode: callers racing on the same rows, and a stale shadow row, converge; the confirm repairs what the replay could not', async () => {
+    const m = await dualWriteMigration();
+    const { metrics, count } = metricsLog();
+    const { db } = routerFor(m, { replayWrites: true, metrics });
+    await db.insertInto('users').values(Array.from({ length: 4 }, (_, i) => user(`replay-hot-${i}@example.com`))).execute();
+    const ids = (await db.selectFrom('users').select('id').where('email', 'like', 'replay-hot-%').execute()).map((r) => Number(r.id));
+    await settle("email LIKE 'replay-hot-%'");
+    // A shadow row that went stale behind the router's back: a replayed increment cannot fix it.
+    await (await dbs().admin('target1')).query('UPDATE users SET storage_used = 1000 WHERE id = ?', [ids[0]]);
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, caller) => {
+        for (let i = 0; i < 25; i += 1) {
+          const id = ids[(caller + i) % ids.length]!;
+          if (i % 10 === 9) await db.deleteFrom('users').where('id', '=', id).where('storage_used', '>', 1_000_000).execute(); // matches nothing
+          else await db.updateTable('users').set((eb) => ({ storage_used: eb('storage_used', '+', 1) })).where('id', '=', id).execute();
+        }
+      }),
+    );
+    await settle("email LIKE 'replay-hot-%'");
+    await expectInSync("email LIKE 'replay-hot-%'");
+    const [rows] = await (await dbs().admin('source')).query("SELECT SUM(storage_used) AS total FROM users WHERE email LIKE 'replay-hot-%'");
+    expect(rows).toEqual([{ total: String(8 * 25 - 8 * 2) }]); // every increment applied once on the primary
+    expect(count({ path: 'replay' })).toBe(8 * 25);
+    expect(count({ path: 'replay', result: 'raced' })).toBeGreaterThan(0); // at least the stale row was repaired
+  });
+
+  it('replay mode: a statement the primary refuses fails for the caller and leaves the shadow as the primary is', async () => {
+    const m = await dualWriteMigration();
+    const { db } = routerFor(m, { replayWrites: true });
+    await db.insertInto('users').values([user('replay-a@example.com'), user('replay-b@example.com')]).execute();
+    const [a] = (await db.selectFrom('users').select('id').where('email', '=', 'replay-a@example.com').execute()).map((r) => Number(r.id));
+    await settle("email LIKE 'replay-_@example.com'");
+    // The shadow lacks b (so the shadow would accept the change); the primary refuses it (duplicate email).
+    await (await dbs().admin('target1')).query("DELETE FROM users WHERE email = 'replay-b@example.com'");
+    await expect(db.updateTable('users').set({ email: 'replay-b@example.com' }).where('id', '=', a!).execute()).rejects.toMatchObject({ errno: 1062 });
+    await settle(`id = ${a}`);
+    await expectInSync(`id = ${a}`);
+    const [rows] = await (await dbs().admin('target1')).query('SELECT email FROM users WHERE id = ?', [a]);
+    expect(rows).toEqual([{ email: 'replay-a@example.com' }]);
+  });
+
+  it('replay mode: with the shadow down the caller sees no error and the write is recorded for repair', async () => {
+    const m = await dualWriteMigration();
+    const { db, router } = routerFor(m, { replayWrites: true, shadowTimeoutMs: 1_000 });
+    const { insertId } = await db.insertInto('users').values(user('replay-down@example.com')).executeTakeFirstOrThrow();
+    await settle(`id = ${Number(insertId)}`);
+    proxy.cut();
+    const [result] = await db.updateTable('users').set({ storage_used: 5 }).where('id', '=', Number(insertId)).execute();
+    expect(result?.numUpdatedRows).toBe(1n);
+    const deadline = Date.now() + 10_000;
+    let open = await store.openShadowFailures(m.id);
+    while (open.length === 0 && Date.now() < deadline) {
+      await sleep(100);
+      open = await store.openShadowFailures(m.id);
+    }
+    expect(open.map((f) => f.keyValues).join()).toContain(String(insertId));
+    expect(router.status().pendingFailures).toBe(0); // in the store, not only in memory
   });
 });
