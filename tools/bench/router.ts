@@ -1,7 +1,9 @@
 // npm run bench:router [-- --iterations N --seconds S]
 // Latency (p50/p99) of a single-row INSERT, UPDATE and point SELECT through @cleave/router in
 // `dual_write` against plain Kysely (MysqlDialect) on the source, in the same run, on the same
-// pools, interleaved call by call; then throughput at 16 concurrent callers. Last line: JSON.
+// pools, interleaved call by call — the router in its default mode and in replay mode
+// (`replayWrites`: deterministic key-addressed updates sent to both sides at once); then
+// throughput at 16 concurrent callers. Last line: JSON.
 import { Command } from 'commander';
 import { Kysely, MysqlDialect } from 'kysely';
 import { Redis } from 'ioredis';
@@ -32,6 +34,7 @@ const pools = new MysqlPools({ maxConnectionsPerServer: 64 });
 const redis = new Redis({ host: dbs.redis.host, port: dbs.redis.port });
 let plain: Kysely<DB> | undefined;
 let routed: Kysely<DB> | undefined;
+let replayed: Kysely<DB> | undefined;
 try {
   for (const s of ['source', 'target1'] as const) await createSampleAccounts(await dbs.admin(s));
   const source = pools.pool(parseConnectionUrl(dbs.source.url), { connectionLimit: 32 });
@@ -55,6 +58,15 @@ try {
     pollMs: 1_000,
   });
   routed = new Kysely<DB>({ dialect });
+  const replayDialect = new CleaveDialect({
+    servers: { source: source.callback as unknown as RouterPool, target1: target1.callback as unknown as RouterPool },
+    store: { listMigrations: async () => [migration] },
+    channel,
+    leaseTtlMs: 3_000,
+    pollMs: 1_000,
+    replayWrites: true,
+  });
+  replayed = new Kysely<DB>({ dialect: replayDialect });
 
   // Seed through the router, so both sides hold the same rows.
   const SEED = 2_000;
@@ -79,12 +91,15 @@ try {
     for (let i = 0; i < 200; i++) {
       await call(plain, op);
       await call(routed, op);
+      await call(replayed, op);
     }
     samples[`plain-${op}`] = [];
     samples[`routed-${op}`] = [];
+    samples[`replay-${op}`] = [];
+    const sides: Array<['plain' | 'routed' | 'replay', Kysely<DB>]> = [['plain', plain], ['routed', routed], ['replay', replayed]];
     for (let i = 0; i < ITERATIONS; i++) {
-      // Interleaved, alternating who goes first: drift and caches hit both sides alike.
-      const order: Array<['plain' | 'routed', Kysely<DB>]> = i % 2 === 0 ? [['plain', plain], ['routed', routed]] : [['routed', routed], ['plain', plain]];
+      // Interleaved, rotating who goes first: drift and caches hit every side alike.
+      const order = [...sides.slice(i % 3), ...sides.slice(0, i % 3)];
       for (const [side, db] of order) {
         const started = performance.now();
         await call(db, op);
@@ -108,7 +123,7 @@ try {
   // Throughput: CONCURRENCY callers for SECONDS, writes (update) then reads (select).
   const throughput: Record<string, number> = {};
   for (const op of ['update', 'select'] as const) {
-    for (const [side, db] of [['plain', plain], ['routed', routed]] as const) {
+    for (const [side, db] of [['plain', plain], ['routed', routed], ['replay', replayed]] as const) {
       let done = 0;
       const until = performance.now() + SECONDS * 1000;
       await Promise.all(
@@ -131,6 +146,9 @@ try {
     iterations: ITERATIONS,
     write_p50_ratio: ratio(q(writesOf('routed'), 50), q(writesOf('plain'), 50)),
     write_p99_ratio: ratio(q(writesOf('routed'), 99), q(writesOf('plain'), 99)),
+    replay_write_p50_ratio: ratio(q(writesOf('replay'), 50), q(writesOf('plain'), 50)),
+    replay_write_p99_ratio: ratio(q(writesOf('replay'), 99), q(writesOf('plain'), 99)),
+    replay_update_p50_ratio: ratio(latency['replay-update']!.p50, latency['plain-update']!.p50),
     read_p50_ratio: ratio(latency['routed-select']!.p50, latency['plain-select']!.p50),
     read_p99_ratio: ratio(latency['routed-select']!.p99, latency['plain-select']!.p99),
     insert_p50_ratio: ratio(latency['routed-insert']!.p50, latency['plain-insert']!.p50),
@@ -139,12 +157,14 @@ try {
     concurrency: CONCURRENCY,
     throughput_ops_per_s: throughput,
     write_throughput_ratio: ratio(throughput['routed-update']!, throughput['plain-update']!),
+    replay_write_throughput_ratio: ratio(throughput['replay-update']!, throughput['plain-update']!),
     read_throughput_ratio: ratio(throughput['routed-select']!, throughput['plain-select']!),
     targets: { write_p50_ratio: 1.6, read_p50_ratio: 1.05 },
   };
   console.log(JSON.stringify(result));
 } finally {
   await routed?.destroy();
+  await replayed?.destroy();
   // Not plain.destroy(): MysqlDialect would end the shared pool that pools.end() ends.
   redis.disconnect();
   await pools.end();

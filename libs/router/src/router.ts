@@ -564,7 +564,7 @@ export class Router {
       const autocommit = this.#autocommitSql(plan, route.server, compiled.sql, attempt);
       const replay = autocommit === undefined ? undefined : this.#replayTarget(route, plan, shape);
       if (replay !== undefined && autocommit !== undefined) {
-        const replayed = await this.#replay(route, compiled, shape, connection, autocommit, replay);
+        const replayed = await this.#replay(route, compiled, shape, plan.replayKeys!, connection, autocommit, replay);
         settled = replayed.settled;
         if (replayed.outcome === undefined) return { outcome: undefined, error: replayed.error, settled };
         return { outcome: replayed.outcome as QueryResult<R> | 'lease-lapsed', settled };
@@ -643,13 +643,14 @@ export class Router {
     route: Route,
     compiled: CompiledQuery,
     shape: TableShape,
+    replayKeys: readonly KeyTuple[],
     connection: RouterPoolConnection,
     primarySql: string,
     endpoint: Endpoint,
   ): Promise<{ outcome: QueryResult<unknown> | 'lease-lapsed' | undefined; error?: unknown; settled: Promise<unknown> }> {
     const dual = route.dual!;
     const { covered } = dual;
-    const keys = [...(await this.planDual(route, compiled.query)).plan.replayKeys!].map((key) => [...key]);
+    const keys = replayKeys.map((key) => [...key]);
     const work: ShadowWork = { covered, primary: dual.primary, shadow: dual.shadow, primaryServer: route.server, shape, keys };
     const started = performance.now();
     // ON UPDATE CURRENT_TIMESTAMP columns: the same time on both sides.
