@@ -149,9 +149,7 @@ export function buildProgram(): Command {
       run(globals(), async (ctx) => {
         const maxPasses = Number(opts.maxPasses);
         if (!Number.isInteger(maxPasses) || maxPasses < 1) throw new CleaveError('INVALID_ARGUMENT', `--max-passes must be a positive integer, got "${opts.maxPasses}"`);
-        const report = await verifyCommand(ctx, id, { repair: Boolean(opts.repair), maxPasses }, (line) => {
-          if (!globals().json) process.stderr.write(`${line}\n`);
-        });
+        const report = await verifyCommand(ctx, id, { repair: Boolean(opts.repair), maxPasses }, globals().json ? undefined : process.stderr);
         emit(Boolean(globals().json), report, () => formatVerification(report));
         return report.clean ? EXIT.ok : EXIT.failed;
       }),

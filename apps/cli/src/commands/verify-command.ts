@@ -1,4 +1,6 @@
-import { verifyMigration } from '@cleave/verify';
+import { verifyMigration, type VerifyProgress } from '@cleave/verify';
+import { migrationStatus } from './status-command.js';
+import { VerifyProgressView } from './verify-progress.js';
 import type { CliContext } from '../cli-context.js';
 import { fmtDuration, fmtInt } from '../output.js';
 import { actor } from './start-command.js';
@@ -8,23 +10,31 @@ export interface VerifyCommandOptions {
   readonly maxPasses: number;
 }
 
-/** Verifies (and with --repair, repairs) a migration now, in this process. */
-export async function verifyCommand(ctx: CliContext, idOrName: string, options: VerifyCommandOptions, progress: (line: string) => void) {
+/**
+ * Verifies (and with --repair, repairs) a migration now, in this process. `progress` (none with
+ * --json) shows live progress per unit on that stream.
+ */
+export async function verifyCommand(ctx: CliContext, idOrName: string, options: VerifyCommandOptions, progress?: NodeJS.WriteStream) {
   const store = await ctx.store();
   const migration = await store.getMigration(idOrName);
-  let lastUnit = '';
-  return verifyMigration(
-    { migrationId: migration.id, repair: options.repair, maxPasses: options.maxPasses },
-    {
-      store,
-      servers: (name) => ctx.pool(name).promise,
-      actor: actor(),
-      onProgress: (p) => {
-        if (p.unit !== lastUnit) progress(`verifying ${p.unit}…`);
-        lastUnit = p.unit;
+  let view: VerifyProgressView | undefined;
+  if (progress !== undefined) {
+    const status = await migrationStatus(ctx, migration.id);
+    view = new VerifyProgressView(new Map(status.backfill.tables.map((t) => [t.table, t.rowsEstimate])), progress);
+  }
+  try {
+    return await verifyMigration(
+      { migrationId: migration.id, repair: options.repair, maxPasses: options.maxPasses },
+      {
+        store,
+        servers: (name) => ctx.pool(name).promise,
+        actor: actor(),
+        ...(view === undefined ? {} : { onProgress: (p: VerifyProgress & { readonly unit: string }) => view.update(p) }),
       },
-    },
-  );
+    );
+  } finally {
+    view?.stop();
+  }
 }
 
 export function formatVerification(report: Awaited<ReturnType<typeof verifyCommand>>): string {

@@ -37,7 +37,7 @@ export async function watchStatus(ctx: CliContext, idOrName: string, options: Wa
   const tty = Boolean(out.isTTY);
   const bars = tty
     ? new cliProgress.MultiBar(
-        { format: ' {unit} |{bar}| {percentage}% {rows} rows {rate} rows/s ETA {eta} {state}', hideCursor: true, clearOnComplete: false, stream: out },
+        { format: ' {unit} |{bar}| {percentage}% {rows} rows {rate} rows/s ETA {remaining} {state}', hideCursor: true, clearOnComplete: false, stream: out },
         cliProgress.Presets.shades_classic,
       )
     : null;
@@ -48,13 +48,13 @@ export async function watchStatus(ctx: CliContext, idOrName: string, options: Wa
   if (!tty) out.write(`${header}\n`);
   for (;;) {
     for (const t of status.backfill.tables) {
-      const payload = { unit: t.table.padEnd(20), rows: `${fmtInt(t.rowsCopied)}/${fmtInt(t.rowsEstimate)}`, rate: fmtInt(t.rowsPerSecond), eta: eta(t), state: t.state };
+      const payload = { unit: t.table.padEnd(20), rows: `${fmtInt(t.rowsCopied)}/${fmtInt(t.rowsEstimate)}`, rate: fmtInt(t.rowsPerSecond), remaining: eta(t), state: t.state };
       if (bars) {
         const bar = byUnit.get(t.table) ?? bars.create(100, 0, payload);
         byUnit.set(t.table, bar);
         bar.update(Math.floor(t.percent), payload);
       } else {
-        out.write(`${t.table}: ${t.percent.toFixed(1)}% ${payload.rows} rows, ${payload.rate} rows/s, ETA ${payload.eta}, ${t.state}\n`);
+        out.write(`${t.table}: ${t.percent.toFixed(1)}% ${payload.rows} rows, ${payload.rate} rows/s, ETA ${payload.remaining}, ${t.state}\n`);
       }
     }
     const verification = status.verification.at(-1);
