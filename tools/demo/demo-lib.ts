@@ -2,6 +2,7 @@
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError } from 'commander';
 import { spawnUntilReady, type ReadyProcess } from '@cleave/testing';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -15,22 +16,28 @@ export interface DemoArgs {
   readonly users: number;
   readonly writesPerSecond: number;
   readonly readsPerSecond: number;
+  /** After the summary, keep the worker (and its dashboard) running until Ctrl-C. */
+  readonly keepRunning: boolean;
 }
 
-/** `--users N`, `--writes N` (per second), `--reads N` (per second). */
+const positiveInteger = (flag: string) => (raw: string): number => {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} needs a positive integer, got "${raw}"`);
+  return n;
+};
+
+/** `npm run demo -- [--users N] [--writes N] [--reads N] [--keep-running]` (commander: --help, errors). */
 export function parseArgs(argv: readonly string[]): DemoArgs {
-  const out = { users: 200_000, writesPerSecond: 100, readsPerSecond: 200 };
-  const names: Record<string, keyof typeof out> = { '--users': 'users', '--writes': 'writesPerSecond', '--reads': 'readsPerSecond' };
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i]!.split('=', 2) as [string, string | undefined];
-    const key = names[flag];
-    if (key === undefined) throw new Error(`unknown argument "${argv[i]}": use --users N, --writes N, --reads N`);
-    const raw = inline ?? argv[++i];
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer, got "${raw}"`);
-    out[key] = n;
-  }
-  return out;
+  const options = new Command('npm run demo --')
+    .description('cleave end to end on this machine: seed, route a live service, backfill, verify, switch, finalize, check every write')
+    .option('--users <n>', 'sample users to seed (with their addresses, aliases, sessions)', positiveInteger('--users'), 200_000)
+    .option('--writes <n>', "the account service's writes per second", positiveInteger('--writes'), 100)
+    .option('--reads <n>', "the account service's reads per second", positiveInteger('--reads'), 200)
+    .option('--keep-running', 'after the summary, keep the worker and its dashboard up until Ctrl-C', false)
+    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
+    .parse([...argv], { from: 'user' })
+    .opts<{ users: number; writes: number; reads: number; keepRunning: boolean }>();
+  return { users: options.users, writesPerSecond: options.writes, readsPerSecond: options.reads, keepRunning: options.keepRunning };
 }
 
 const startedAt = Date.now();

@@ -1,5 +1,5 @@
 /**
- * `npm run demo [-- --users N]`: cleave end to end on this machine. Starts the local services,
+ * `npm run demo [-- --users N --keep-running]`: cleave end to end on this machine. Starts the local services,
  * seeds a sample account database, starts a worker and a sample account service that reads and
  * writes through @cleave/router, then plans, backfills, verifies, switches reads and writes and
  * finalizes with the real CLI, checks that no acknowledged write was lost, and prints a summary
@@ -281,7 +281,7 @@ async function main(): Promise<Summary> {
   for (const e of final.errors.slice(0, 5)) console.log(`    error: ${e}`);
   console.log(`  lost writes:      ${lostWrites} of ${fmtInt(checkedKeys)} ledger rows`);
   console.log(`  verification:     ${verificationClean ? 'clean' : 'DIFFERENCES'} (${verificationNote})`);
-  console.log(`  dashboard:        ${dashboard} (served by the worker while the demo ran; it stops with the demo)`);
+  console.log(`  dashboard:        ${dashboard} (${args.keepRunning ? 'kept running after the summary: Ctrl-C stops it' : 'served by the worker while the demo ran; it stops with the demo, or keep it with --keep-running'})`);
   console.log(`  total:            ${elapsed().toFixed(1)} s`);
   return summary;
 }
@@ -294,8 +294,13 @@ function must(what: string, run: CliRun): CliRun {
 let exitCode = 1;
 try {
   const summary = await main();
-  await cleanup();
   exitCode = summary.failed_writes === 0 && summary.lost_writes === 0 && summary.verification_clean ? 0 : 1;
+  if (args.keepRunning) {
+    console.log(JSON.stringify(summary));
+    log(`keeping the worker and its dashboard running at ${String(summary['dashboard'])}: Ctrl-C stops them`);
+    await new Promise(() => undefined); // the signal handler stops the processes and exits
+  }
+  await cleanup();
   console.log(JSON.stringify(summary));
 } catch (error) {
   if (interrupted) await new Promise(() => undefined); // the signal handler cleans up and exits
