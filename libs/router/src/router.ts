@@ -1,7 +1,7 @@
 import { CompiledQuery, MysqlQueryCompiler, type QueryResult, type RootOperationNode, type TransactionSettings } from 'kysely';
 import { CleaveError, type MigrationSide } from '@cleave/core';
 import { encodeShadowKeys } from '@cleave/control';
-import { applyKeys, confirmKeys, isRetryableLockError, mysqlErrno, readCatalog, tableShape, type KeyTuple, type TableShape } from '@cleave/mysql';
+import { applyKeys, confirmKeys, imageSelectList, isRetryableLockError, mysqlErrno, rawTypeCast, readCatalog, rowKey, tableShape, type KeyTuple, type RawRow, type TableShape } from '@cleave/mysql';
 import { FailureRecorder } from './failure-recorder.js';
 import { analyzeQuery, type QueryAnalysis, type TableName } from './query-analysis.js';
 import { mentionsTable, parseRawSql } from './raw-sql.js';
@@ -82,6 +82,8 @@ interface ShadowWork {
   readonly primaryServer: string;
   readonly shape: TableShape;
   readonly keys: KeyTuple[];
+  /** The rows' images as the primary committed them (INSERT … RETURNING), when known. */
+  readonly images?: readonly RawRow[];
 }
 
 /**
@@ -408,6 +410,8 @@ export class Router {
           targetTable: { database: endpoint.database, table: covered.table },
           keys,
           targetFlavor: this.#servers.get(endpoint.server)?.mariadb === true ? 'mariadb' : 'mysql',
+          // Images known from the statement cover every key only when the keys all go to one place.
+          ...(work.images !== undefined && groups.size === 1 ? { images: work.images } : {}),
         });
         // The confirm runs once the apply landed, however long it takes: an apply the caller
         // stopped waiting for still writes an image read earlier, which only the confirm's re-read
@@ -569,10 +573,21 @@ export class Router {
         if (replayed.outcome === undefined) return { outcome: undefined, error: replayed.error, settled };
         return { outcome: replayed.outcome as QueryResult<R> | 'lease-lapsed', settled };
       }
+      let images: RawRow[] | undefined;
       if (autocommit !== undefined) {
         keys = await plan.before(connection);
+        const returning = plan.returnsImages === true && this.#servers.get(route.server)?.mariadb === true && route.dual!.covered.move.kind === 'tables';
         try {
-          result = await run(connection, autocommit, compiled.parameters);
+          if (returning) {
+            // The rows' images come back with the insert: no separate read of the primary.
+            images = (await run(connection, { sql: `${autocommit} RETURNING ${imageSelectList(shape)}`, rowsAsArray: true, typeCast: rawTypeCast }, compiled.parameters)) as RawRow[];
+            const positions = shape.keyShapeColumns.map((_, i) => i);
+            keys.push(...images.map((image) => rowKey(shape, image, positions)));
+            const autoIncrement = shape.catalog.columns.some((c) => c.autoIncrement);
+            result = { insertId: autoIncrement && images.length > 0 ? String(keys[0]![0]) : 0, affectedRows: images.length };
+          } else {
+            result = await run(connection, autocommit, compiled.parameters);
+          }
         } catch (error) {
           // Interrupted at the lease bound: nothing committed; retried in a transaction.
           if (mysqlErrno(error) === ER_STATEMENT_TIMEOUT) {
@@ -581,7 +596,7 @@ export class Router {
           }
           throw error;
         }
-        keys.push(...(await plan.after(connection, (isOkPacket(result) ? result : {}) as WriteResult)));
+        if (images === undefined) keys.push(...(await plan.after(connection, (isOkPacket(result) ? result : {}) as WriteResult)));
       } else {
         await run(connection, 'BEGIN');
         try {
@@ -599,7 +614,7 @@ export class Router {
         }
       }
       const dual = route.dual!;
-      ({ settled } = await this.applyShadow({ covered: dual.covered, primary: dual.primary, shadow: dual.shadow, primaryServer: route.server, shape, keys }, connection));
+      ({ settled } = await this.applyShadow({ covered: dual.covered, primary: dual.primary, shadow: dual.shadow, primaryServer: route.server, shape, keys, ...(images === undefined ? {} : { images }) }, connection));
       return { outcome: toQueryResult<R>(result), settled };
     } finally {
       void settled.then(() => connection.release());

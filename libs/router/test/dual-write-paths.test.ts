@@ -121,8 +121,10 @@ describe('@cleave/router dual-write paths, metrics hooks and the failure journal
       observe: (name, labels, value) => observed.push({ name, labels: { ...labels }, value }),
     };
     const { db } = routerFor(m, { metrics });
-    await db.insertInto('users').values([user('keyed-1@example.com'), user('keyed-2@example.com'), user('keyed-3@example.com')]).execute();
-    const ids = (await db.selectFrom('users').select('id').where('email', 'like', 'keyed-%').execute()).map((r) => Number(r.id));
+    const [inserted] = await db.insertInto('users').values([user('keyed-1@example.com'), user('keyed-2@example.com'), user('keyed-3@example.com')]).execute();
+    const ids = (await db.selectFrom('users').select('id').where('email', 'like', 'keyed-%').orderBy('id').execute()).map((r) => Number(r.id));
+    // The insert's result is what MySQL reports for it (first generated id, rows inserted), however the router ran it.
+    expect(inserted).toMatchObject({ insertId: BigInt(ids[0]!), numInsertedOrUpdatedRows: 3n });
     await db.updateTable('users').set({ storage_used: 5 }).where('id', 'in', ids).where('email', '!=', 'keyed-2@example.com').execute(); // keys from the statement
     await db.updateTable('users').set({ storage_used: 9 }).where('email', '=', 'keyed-2@example.com').execute(); // keys looked up
     await db.deleteFrom('users').where('id', '=', ids[0]!).execute();

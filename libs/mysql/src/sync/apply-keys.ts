@@ -25,7 +25,7 @@
 import { encodeKey, type KeyTuple } from './key-codec.js';
 import { keysWhere, qualifiedName } from './key-range.js';
 import type { Queryable } from './queryable.js';
-import { sameRow, type RawRow } from './raw-rows.js';
+import { rowKeyId, sameRow, type RawRow } from './raw-rows.js';
 import { context, emptyResult, readImages, syncKeys, writeRows, type SyncKeysArgs, type SyncResult } from './sync-rows.js';
 import { isRetryableLockError, mysqlErrno, ER_DUP_ENTRY } from './sync-errors.js';
 
@@ -36,6 +36,12 @@ export interface ApplyKeysArgs extends SyncKeysArgs {
    * locked syncKeys (MySQL has no per-statement foreign_key_checks).
    */
   readonly targetFlavor: 'mariadb' | 'mysql';
+  /**
+   * The images of exactly `keys` as the primary committed them, when the caller has them already
+   * (`INSERT … RETURNING` {@link imageSelectList}): saves the primary read. The confirm still
+   * re-reads the primary.
+   */
+  readonly images?: readonly RawRow[];
 }
 
 /** What {@link applyKeys} wrote, and how to confirm it. */
@@ -52,6 +58,16 @@ export interface AppliedKeys {
 }
 
 const NOTHING_TO_CONFIRM = async (): Promise<boolean> => false;
+
+/** Whether two sets of images hold the same rows, byte for byte (in any order). */
+function sameImages(a: readonly RawRow[], b: readonly RawRow[], positions: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  const byKey = new Map(b.map((row) => [rowKeyId(row, positions), row] as const));
+  return a.every((row) => {
+    const other = byKey.get(rowKeyId(row, positions));
+    return other !== undefined && sameRow(row, other);
+  });
+}
 
 /** Errors after which the locked syncKeys is the right tool (it handles them), not a failure. */
 function fallsBack(error: unknown): boolean {
@@ -79,7 +95,7 @@ export async function applyKeys(args: ApplyKeysArgs): Promise<AppliedKeys> {
   if (args.targetFlavor !== 'mariadb' || keys.length > ctx.batchRows) return locked();
 
   const where = keysWhere(ctx.shape, keys);
-  const images = await readImages(ctx, ctx.source, ctx.shape, where);
+  const images = args.images === undefined || args.images.length !== keys.length ? await readImages(ctx, ctx.source, ctx.shape, where) : args.images;
   // Some keys present and some absent (or a collation-equal key twice): the locked form diffs them.
   if (images.length !== 0 && images.length !== keys.length) return locked();
   const target: Queryable = args.target;
@@ -104,7 +120,7 @@ export async function applyKeys(args: ApplyKeysArgs): Promise<AppliedKeys> {
     mode: 'optimistic',
     async confirm() {
       const now = await readImages(ctx, ctx.source, ctx.shape, where);
-      if (now.length === images.length && now.every((row, i) => sameRow(row, images[i] as RawRow))) return false;
+      if (sameImages(now, images, ctx.positions)) return false;
       await syncKeys({ ...args, keys });
       return true;
     },
@@ -129,7 +145,7 @@ export async function confirmKeys(args: SyncKeysArgs): Promise<boolean> {
   if (keys.length === 0) return false;
   const where = keysWhere(ctx.shape, keys);
   const [primary, target] = await Promise.all([readImages(ctx, ctx.source, ctx.shape, where), readImages(ctx, ctx.target, ctx.targetTable, where, 'share')]);
-  if (primary.length === target.length && primary.every((row, i) => sameRow(row, target[i] as RawRow))) return false;
+  if (sameImages(primary, target, ctx.positions)) return false;
   await syncKeys({ ...args, keys });
   return true;
 }

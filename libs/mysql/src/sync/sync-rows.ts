@@ -188,7 +188,7 @@ export async function readImages(ctx: Context, db: Queryable, table: TableName, 
   const { shape } = ctx;
   const rows = await queryRaw(
     db,
-    `SELECT ${keySelect(shape)}, ${rowLiteralExpression(shape.shapeColumns)} FROM ${qualifiedName(table)} WHERE ${where} ORDER BY ${keyOrderBy(shape)}${lock === 'share' ? ' LOCK IN SHARE MODE' : lock ? ' FOR UPDATE' : ''}`,
+    `SELECT ${imageSelectList(shape)} FROM ${qualifiedName(table)} WHERE ${where} ORDER BY ${keyOrderBy(shape)}${lock === 'share' ? ' LOCK IN SHARE MODE' : lock ? ' FOR UPDATE' : ''}`,
   );
   const last = shape.keyShapeColumns.length;
   for (const row of rows) {
@@ -278,6 +278,14 @@ async function conflictingKeys(ctx: Context, conn: Queryable, images: readonly R
     }
   }
   return [...found.values()];
+}
+
+/**
+ * The select list of a row IMAGE (raw key parts, then the row literal), for a SELECT or an
+ * INSERT … RETURNING (read with `rowsAsArray` and `rawTypeCast`).
+ */
+export function imageSelectList(shape: TableShape): string {
+  return `${keySelect(shape)}, ${rowLiteralExpression(shape.shapeColumns)}`;
 }
 
 /** The select list of the key columns, read raw. */
