@@ -1,12 +1,16 @@
 import type { ShapeColumn, TableShape } from '@cleave/mysql';
 
-// The canonical row string that both servers hash: every copyable column read as in a copy
-// (text as its stored bytes via CAST(.. AS BINARY), so a case-only change in a _ci column or a
-// latin1/gbk byte is seen; FLOAT as the exact double), joined by '#', preceded by
-//  - a NULL bitmap over the nullable columns (NULL and '' differ), and
-//  - the byte lengths of the variable-length values when there are two or more of them, so a
-//    '#' moving from one value into the next cannot produce the same string.
-// Numbers and dates cannot contain '#'. The string is therefore an injective encoding of the row.
+// The canonical row string that both servers hash: one CONCAT_WS('#', ...) of
+//  - a NULL bitmap over the nullable columns (NULL and '' differ),
+//  - the byte lengths of the variable-length values but the last one (NULLs have no length and
+//    CONCAT_WS skips them; the bitmap says which are there),
+//  - every copyable column read as in a copy (text as its stored bytes via CAST(.. AS BINARY), so a
+//    case-only change in a _ci column or a latin1/gbk byte is seen; FLOAT as the exact double).
+// Numbers, dates and the bitmap cannot contain '#'. So the string is an injective encoding of the
+// row: read left to right, the bitmap and the lengths delimit every variable value but the last,
+// and what follows the last one is '#'-free fixed values whose count is known, read from the end.
+// One flat CONCAT_WS (not a nested list of lengths) and LENGTH of the column itself (not of its
+// CAST): each extra expression node costs per row, and this is the hot loop of verification.
 
 const VARIABLE: ReadonlySet<ShapeColumn['codec']> = new Set(['text', 'binary', 'json', 'other']);
 
@@ -18,14 +22,16 @@ export function rowStringSql(shape: TableShape): string {
   const variable = columns.filter((column) => VARIABLE.has(column.codec));
   const parts: string[] = [];
   if (nullable.length > 0) parts.push(`CONCAT(${nullable.map((column) => `ISNULL(${column.quoted})`).join(', ')})`);
-  if (variable.length > 1) parts.push(`CONCAT_WS(',', ${variable.map((column) => `LENGTH(${column.readExpression})`).join(', ')})`);
+  // LENGTH counts bytes whatever the charset, so the column's own value gives the same length as
+  // its binary read.
+  for (const column of variable.slice(0, -1)) parts.push(`LENGTH(${column.codec === 'text' ? column.quoted : column.readExpression})`);
   parts.push(...columns.map((column) => column.readExpression));
   return `CONCAT_WS('#', ${parts.join(', ')})`;
 }
 
 /**
  * The per-row hash: SHA1 of the canonical row string. SHA1 measured fastest of the non-linear
- * hashes on MariaDB (hardware SHA extensions); see verify's README section in the report.
+ * hashes on MariaDB (MD5 costs about 1.5x as much per row).
  */
 export function rowHashSql(shape: TableShape): string {
   return `SHA1(${rowStringSql(shape)})`;

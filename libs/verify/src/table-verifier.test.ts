@@ -104,6 +104,21 @@ describe('verifyTable', () => {
     });
   });
 
+  it('finds the same differences with one chunk at a time and with several in flight, reporting progress in key order', async () => {
+    await damageTarget();
+    for (const parallelChunks of [1, 3]) {
+      const keys: number[] = [];
+      const report = await verifyTable({
+        source, target, sourceShape: shape, targetTable: targetTable(), repair: false, initialChunkRows: 300, maxChunkRows: 600, parallelChunks,
+        onProgress: (p) => keys.push(p.lastKey === null ? Infinity : Number(JSON.parse(p.lastKey)[0])),
+      });
+      expect(report, `parallelChunks ${parallelChunks}`).toMatchObject({ rowsDiffering: 10, rowsRepaired: 0, clean: false });
+      expect(report.chunks).toBeGreaterThan(3);
+      expect(keys).toEqual([...keys].sort((a, b) => a - b));
+      expect(keys.at(-1)).toBe(Infinity);
+    }
+  });
+
   it('without repairing, reports only differences that persist: dual writes in flight are not differences', async () => {
     await targetAdmin.query("UPDATE accounts SET name = 'really different' WHERE id = 2500");
     let stop = false;

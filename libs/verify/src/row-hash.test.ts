@@ -1,0 +1,73 @@
+import { useTestDatabases } from '@cleave/testing';
+import type { Connection, Pool } from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findTable, MysqlPools, parseConnectionUrl, readCatalog, tableShape, type TableShape } from '@cleave/mysql';
+import { chunkChecksum, sameChecksum } from './chunk-checksum.js';
+import { diffRows } from './row-diff.js';
+
+// Two variable-length columns then fixed ones, the last variable column nullable (its NULL and ''
+// differ only through the NULL bitmap, it has no length field), a nullable fixed column last.
+const DDL = `CREATE TABLE hashed (
+  id INT PRIMARY KEY,
+  a VARCHAR(20) NOT NULL,
+  b VARBINARY(20) NULL,
+  n INT NOT NULL,
+  t DATETIME NULL
+)`;
+
+const BASE = `(1, 'x', X'00', 1, NULL), (2, 'x', X'00', 1, NULL), (3, 'p', X'71', 3, '2024-01-01'), (4, 'q', X'72', 4, '2024-01-02')`;
+
+/**
+ * Each case changes the target's rows; the chunk checksum of the table must differ, and so must
+ * the row diff. Classes that a cheaper encoding or hash could miss: NULL vs '' vs a zero byte,
+ * trailing spaces and zero bytes, a separator moving between values, values swapped between rows
+ * or columns, and the same change applied to two rows (which a XOR of linear hashes cancels).
+ */
+const CASES: Array<[string, string]> = [
+  ['NULL vs empty in the last variable column', `UPDATE hashed SET b = '' WHERE id = 3`],
+  ['empty vs a zero byte', `UPDATE hashed SET b = X'' WHERE id = 1`],
+  ['a trailing zero byte', `UPDATE hashed SET b = X'0000' WHERE id = 1`],
+  ['a trailing space', `UPDATE hashed SET a = 'x ' WHERE id = 1`],
+  ['a separator moving into the next value', `UPDATE hashed SET a = 'x#', b = X'' WHERE id = 2`],
+  ['a separator moving from a variable into a fixed value', `UPDATE hashed SET b = CONCAT(b, '#3') , n = 3 WHERE id = 1`],
+  ['values swapped between two rows', `UPDATE hashed SET a = IF(id = 3, 'q', 'p') WHERE id IN (3, 4)`],
+  ['values swapped between two columns', `UPDATE hashed SET a = 'q', b = 'p' WHERE id = 3 AND a = 'p'`],
+  ['the same change in two rows', `UPDATE hashed SET n = 5 WHERE id IN (1, 2)`],
+  ['a NULL date vs a value', `UPDATE hashed SET t = '2024-01-01' WHERE id = 1`],
+];
+
+describe('the chunk checksum sees every difference class', () => {
+  const dbs = useTestDatabases('verify_hash');
+  let pools: MysqlPools;
+  let source: Pool;
+  let target: Pool;
+  let targetAdmin: Connection;
+  let shape: TableShape;
+  const targetTable = () => ({ database: dbs().target1.database, table: 'hashed' });
+
+  beforeAll(async () => {
+    pools = new MysqlPools();
+    source = pools.promisePool(parseConnectionUrl(dbs().source.url), { connectionLimit: 2 });
+    target = pools.promisePool(parseConnectionUrl(dbs().target1.url), { connectionLimit: 2 });
+    const sourceAdmin = await dbs().admin('source');
+    targetAdmin = await dbs().admin('target1');
+    await sourceAdmin.query(`${DDL}; INSERT INTO hashed VALUES ${BASE}`);
+    await targetAdmin.query(DDL);
+    const catalog = await readCatalog(source, dbs().source.database, { tables: ['hashed'] });
+    shape = tableShape(findTable(catalog, 'hashed')!, dbs().source.database);
+  });
+  afterAll(async () => {
+    await pools.end();
+  });
+
+  it.each(CASES)('%s', async (_name, change) => {
+    await targetAdmin.query(`DELETE FROM hashed; INSERT INTO hashed VALUES ${BASE}`);
+    const same = await Promise.all([chunkChecksum(source, shape, shape, '1'), chunkChecksum(target, shape, targetTable(), '1')]);
+    expect(sameChecksum(same[0], same[1])).toBe(true);
+    await targetAdmin.query(change);
+    const [a, b] = await Promise.all([chunkChecksum(source, shape, shape, '1'), chunkChecksum(target, shape, targetTable(), '1')]);
+    expect(a.rows).toBe(b.rows);
+    expect(sameChecksum(a, b)).toBe(false);
+    expect((await diffRows(source, target, shape, targetTable(), '1')).length).toBeGreaterThan(0);
+  });
+});
