@@ -10,7 +10,7 @@ import { newRouterId, RouterControl } from './router-control.js';
 import { RouterError } from './router-error.js';
 import { NOOP_METRICS, type RouterMetrics } from './router-metrics.js';
 import { acquire, asQueryable, run, type RouterPool, type RouterPoolConnection } from './router-pool.js';
-import { shardEndpoint, shardKeyValue, sideEndpoints, type CoveredTable, type Endpoint } from './routing-table.js';
+import { shardEndpoint, shardKeyValue, sideEndpoints, type CoveredTable, type Endpoint, type RoutingTable } from './routing-table.js';
 import { ShadowReader } from './shadow-reader.js';
 import { WriteGate } from './write-gate.js';
 import { planWriteKeys, statementKeyValues, type WriteKeyPlan, type WriteResult } from './write-keys.js';
@@ -30,6 +30,7 @@ interface ServerInfo {
  * by `max_statement_time` to the lease minus this margin, so it commits or dies while the lease holds.
  */
 const AUTOCOMMIT_LEASE_MARGIN_MS = 100;
+const NO_EXIT = (): void => undefined;
 /** ER_STATEMENT_TIMEOUT: the statement hit its max_statement_time and was rolled back. */
 const ER_STATEMENT_TIMEOUT = 1969;
 
@@ -104,6 +105,8 @@ export class Router {
   readonly #failures: FailureRecorder;
   readonly #shadowReader: ShadowReader;
   readonly #shadowDownUntil = new Map<string, number>();
+  /** Routes by (cached, frozen) query analysis, valid for one routing table. */
+  readonly #routes = new WeakMap<QueryAnalysis, { table: RoutingTable; routes: [Route | undefined, Route | undefined] }>();
   #started: Promise<void> | undefined;
   /** `start()` finished: statements skip awaiting it. */
   #ready = false;
@@ -224,8 +227,26 @@ export class Router {
 
   // ---- routing ------------------------------------------------------------------------------
 
-  /** Decides where a statement runs. `inTransaction`: reads of covered tables go to the primary. */
+  /**
+   * Decides where a statement runs. `inTransaction`: reads of covered tables go to the primary.
+   * Routes of statements that name no sharded table depend only on the analysis (cached per SQL
+   * text) and the routing table (replaced on every reload), so they are cached on both.
+   */
   route(input: QueryAnalysis, node: RootOperationNode, sql: string, inTransaction: boolean): Route {
+    const table = this.control.table;
+    const cached = this.#routes.get(input);
+    const key = inTransaction ? 1 : 0;
+    if (cached !== undefined && cached.table === table && cached.routes[key] !== undefined) return cached.routes[key];
+    const route = this.#computeRoute(input, node, sql, inTransaction);
+    if (!input.raw && input.rawFragments === '' && input.tables.every((name) => table.lookup(name, this.#homeDatabase)?.move.kind !== 'shard')) {
+      const entry = cached !== undefined && cached.table === table ? cached : { table, routes: [undefined, undefined] as [Route | undefined, Route | undefined] };
+      entry.routes[key] = Object.freeze(route);
+      this.#routes.set(input, entry);
+    }
+    return route;
+  }
+
+  #computeRoute(input: QueryAnalysis, node: RootOperationNode, sql: string, inTransaction: boolean): Route {
     const table = this.control.table;
     const home = this.#homeDatabase;
     let analysis = input;
@@ -489,7 +510,9 @@ export class Router {
     const started = performance.now();
     const analysis = analyzeQuery(compiled.query, compiled.sql);
     for (let attempt = 1; ; attempt += 1) {
-      const { route, exit } = await this.admit(analysis, compiled.query, compiled.sql, false);
+      // Reads (no write gate) route synchronously: no promise hop on the hot path.
+      const direct = this.#ready && !this.#closed ? this.route(analysis, compiled.query, compiled.sql, false) : undefined;
+      const { route, exit } = direct !== undefined && direct.gate.length === 0 ? { route: direct, exit: NO_EXIT } : await this.admit(analysis, compiled.query, compiled.sql, false);
       // A dual write stays in flight (for fences) until its shadow work settled.
       let settled: Promise<unknown> | undefined;
       try {
@@ -526,13 +549,22 @@ export class Router {
     }
   }
 
-  async #runOn(server: string, compiled: CompiledQuery): Promise<unknown> {
-    const connection = await acquire(this.pool(server));
-    try {
-      return await run(connection, compiled.sql, compiled.parameters);
-    } finally {
-      connection.release();
-    }
+  /** One statement on a pooled connection (one promise: this is every routed read's path). */
+  #runOn(server: string, compiled: CompiledQuery): Promise<unknown> {
+    const pool = this.pool(server);
+    return new Promise((resolve, reject) => {
+      pool.getConnection((error, connection) => {
+        if (error) {
+          reject(error);
+          return;
+        }
+        connection.query(compiled.sql, compiled.parameters as unknown[], (queryError, result) => {
+          connection.release();
+          if (queryError) reject(queryError);
+          else resolve(result);
+        });
+      });
+    });
   }
 
   /**
