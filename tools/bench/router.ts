@@ -65,6 +65,7 @@ try {
     leaseTtlMs: 3_000,
     pollMs: 1_000,
     replayWrites: true,
+    replayPinsTime: true, // users has ON UPDATE CURRENT_TIMESTAMP(6): replayed with the time pinned
   });
   replayed = new Kysely<DB>({ dialect: replayDialect });
 

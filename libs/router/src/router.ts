@@ -600,7 +600,7 @@ export class Router {
       const autocommit = this.#autocommitSql(plan, route.server, compiled.sql, attempt);
       const replay = autocommit === undefined ? undefined : this.#replayTarget(route, plan, shape);
       if (replay !== undefined && autocommit !== undefined) {
-        const replayed = await this.#replay(route, compiled, shape, plan.replayKeys!, connection, autocommit, replay);
+        const replayed = await this.#replay(route, compiled, shape, plan, connection, autocommit, replay);
         settled = replayed.settled;
         if (replayed.outcome === undefined) return { outcome: undefined, error: replayed.error, settled };
         return { outcome: replayed.outcome as QueryResult<R> | 'lease-lapsed', settled };
@@ -661,6 +661,9 @@ export class Router {
   #replayTarget(route: Route, plan: WriteKeyPlan, shape: TableShape): Endpoint | undefined {
     const dual = route.dual;
     if (this.#config.replayWrites !== true || dual === undefined || plan.replayKeys === undefined || plan.replayKeys.length === 0) return undefined;
+    // ON UPDATE CURRENT_TIMESTAMP columns are only deterministic with the time pinned, which changes
+    // what the primary stores (the router's clock): only when that was asked for.
+    if (plan.updatesTimestamp === true && this.#config.replayPinsTime !== true) return undefined;
     const { covered } = dual;
     let endpoint: Endpoint | undefined;
     if (dual.shadow === 'source') endpoint = covered.source;
@@ -690,18 +693,18 @@ export class Router {
     route: Route,
     compiled: CompiledQuery,
     shape: TableShape,
-    replayKeys: readonly KeyTuple[],
+    plan: WriteKeyPlan,
     connection: RouterPoolConnection,
     primarySql: string,
     endpoint: Endpoint,
   ): Promise<{ outcome: QueryResult<unknown> | 'lease-lapsed' | undefined; error?: unknown; settled: Promise<unknown> }> {
     const dual = route.dual!;
     const { covered } = dual;
-    const keys = replayKeys.map((key) => [...key]);
+    const keys = plan.replayKeys!.map((key) => [...key]);
     const work: ShadowWork = { covered, primary: dual.primary, shadow: dual.shadow, primaryServer: route.server, shape, keys };
     const started = performance.now();
     // ON UPDATE CURRENT_TIMESTAMP columns: the same time on both sides.
-    const pin = compiled.query.kind === 'UpdateQueryNode' && shape.catalog.columns.some((c) => c.onUpdate !== null);
+    const pin = plan.updatesTimestamp === true;
     const time = pin ? `timestamp = ${(Date.now() / 1000).toFixed(3)}` : '';
     const primaryStatement = !pin ? primarySql : primarySql.startsWith('SET STATEMENT ') ? `SET STATEMENT ${time}, ${primarySql.slice('SET STATEMENT '.length)}` : `SET STATEMENT ${time} FOR ${primarySql}`;
     const shadowPool = this.pool(endpoint.server).promise();

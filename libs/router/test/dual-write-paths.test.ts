@@ -225,7 +225,7 @@ describe('@cleave/router dual-write paths, metrics hooks and the failure journal
   it('replay mode: a key-addressed update lands identically, ON UPDATE CURRENT_TIMESTAMP included (time pinned)', async () => {
     const m = await dualWriteMigration();
     const { metrics, count } = metricsLog();
-    const { db, router } = routerFor(m, { replayWrites: true, metrics });
+    const { db, router } = routerFor(m, { replayWrites: true, replayPinsTime: true, metrics });
     // Each write's confirm finishes before the next write (a confirm racing the next write is a
     // real race, repaired and counted; this test counts only what the pinned time does).
     const settled = () => router.gate.idle(m.id);
@@ -247,10 +247,22 @@ describe('@cleave/router dual-write paths, metrics hooks and the failure journal
     expect(count({ path: 'apply' })).toBe(1); // the insert took the normal path
   });
 
+  it('replay mode without replayPinsTime leaves updates of tables with ON UPDATE CURRENT_TIMESTAMP to the normal path', async () => {
+    const m = await dualWriteMigration();
+    const { metrics, count } = metricsLog();
+    const { db, router } = routerFor(m, { replayWrites: true, metrics });
+    const { insertId } = await db.insertInto('users').values(user('replay-nopin@example.com')).executeTakeFirstOrThrow();
+    await db.updateTable('users').set({ storage_used: 4 }).where('id', '=', Number(insertId)).execute();
+    await router.gate.idle(m.id);
+    await expectInSync(`id = ${Number(insertId)}`);
+    expect(count({ path: 'replay' })).toBe(0);
+    expect(count({ path: 'apply' })).toBe(2);
+  });
+
   it('replay mode: statements that are not deterministic take the normal path', async () => {
     const m = await dualWriteMigration();
     const { metrics, count } = metricsLog();
-    const { db } = routerFor(m, { replayWrites: true, metrics });
+    const { db } = routerFor(m, { replayWrites: true, replayPinsTime: true, metrics });
     const { insertId } = await db.insertInto('users').values(user('replay-2@example.com')).executeTakeFirstOrThrow();
     const id = Number(insertId);
     await db.updateTable('users').set({ last_login_at: sql`NOW(6)` } as never).where('id', '=', id).execute();
@@ -264,7 +276,7 @@ describe('@cleave/router dual-write paths, metrics hooks and the failure journal
   it('replay mode: callers racing on the same rows, and a stale shadow row, converge; the confirm repairs what the replay could not', async () => {
     const m = await dualWriteMigration();
     const { metrics, count } = metricsLog();
-    const { db } = routerFor(m, { replayWrites: true, metrics });
+    const { db } = routerFor(m, { replayWrites: true, replayPinsTime: true, metrics });
     await db.insertInto('users').values(Array.from({ length: 4 }, (_, i) => user(`replay-hot-${i}@example.com`))).execute();
     const ids = (await db.selectFrom('users').select('id').where('email', 'like', 'replay-hot-%').execute()).map((r) => Number(r.id));
     await settle("email LIKE 'replay-hot-%'");
@@ -289,7 +301,7 @@ describe('@cleave/router dual-write paths, metrics hooks and the failure journal
 
   it('replay mode: a statement the primary refuses fails for the caller and leaves the shadow as the primary is', async () => {
     const m = await dualWriteMigration();
-    const { db } = routerFor(m, { replayWrites: true });
+    const { db } = routerFor(m, { replayWrites: true, replayPinsTime: true });
     await db.insertInto('users').values([user('replay-a@example.com'), user('replay-b@example.com')]).execute();
     const [a] = (await db.selectFrom('users').select('id').where('email', '=', 'replay-a@example.com').execute()).map((r) => Number(r.id));
     await settle("email LIKE 'replay-_@example.com'");
@@ -304,7 +316,7 @@ describe('@cleave/router dual-write paths, metrics hooks and the failure journal
 
   it('replay mode: with the shadow down the caller sees no error and the write is recorded for repair', async () => {
     const m = await dualWriteMigration();
-    const { db, router } = routerFor(m, { replayWrites: true, shadowTimeoutMs: 1_000 });
+    const { db, router } = routerFor(m, { replayWrites: true, replayPinsTime: true, shadowTimeoutMs: 1_000 });
     const { insertId } = await db.insertInto('users').values(user('replay-down@example.com')).executeTakeFirstOrThrow();
     await settle(`id = ${Number(insertId)}`);
     proxy.cut();
