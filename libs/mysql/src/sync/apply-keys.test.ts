@@ -1,11 +1,9 @@
 import { useTestDatabases } from '@cleave/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyKeys, confirmKeys } from './apply-keys.js';
-import { nextChunkUpper } from './chunking.js';
 import type { KeyTuple } from './key-codec.js';
-import { syncKeyRange } from './sync-rows.js';
 import type { TableShape } from './table-shape.js';
-import { syncFixture, type SyncFixture } from './test/sync-fixture.js';
+import { copyTable, randomSourceWrite, seededRandom, syncFixture, type SyncFixture } from './test/sync-fixture.js';
 
 // The optimistic dual-write apply must give the same end state as the locked syncKeys: writers
 // hammer a few keys (so applies of one key overlap all the time) while a backfill copies the
@@ -42,42 +40,10 @@ describe('applyKeys racing other applies and a copy', () => {
 
   async function writer(stop: () => boolean, seed: number, idSpace: number): Promise<number> {
     let writes = 0;
-    let state = seed;
-    const random = (n: number): number => {
-      state = (state * 1103515245 + 12345) % 2147483648;
-      return state % n;
-    };
+    const random = seededRandom(seed);
     while (!stop()) {
-      const id = 1 + random(idSpace);
-      const op = random(10);
-      let touched: number[];
-      try {
-        if (op < 4) {
-          await fx.source.query(`UPDATE hot SET v = v + 1, note = CONCAT('u', v + 1) WHERE id = ${id}`);
-          touched = [id];
-        } else if (op < 6) {
-          await fx.source.query(`DELETE FROM hot WHERE id = ${id}`);
-          touched = [id];
-        } else if (op < 8) {
-          await fx.source.query(`INSERT INTO hot VALUES (${id}, 0, 'ins', NULL) ON DUPLICATE KEY UPDATE v = v + 100, note = 'upsert'`);
-          touched = [id];
-        } else if (op < 9) {
-          const to = 1 + random(idSpace);
-          await fx.source.query(`UPDATE IGNORE hot SET id = ${to} WHERE id = ${id}`); // a key update
-          touched = [id, to];
-        } else {
-          // Move a unique value between rows (a unique-key conflict on the target: the locked fallback).
-          const other = 1 + random(idSpace);
-          const [owners] = await fx.source.query({ sql: 'SELECT id FROM hot WHERE email = ?', values: [`e${other}`], rowsAsArray: true });
-          await fx.source.query(`UPDATE hot SET email = NULL WHERE email = 'e${other}'`);
-          await fx.source.query(`UPDATE hot SET email = 'e${other}' WHERE id = ${id}`);
-          touched = [id, ...(owners as [number][]).map(([owner]) => Number(owner))];
-        }
-      } catch (error) {
-        // Duplicate keys and deadlocks between the writers themselves: that write did not happen.
-        if ([1062, 1213].includes((error as { errno?: number }).errno ?? 0)) continue;
-        throw error;
-      }
+      const touched = await randomSourceWrite(fx, 'hot', random, idSpace);
+      if (touched === undefined) continue;
       for (const key of touched) await apply([key]);
       writes += 1;
     }
@@ -111,14 +77,8 @@ describe('applyKeys racing other applies and a copy', () => {
     await fx.targetAdmin.query('DELETE FROM hot');
     let done = false;
     const writers = Array.from({ length: 4 }, (_, i) => writer(() => done, 100 + i, 8_000));
-    let lower: KeyTuple | null = null;
     try {
-      for (;;) {
-        const upper: KeyTuple | null = await nextChunkUpper(fx.source, shape, lower, 500, null);
-        await syncKeyRange({ source: fx.source, target: fx.target, sourceShape: shape, targetTable: { database: shape.database, table: 'hot' }, bounds: { lower, upper } });
-        if (upper === null) break;
-        lower = upper;
-      }
+      await copyTable(fx, shape, 'hot', 500);
     } finally {
       done = true;
     }
@@ -211,11 +171,7 @@ describe('confirmKeys after statements replayed on both sides concurrently', () 
   });
 
   async function writer(stop: () => boolean, seed: number, idSpace: number): Promise<void> {
-    let state = seed;
-    const random = (n: number): number => {
-      state = (state * 1103515245 + 12345) % 2147483648;
-      return state % n;
-    };
+    const random = seededRandom(seed);
     while (!stop()) {
       const id = 1 + random(idSpace);
       const op = random(10);
@@ -258,14 +214,8 @@ describe('confirmKeys after statements replayed on both sides concurrently', () 
     await fx.targetAdmin.query('DELETE FROM rep');
     let done = false;
     const writers = Array.from({ length: 4 }, (_, i) => writer(() => done, 300 + i, 7_000));
-    let lower: KeyTuple | null = null;
     try {
-      for (;;) {
-        const upper: KeyTuple | null = await nextChunkUpper(fx.source, shape, lower, 500, null);
-        await syncKeyRange({ source: fx.source, target: fx.target, sourceShape: shape, targetTable: { database: shape.database, table: 'rep' }, bounds: { lower, upper } });
-        if (upper === null) break;
-        lower = upper;
-      }
+      await copyTable(fx, shape, 'rep', 500);
     } finally {
       done = true;
     }
