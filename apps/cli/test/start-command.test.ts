@@ -61,6 +61,11 @@ describe('cleave start / status (real processes, real servers)', () => {
     expect(started.code).toBe(0);
     const { id, phase } = JSON.parse(started.stdout) as { id: string; phase: string };
     expect(phase).toBe('dual_write');
+    // The target tables exist before the first dual write.
+    const [created] = await (await dbs().admin('target1')).query(
+      "SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ('sessions', 'user_keys') ORDER BY 1",
+    );
+    expect(created).toEqual([{ t: 'sessions' }, { t: 'user_keys' }]);
     const status = await runCli(['status', id, '--json'], cliEnv(dbs()));
     const s = JSON.parse(status.stdout);
     expect(s.migration).toMatchObject({ id, name: 'split-sessions', phase: 'dual_write' });
@@ -81,6 +86,16 @@ describe('cleave start / status (real processes, real servers)', () => {
     const again = await runCli(['start', file], cliEnv(dbs()));
     expect(again.code).toBe(3);
     expect(again.stderr).toContain('a migration named "split-sessions" already exists');
+  });
+
+  it('refuses a target table whose definition differs, with the difference, before registering anything', async () => {
+    await (await dbs().admin('target1')).query('CREATE TABLE user_settings (user_id BIGINT UNSIGNED NOT NULL PRIMARY KEY, locale CHAR(2) NULL)');
+    const run = await runCli(['start', planFile('differs', plan('split-settings', [{ kind: 'tables', tables: ['user_settings'], to: 'mail' }]))], cliEnv(dbs()));
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain('user_settings');
+    expect(run.stderr).toMatch(/differ/);
+    const list = await runCli(['status', 'split-settings', '--json'], cliEnv(dbs()));
+    expect(list.code).toBe(4); // nothing registered
   });
 
   it('unknown migration: exit 4', async () => {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { CleaveError, backfillUnits, parsePlan, type Plan } from '@cleave/core';
 import { preflightPlan, type MigrationRecord } from '@cleave/control';
-import { readCatalog } from '@cleave/mysql';
+import { ensureTargetTable, readCatalog } from '@cleave/mysql';
 import type { CliContext } from '../cli-context.js';
 
 export function readPlanFile(file: string): Plan {
@@ -27,9 +27,9 @@ export const actor = () => `cli:${userInfo().username}`;
 
 /**
  * Registers a migration and enqueues its backfill: validates the plan, checks it against the
- * live source catalog (nothing is registered when that fails), records it in the control
- * store, moves it to dual_write and enqueues one split job per table (deterministic ids, so
- * running the same step twice enqueues nothing new).
+ * live source catalog and creates (or checks) the target tables (nothing is registered when that
+ * fails), records it in the control store, moves it to dual_write and enqueues one split job per
+ * table (deterministic ids, so running the same step twice enqueues nothing new).
  */
 export async function startMigration(ctx: CliContext, planFile: string): Promise<MigrationRecord> {
   const plan = readPlanFile(planFile);
@@ -38,10 +38,22 @@ export async function startMigration(ctx: CliContext, planFile: string): Promise
   // The whole catalog: foreign keys of tables that stay can point at tables that move.
   const catalog = await readCatalog(source.promise, plan.source.database);
   preflightPlan(plan, catalog);
+  const units = backfillUnits(plan);
+  // The target tables exist before dual writes begin (their first shadow applies land instead of
+  // being recorded as failures), and a target table that differs is refused before anything is
+  // registered. Idempotent: the split jobs ensure them again.
+  for (const unit of units) {
+    await ensureTargetTable({
+      source: source.promise,
+      target: ctx.pool(unit.target.server).promise,
+      sourceTable: { database: plan.source.database, table: unit.table },
+      targetTable: { database: unit.target.database, table: unit.table },
+      dropForeignKeys: unit.droppedForeignKeys,
+    });
+  }
   const store = await ctx.store();
   const by = { actor: actor(), reason: `cleave start ${planFile}` };
   const migration = await store.createMigration(plan, by);
-  const units = backfillUnits(plan);
   for (const unit of units) {
     const table = catalog.tables.find((t) => t.name === unit.table);
     await store.registerBackfillTable(migration.id, unit.id, unit.targetName, table?.rowEstimate ?? 0);
