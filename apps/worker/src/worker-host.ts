@@ -7,6 +7,7 @@ import { ControlStore, serverUrl, type CleaveConfig } from '@cleave/control';
 import { JOB_PAYLOAD_SCHEMAS, JobProducer, redisConnectionFromUrl, type JobPayloads } from '@cleave/jobs';
 import { MysqlPools } from '@cleave/mysql';
 import { MigrationGates } from './migration-gates.js';
+import { lowerProcessPriority } from './process-priority.js';
 import { repairShadowFailures } from '@cleave/verify';
 import { runVerifyJob } from './verify-job.js';
 import { ShadowRepairScheduler } from './shadow-repair-scheduler.js';
@@ -48,6 +49,8 @@ export class WorkerHost {
   readonly servers = (name: string): Pool => this.pools.pool(serverUrl(this.#config, name)).promise;
 
   async start(): Promise<void> {
+    const priority = lowerProcessPriority(this.settings.processNice);
+    if (priority.error !== undefined) this.#log.warn({ err: priority.error, nice: this.settings.processNice }, 'could not lower the worker\'s CPU priority');
     this.#store = await ControlStore.open({ pool: this.servers(this.#config.control.server), database: this.#config.control.database });
     const connection = redisConnectionFromUrl(this.#config.redisUrl);
     this.#producer = new JobProducer({ connection, queuePrefix: this.#config.queuePrefix });

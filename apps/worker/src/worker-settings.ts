@@ -6,8 +6,10 @@ export interface WorkerSettings {
   readonly configFile?: string;
   /**
    * Jobs in flight at once per queue. The default (1) and the other defaults below protect the
-   * source's foreground (about <= 1.3x its p95 on a small shared box); a throughput run with no
-   * foreground to protect can pass e.g. `--concurrency 4 --nice-ratio 0 --max-source-latency-ratio 0`.
+   * source's foreground (its sysbench p95 within about 1.3x on a 2-core box shared by the source,
+   * the target and the worker, at the price of copying at about a twentieth of full speed; see the
+   * README's worker settings); a throughput run with no foreground to protect can pass
+   * `--concurrency 4 --nice-ratio 0 --max-source-latency-ratio 0 --process-nice 0`.
    */
   readonly concurrency: number;
   /** Connections per server for the whole process (the connection budget). */
@@ -22,14 +24,25 @@ export interface WorkerSettings {
   readonly segmentRows: number;
   /** Target time per chunk, ms. */
   readonly chunkTargetMs: number;
-  /** Sleep after each chunk, as a multiple of the chunk's duration (gh-ost's nice ratio). 0 = none. */
+  /**
+   * Sleep after each chunk, as a multiple of the chunk's duration (gh-ost's nice ratio): the copy
+   * is busy at most 1/(1 + niceRatio) of the time (default 4: 20%). 0 = none.
+   */
   readonly niceRatio: number;
   /** Throttle while the source's probe latency exceeds this multiple of its idle baseline. 0 disables. */
   readonly maxSourceLatencyRatio: number;
-  /** How often the throttlers are checked, ms. */
+  /**
+   * How often the throttlers are checked, ms. A decision holds until the next check, so a source
+   * that answered slowly gets at least this long without copy load to recover (default 2000).
+   */
   readonly throttleIntervalMs: number;
   /** BullMQ job lock: a killed worker's jobs return to the queue after about this long. */
   readonly lockMs: number;
+  /**
+   * CPU niceness of the worker process (0..19; 0 = unchanged). A worker that shares a host with a
+   * database yields the CPU to it.
+   */
+  readonly processNice: number;
 }
 
 function int(value: string, name: string, min: number): number {
@@ -52,6 +65,12 @@ function latencyRatio(value: string): number {
   return n;
 }
 
+function niceness(value: string): number {
+  const n = int(value, '--process-nice', 0);
+  if (n > 19) throw new CleaveError('CONFIG_INVALID', `--process-nice must be an integer from 0 to 19, got "${value}"`);
+  return n;
+}
+
 export function readWorkerSettings(argv: readonly string[], env: Record<string, string | undefined>): WorkerSettings {
   const program = new Command('cleave-worker')
     .option('-c, --config <file>', 'config file')
@@ -63,10 +82,11 @@ export function readWorkerSettings(argv: readonly string[], env: Record<string, 
     .addOption(new Option('--max-target-threads-running <n>', 'throttle above this target Threads_running (0: off)').default(env['CLEAVE_MAX_TARGET_THREADS_RUNNING'] ?? '25'))
     .addOption(new Option('--segment-rows <n>', 'rows per copy job').default(env['CLEAVE_SEGMENT_ROWS'] ?? '100000'))
     .addOption(new Option('--chunk-target-ms <n>', 'target time per chunk').default(env['CLEAVE_CHUNK_TARGET_MS'] ?? '200'))
-    .addOption(new Option('--nice-ratio <x>', 'sleep after each chunk this many times its duration (0: none)').default(env['CLEAVE_NICE_RATIO'] ?? '1'))
+    .addOption(new Option('--nice-ratio <x>', 'sleep after each chunk this many times its duration (0: none)').default(env['CLEAVE_NICE_RATIO'] ?? '4'))
     .addOption(new Option('--max-source-latency-ratio <x>', 'throttle while the source probe latency is above this multiple of its baseline (0: off)').default(env['CLEAVE_MAX_SOURCE_LATENCY_RATIO'] ?? '1.5'))
-    .addOption(new Option('--throttle-interval-ms <n>', 'how often throttlers are checked').default(env['CLEAVE_THROTTLE_INTERVAL_MS'] ?? '250'))
+    .addOption(new Option('--throttle-interval-ms <n>', 'how often throttlers are checked (a decision holds until the next check)').default(env['CLEAVE_THROTTLE_INTERVAL_MS'] ?? '2000'))
     .addOption(new Option('--lock-ms <n>', 'job lock duration; a killed worker\'s jobs are retaken after it').default(env['CLEAVE_WORKER_LOCK_MS'] ?? '30000'))
+    .addOption(new Option('--process-nice <n>', 'CPU niceness of the worker process, 0..19 (0: unchanged)').default(env['CLEAVE_WORKER_NICE'] ?? '10'))
     .exitOverride()
     .parse([...argv], { from: 'node' });
   const o = program.opts<Record<string, string>>();
@@ -86,5 +106,6 @@ export function readWorkerSettings(argv: readonly string[], env: Record<string, 
     maxSourceLatencyRatio: latencyRatio(o['maxSourceLatencyRatio']!),
     throttleIntervalMs: int(o['throttleIntervalMs']!, '--throttle-interval-ms', 10),
     lockMs: int(o['lockMs']!, '--lock-ms', 1000),
+    processNice: niceness(o['processNice']!),
   };
 }
