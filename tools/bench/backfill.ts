@@ -29,10 +29,10 @@ import { sysbenchPrepare, sysbenchRun } from './lib/sysbench.js';
 
 const opts = new Command('bench:backfill')
   .option('--rows <n>', 'users (sessions = 3x)', '1000000')
-  .option('--fg-seconds <n>', 'seconds of foreground load alone, and as many during the backfill', '20')
-  .option('--fg-windows <n>', 'alternating alone/during windows the foreground seconds are split into', '4')
+  .option('--fg-seconds <n>', 'seconds of foreground load alone, and as many during the backfill', '40')
+  .option('--fg-windows <n>', 'alternating alone/during windows the foreground seconds are split into (more windows: a steadier median on a shared machine)', '8')
   .option('--fg-rate <n>', 'foreground transactions per second', '40')
-  .option('--copy-worker-args <args>', 'worker options of the throughput run (a): no foreground to protect', '--concurrency 4 --nice-ratio 0 --max-source-latency-ratio 0')
+  .option('--copy-worker-args <args>', 'worker options of the throughput run (a): no foreground to protect', '--concurrency 4 --nice-ratio 0 --max-source-latency-ratio 0 --process-nice 0')
   .option('--fg-worker-args <args>', 'worker options of the run under foreground load (d); empty = the worker defaults', '')
   .option('--profile-worker <dir>', 'write a V8 CPU profile of each worker process into this folder')
   .option('--worker-node-args <args>', 'node options of the worker processes (a bounded heap: V8 otherwise grows it far past the live data)', '--max-old-space-size=256 --max-semi-space-size=4')
@@ -174,23 +174,34 @@ if (PARTS.has('a')) {
 // ---- (c) verification vs pt-table-checksum on users ----------------------------------------
 let verifyRowsPerS = NaN_;
 let ptRowsPerS = NaN_;
+/** Server CPU seconds per 100k rows (the whole mariadbd process: other clients of the shared servers count too). */
+let verifyCpuPer100k = [NaN_, NaN_];
+let ptCpuPer100k = NaN_;
 if (PARTS.has('c') && PARTS.has('a')) {
   log('cleave verify users …');
   const source = control;
   const target = pools.pool(parseConnectionUrl(endpointUrl(ep.target1)), { connectionLimit: 4 }).promise;
   const catalog = await readCatalog(source, SRC, { tables: ['users'] });
+  // Open the pools' connections first: pt-table-checksum's time for a table excludes its connecting too.
+  await Promise.all([source, target].flatMap((pool) => [0, 1, 2, 3].map(() => pool.query('SELECT SLEEP(0.02)'))));
+  const verifyCpu0 = serverPids.map(procCpuSeconds);
   const report = await verifyTable({ source, target, sourceShape: tableShape(catalog.tables[0]!, SRC), targetTable: { database: 'bench_cleave', table: 'users' }, repair: false, maxPasses: 1 });
+  const verifyCpu = serverPids.map((pid, i) => ((procCpuSeconds(pid) - verifyCpu0[i]!) * 100_000) / USERS);
   verifyRowsPerS = report.rowsChecked / (report.durationMs / 1000);
-  log(`cleave verify: ${report.clean ? 'clean' : 'DIFFERENT'}, ${report.rowsChecked} rows in ${(report.durationMs / 1000).toFixed(1)} s, ${Math.round(verifyRowsPerS)} rows/s (both servers)`);
+  log(`cleave verify: ${report.clean ? 'clean' : 'DIFFERENT'}, ${report.rowsChecked} rows in ${(report.durationMs / 1000).toFixed(1)} s, ${Math.round(verifyRowsPerS)} rows/s (both servers); ` +
+    `server CPU seconds per 100k rows: source ${verifyCpu[0]!.toFixed(2)}, target ${verifyCpu[1]!.toFixed(2)}`);
+  verifyCpuPer100k = verifyCpu;
   if (!report.clean) throw new Error('the backfilled copy is not identical to the source');
   const cnf = path.join(mkdtempSync(path.join(os.tmpdir(), 'pt-')), 'my.cnf');
   writeFileSync(cnf, `[client]\nuser=${s.user}\npassword=${s.password}\n`, { mode: 0o600 });
   log('pt-table-checksum users …');
+  const ptCpu0 = procCpuSeconds(serverPids[0]!);
   const pt = await sh(`pt-table-checksum F=${cnf},h=${s.host},P=${s.port} --databases=${SRC} --tables=users`);
+  ptCpuPer100k = ((procCpuSeconds(serverPids[0]!) - ptCpu0) * 100_000) / USERS;
   const ptRow = /\s(\d+)\s+\d+\s+\d+\s+\d+\s+([\d.]+)\s+\S*users/.exec(pt.stdout);
   if (!ptRow) throw new Error(`pt-table-checksum output not understood:\n${pt.stdout}\n${pt.stderr}`);
   ptRowsPerS = USERS / Number(ptRow[2]);
-  log(`pt-table-checksum: ${ptRow[2]} s, ${Math.round(ptRowsPerS)} rows/s (one server)`);
+  log(`pt-table-checksum: ${ptRow[2]} s, ${Math.round(ptRowsPerS)} rows/s (one server); source CPU seconds per 100k rows ${ptCpuPer100k.toFixed(2)} (the whole run, with its setup)`);
 }
 
 // ---- (d) foreground load alone and during a backfill --------------------------------------
@@ -199,6 +210,7 @@ let alone: Fg = { tps: NaN_, p95Ms: NaN_ };
 let during: Fg = { tps: NaN_, p95Ms: NaN_ };
 let stillCopying = false;
 let fgCopyRowsPerS = NaN_;
+let fgThrottledShare: Record<string, number> = {};
 if (PARTS.has('d')) {
   log('sysbench prepare …');
   await src.query('DROP DATABASE IF EXISTS sbtest; CREATE DATABASE sbtest');
@@ -217,6 +229,8 @@ if (PARTS.has('d')) {
   const durings: Fg[] = [];
   let copied = 0;
   let copyMs = 0;
+  const throttledMs = async (): Promise<Record<string, number>> => Object.fromEntries((await store.throttleStats(id2)).map((x) => [x.reason, x.throttledMs]));
+  const throttled: Record<string, number> = {};
   log(`sysbench: ${windows} x ${windowSeconds} s alone (worker frozen) and ${windows} x ${windowSeconds} s during the backfill, alternating …`);
   for (let w = 0; w < windows; w += 1) {
     process.kill(pid, 'SIGSTOP');
@@ -224,11 +238,15 @@ if (PARTS.has('d')) {
     alones.push(await sysbenchRun(s, 'sbtest', windowSeconds, Number(opts.fgRate)));
     process.kill(pid, 'SIGCONT');
     const rows0 = await copiedRows(id2);
+    const throttled0 = await throttledMs();
     const t0 = performance.now();
     durings.push(await sysbenchRun(s, 'sbtest', windowSeconds, Number(opts.fgRate)));
     copied += (await copiedRows(id2)) - rows0;
     copyMs += performance.now() - t0;
+    for (const [reason, ms] of Object.entries(await throttledMs())) throttled[reason] = (throttled[reason] ?? 0) + ms - (throttled0[reason] ?? 0);
   }
+  fgThrottledShare = Object.fromEntries(Object.entries(throttled).map(([reason, ms]) => [reason, Number((ms / copyMs).toFixed(2))]));
+  log(`backfill during the foreground windows: ${Math.round(copied / (copyMs / 1000))} rows/s; share of the time throttled, per throttler: ${JSON.stringify(fgThrottledShare)}`);
   const median = (xs: number[]): number => {
     const v = [...xs].sort((x, y) => x - y);
     const m = v.length >> 1;
@@ -259,6 +277,9 @@ const result = {
   verify_rows_per_s: num(verifyRowsPerS),
   pt_checksum_rows_per_s: num(ptRowsPerS),
   ratio_vs_pt_checksum: num(verifyRowsPerS / ptRowsPerS, 2),
+  verify_cpu_s_per_100k_source: num(verifyCpuPer100k[0]!, 2),
+  verify_cpu_s_per_100k_target: num(verifyCpuPer100k[1]!, 2),
+  pt_checksum_cpu_s_per_100k: num(ptCpuPer100k, 2),
   fg_worker_args: opts.fgWorkerArgs || '(defaults)',
   fg_tps_alone: num(alone.tps, 2),
   fg_tps_during: num(during.tps, 2),
@@ -266,13 +287,15 @@ const result = {
   fg_p95_ms_during: num(during.p95Ms, 2),
   fg_p95_ratio: num(during.p95Ms / alone.p95Ms, 2),
   fg_copy_rows_per_s: num(fgCopyRowsPerS),
+  fg_copy_vs_full_speed: num(fgCopyRowsPerS / cleaveRowsPerS, 3),
+  fg_throttled_share: fgThrottledShare,
   fg_backfill_still_running: stillCopying,
   worker_rss_mb: num(workerRssMb),
 };
 console.log('');
 console.log('| measure | value |');
 console.log('|---|---|');
-for (const [k, v] of Object.entries(result)) console.log(`| ${k} | ${v} |`);
+for (const [k, v] of Object.entries(result)) console.log(`| ${k} | ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)} |`);
 await store.listMigrations();
 await control.query(`DROP DATABASE \`${prefix}_control\``);
 await pools.end();
