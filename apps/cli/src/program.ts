@@ -13,6 +13,7 @@ import { rollbackCommand } from './commands/rollback-command.js';
 import { finalizeCommand } from './commands/finalize-command.js';
 import { dropArchiveCommand, formatDropArchive } from './commands/drop-archive-command.js';
 import { runCoordinatorProcess } from './commands/coordinator-command.js';
+import { runDemoProcess } from './commands/demo-command.js';
 import { formatPlanOutput, planCommand, planJson, type PlanCommandOptions } from './commands/plan-command.js';
 
 const EXIT_CODES_HELP = `
@@ -240,6 +241,15 @@ export function buildProgram(): Command {
         return exitCode;
       }),
     );
+
+  program
+    .command('demo')
+    .description('the demo: local services, a sample account database and a live routed service, split end to end with every write checked (npm run demo)')
+    .argument('[demo-options...]', 'demo options after --, e.g. -- --users 20000 --keep-running')
+    .addHelpText('after', '\nExample:\n  cleave demo -- --users 50000 --keep-running\nOptions: cleave demo -- --help')
+    .action(async (passThrough: string[]) => {
+      process.exitCode = await runDemoProcess(passThrough);
+    });
 
   program
     .command('coordinator')
