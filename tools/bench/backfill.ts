@@ -14,6 +14,7 @@ import { MysqlPools, parseConnectionUrl, readCatalog, tableShape } from '@cleave
 import { verifyTable } from '@cleave/verify';
 import {
   createSampleAccounts,
+  ensureTools,
   endpointUrl,
   mariadbPid,
   mysqlEndpoints,
@@ -45,6 +46,16 @@ const USERS = Number(opts.rows);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TSX = createRequire(import.meta.url).resolve('tsx');
 const config = servicesConfig(process.env);
+// The baselines' tools, for the parts asked for: installed on Debian as root, else named.
+ensureTools(
+  [
+    ...(PARTS.has('b') ? [{ binary: 'mariadb-dump', debianPackage: 'mariadb-client' }, { binary: 'mariadb', debianPackage: 'mariadb-client' }] : []),
+    ...(PARTS.has('c') ? [{ binary: 'pt-table-checksum', debianPackage: 'percona-toolkit' }] : []),
+    ...(PARTS.has('d') ? [{ binary: 'sysbench', debianPackage: 'sysbench' }] : []),
+  ],
+  process.env,
+  (l) => console.log(l),
+);
 await servicesUp(config, process.env, (l) => console.log(l));
 const ep = mysqlEndpoints(config);
 const SRC = 'bench_src';

@@ -82,3 +82,33 @@ export function ensureBinaries(
   }
   return found;
 }
+
+/** A command-line tool a benchmark runs, and the Debian package that has it. */
+export interface RequiredTool {
+  readonly binary: string;
+  readonly debianPackage: string;
+}
+
+/**
+ * Makes sure the tools are installed: on Debian as root the missing packages are installed with
+ * apt-get (once); anywhere else one error names every missing tool and its package.
+ */
+export function ensureTools(tools: readonly RequiredTool[], env: Record<string, string | undefined>, log: (line: string) => void, options: EnsureBinariesOptions = {}): void {
+  const searchDirs = options.searchDirs ?? SEARCH_DIRS;
+  const missing = () => tools.filter((tool) => findExecutable([tool.binary], env['PATH'], searchDirs) === null);
+  let absent = missing();
+  if (absent.length === 0) return;
+  const packages = [...new Set(absent.map((tool) => tool.debianPackage))];
+  if (options.allowInstall === false || !isDebianRoot()) {
+    throw new ServicesError(
+      'SERVICES_MISSING_BINARIES',
+      `${absent.map((tool) => tool.binary).join(', ')} ${absent.length === 1 ? 'is' : 'are'} not installed: install ${packages.join(' ')} (Debian/Ubuntu: sudo apt-get install -y ${packages.join(' ')}) and run again`,
+    );
+  }
+  log(`installing ${packages.join(' ')} with apt-get (once)`);
+  const aptEnv = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-q'], { stdio: 'inherit', env: aptEnv });
+  execFileSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...packages], { stdio: 'inherit', env: aptEnv });
+  absent = missing();
+  if (absent.length > 0) throw new ServicesError('SERVICES_MISSING_BINARIES', `apt-get installed ${packages.join(' ')} but ${absent.map((tool) => tool.binary).join(', ')} is still not found`);
+}

@@ -5,7 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
-import { ensureBinaries } from './binaries.js';
+import { ensureBinaries, ensureTools } from './binaries.js';
 import { servicesConfig } from './services-config.js';
 import { servicesDown, servicesStatus, servicesUp } from './local-services.js';
 import { isAlive, portOpen } from './process-utils.js';
@@ -48,6 +48,17 @@ describe('local services', () => {
       "cleave's local services need mariadb-server and redis-server (mariadbd, mariadb-install-db, redis-server), which are not installed: " +
         'install them (Debian/Ubuntu: sudo apt-get install -y mariadb-server redis-server; macOS: brew install mariadb redis) and run again',
     );
+  });
+
+  it("names every missing benchmark tool and its package, and passes when they are there", () => {
+    const tools = [
+      { binary: 'pt-table-checksum-nowhere', debianPackage: 'percona-toolkit' },
+      { binary: 'sysbench-nowhere', debianPackage: 'sysbench' },
+    ];
+    expect(() => ensureTools(tools, { PATH: '/nonexistent' }, () => undefined, { searchDirs: [], allowInstall: false })).toThrow(
+      'pt-table-checksum-nowhere, sysbench-nowhere are not installed: install percona-toolkit sysbench (Debian/Ubuntu: sudo apt-get install -y percona-toolkit sysbench) and run again',
+    );
+    expect(() => ensureTools([{ binary: 'node', debianPackage: 'nodejs' }], { PATH: path.dirname(process.execPath) }, () => undefined, { searchDirs: [], allowInstall: false })).not.toThrow();
   });
 
   it('refuses a port held by a program it cannot log in to, naming the variable to change', async () => {
