@@ -19,6 +19,24 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** Resolves once something accepts connections on the port (a deadline, not a speed claim). */
+async function untilListening(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on port ${port} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 describe('local services', () => {
   const dirs: string[] = [];
   afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -85,6 +103,8 @@ describe('local services', () => {
     const foreignRedisPort = await freePort();
     const foreignPidFile = path.join(dir, 'foreign-redis.pid');
     execFileSync('redis-server', ['--port', String(foreignRedisPort), '--bind', '127.0.0.1', '--daemonize', 'yes', '--save', '', '--pidfile', foreignPidFile, '--dir', dir]);
+    // --daemonize returns once it forked, not once it listens (on a busy machine it is not yet).
+    await untilListening(foreignRedisPort);
     const env = {
       CLEAVE_SERVICES_DIR: path.join(dir, 'svc'),
       CLEAVE_SOURCE_PORT: String(await freePort()),
