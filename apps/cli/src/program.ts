@@ -163,7 +163,7 @@ export function buildProgram(): Command {
     .argument('[worker-options...]', 'worker options after --, e.g. -- --concurrency 4 --nice-ratio 0')
     .addHelpText(
       'after',
-      '\nThe defaults protect the source (one copy lane, a nice ratio of 1, a latency throttler); see `npm run worker -- --help`.\n' +
+      '\nThe defaults protect the source (one copy lane, a nice ratio of 4, throttle decisions held 2 s, CPU niceness 10: the copy runs slowly); see `npm run worker -- --help`.\n' +
         'Example:\n  CLEAVE_SERVER_SOURCE=mysql://… CLEAVE_REDIS_URL=redis://… cleave worker -- --concurrency 4',
     )
     .action(async (passThrough: string[], opts: { port: string }) => {
