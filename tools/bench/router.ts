@@ -50,24 +50,19 @@ try {
   const migration = { id: 'bench0000001', name: 'bench', plan, phase, epoch: 2 };
   const channel = new RoutingChannel({ redis, prefix: dbs.redisPrefix });
   plain = new Kysely<DB>({ dialect: new MysqlDialect({ pool: source.callback }) });
-  const dialect = new CleaveDialect({
-    servers: { source: source.callback as unknown as RouterPool, target1: target1.callback as unknown as RouterPool },
-    store: { listMigrations: async () => [migration] },
-    channel,
-    leaseTtlMs: 3_000,
-    pollMs: 1_000,
-  });
+  const routerOn = (mode: { replayWrites: boolean }) =>
+    new CleaveDialect({
+      servers: { source: source.callback as unknown as RouterPool, target1: target1.callback as unknown as RouterPool },
+      store: { listMigrations: async () => [migration] },
+      channel,
+      leaseTtlMs: 3_000,
+      pollMs: 1_000,
+      // users has ON UPDATE CURRENT_TIMESTAMP(6): replayed with the time pinned.
+      ...(mode.replayWrites ? { replayWrites: true, replayPinsTime: true } : {}),
+    });
+  const dialect = routerOn({ replayWrites: false });
   routed = new Kysely<DB>({ dialect });
-  const replayDialect = new CleaveDialect({
-    servers: { source: source.callback as unknown as RouterPool, target1: target1.callback as unknown as RouterPool },
-    store: { listMigrations: async () => [migration] },
-    channel,
-    leaseTtlMs: 3_000,
-    pollMs: 1_000,
-    replayWrites: true,
-    replayPinsTime: true, // users has ON UPDATE CURRENT_TIMESTAMP(6): replayed with the time pinned
-  });
-  replayed = new Kysely<DB>({ dialect: replayDialect });
+  replayed = new Kysely<DB>({ dialect: routerOn({ replayWrites: true }) });
 
   // Seed through the router, so both sides hold the same rows.
   const SEED = 2_000;
