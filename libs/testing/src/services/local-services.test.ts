@@ -10,13 +10,22 @@ import { servicesConfig } from './services-config.js';
 import { servicesDown, servicesStatus, servicesUp } from './local-services.js';
 import { isAlive, portOpen } from './process-utils.js';
 
+/** Ports handed out in this file: the OS may give a just-closed port 0 again, and two services on one port fail. */
+const handedOut = new Set<number>();
+
 async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
+  for (;;) {
+    const port = await new Promise<number>((resolve) => {
+      const server = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port: p } = server.address() as net.AddressInfo;
+        server.close(() => resolve(p));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 /** Resolves once something accepts connections on the port (a deadline, not a speed claim). */
@@ -83,6 +92,7 @@ describe('local services', () => {
     const blocker = net.createServer((s) => s.end()).listen(0, '127.0.0.1');
     await new Promise((r) => blocker.once('listening', r));
     const port = (blocker.address() as net.AddressInfo).port;
+    handedOut.add(port);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'cleave-svc-'));
     dirs.push(dir);
     try {
