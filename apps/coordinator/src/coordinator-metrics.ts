@@ -9,20 +9,23 @@ import type { ControlStore } from '@cleave/control';
  * switch records its pause, and the routers' held-write report), so they count switches run by
  * any coordinator or CLI, once each.
  */
+/** Buckets of the pause-like histograms (a fenced switch holds writes for milliseconds to seconds). */
+const PAUSE_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5];
+
 export class CoordinatorMetrics {
   readonly registry = new Registry();
   readonly writePause = new Histogram({
     name: 'cleave_write_pause_seconds',
     help: 'Upper bound of the write pause of each fenced switch (fence to last epoch ack)',
     labelNames: ['migration', 'to'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
+    buckets: PAUSE_BUCKETS_SECONDS,
     registers: [this.registry],
   });
   readonly heldWriteMax = new Histogram({
     name: 'cleave_held_write_max_seconds',
     help: 'Longest time a router held a write during each fenced switch (reported by the routers)',
     labelNames: ['migration', 'to'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
+    buckets: PAUSE_BUCKETS_SECONDS,
     registers: [this.registry],
   });
   readonly heldWriteP99 = new Gauge({

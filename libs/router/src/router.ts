@@ -582,6 +582,13 @@ export class Router {
     return `SET STATEMENT max_statement_time = ${((remaining - AUTOCOMMIT_LEASE_MARGIN_MS) / 1000).toFixed(3)} FOR ${sql}`;
   }
 
+  /** Whether an autocommit write was interrupted at its lease bound (nothing committed; it is retried in a transaction). */
+  #hitLeaseBound(error: unknown, server: string): boolean {
+    if (mysqlErrno(error) !== ER_STATEMENT_TIMEOUT) return false;
+    this.#log({ level: 'info', message: 'a write ran into its lease bound and was interrupted (nothing committed); retrying it in a transaction', server });
+    return true;
+  }
+
   /**
    * One dual write: the primary statement (autocommit, or a transaction that finds the keys),
    * then the shadow apply. `settled` resolves when no shadow work uses the primary connection.
@@ -622,10 +629,7 @@ export class Router {
           }
         } catch (error) {
           // Interrupted at the lease bound: nothing committed; retried in a transaction.
-          if (mysqlErrno(error) === ER_STATEMENT_TIMEOUT) {
-            this.#log({ level: 'info', message: 'a write ran into its lease bound and was interrupted (nothing committed); retrying it in a transaction', server: route.server });
-            return { outcome: 'lease-lapsed', settled };
-          }
+          if (this.#hitLeaseBound(error, route.server)) return { outcome: 'lease-lapsed', settled };
           throw error;
         }
         if (images === undefined) keys.push(...(await plan.after(connection, (isOkPacket(result) ? result : {}) as WriteResult)));
@@ -741,10 +745,7 @@ export class Router {
     // too where it reads the shadow.
     await withTimeout(covered.routing.reads === dual.shadow ? confirm : shadowSettled, timeoutMs).catch(() => undefined);
     if (primaryError !== undefined) {
-      if (mysqlErrno(primaryError) === ER_STATEMENT_TIMEOUT) {
-        this.#log({ level: 'info', message: 'a write ran into its lease bound and was interrupted (nothing committed); retrying it in a transaction', server: route.server });
-        return { outcome: 'lease-lapsed', settled: confirm };
-      }
+      if (this.#hitLeaseBound(primaryError, route.server)) return { outcome: 'lease-lapsed', settled: confirm };
       // The shadow may have run it: the confirm (still pending) puts the shadow back.
       return { outcome: undefined, error: primaryError, settled: confirm };
     }

@@ -22,7 +22,7 @@
 // writes after W (contradiction again: W was the last). The backfill copy locks the rows it
 // updates and never overwrites rows a dual write inserted (sync-rows.ts), so it keeps this order.
 
-import { encodeKey, type KeyTuple } from './key-codec.js';
+import { distinctKeys } from './key-codec.js';
 import { keysWhere, qualifiedName } from './key-range.js';
 import type { Queryable } from './queryable.js';
 import { rowKeyId, sameRow, type RawRow } from './raw-rows.js';
@@ -87,9 +87,7 @@ function fallsBack(error: unknown): boolean {
  */
 export async function applyKeys(args: ApplyKeysArgs): Promise<AppliedKeys> {
   const ctx = context(args, false);
-  const unique = new Map<string, KeyTuple>();
-  for (const key of args.keys) unique.set(encodeKey(key), key);
-  const keys = [...unique.values()];
+  const keys = distinctKeys(args.keys);
   const locked = async (): Promise<AppliedKeys> => ({ result: await syncKeys({ ...args, keys }), mode: 'locked', confirm: NOTHING_TO_CONFIRM });
   if (keys.length === 0) return { result: emptyResult(), mode: 'optimistic', confirm: NOTHING_TO_CONFIRM };
   if (args.targetFlavor !== 'mariadb' || keys.length > ctx.batchRows) return locked();
@@ -139,9 +137,7 @@ export async function applyKeys(args: ApplyKeysArgs): Promise<AppliedKeys> {
  */
 export async function confirmKeys(args: SyncKeysArgs): Promise<boolean> {
   const ctx = context(args, false);
-  const unique = new Map<string, KeyTuple>();
-  for (const key of args.keys) unique.set(encodeKey(key), key);
-  const keys = [...unique.values()];
+  const keys = distinctKeys(args.keys);
   if (keys.length === 0) return false;
   const where = keysWhere(ctx.shape, keys);
   const [primary, target] = await Promise.all([readImages(ctx, ctx.source, ctx.shape, where), readImages(ctx, ctx.target, ctx.targetTable, where, 'share')]);

@@ -56,3 +56,10 @@ export function keyId(parts: readonly (Buffer | null)[]): string {
   }
   return id;
 }
+
+/** The keys without duplicates (by exact encoding), first occurrence kept. */
+export function distinctKeys(keys: readonly KeyTuple[]): KeyTuple[] {
+  const unique = new Map<string, KeyTuple>();
+  for (const key of keys) if (!unique.has(encodeKey(key))) unique.set(encodeKey(key), key);
+  return [...unique.values()];
+}

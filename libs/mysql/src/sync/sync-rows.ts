@@ -37,7 +37,7 @@
 // own dual write is still in flight) adds that row to the set and retries, so it is synced too.
 
 import { CleaveError } from '@cleave/core';
-import { encodeKey, keyId, type KeyTuple } from './key-codec.js';
+import { distinctKeys, encodeKey, keyId, type KeyTuple } from './key-codec.js';
 import { keyRangeWhere, keysWhere, qualifiedName, type KeyBounds, type RowFilter } from './key-range.js';
 import type { PooledConnection, Queryable, TableName, TransactionalPool } from './queryable.js';
 import { queryRaw, readRows, rowKey, rowKeyId, sameRow, type RawRow } from './raw-rows.js';
@@ -562,10 +562,8 @@ export function syncKeyRange(args: SyncKeyRangeArgs): Promise<SyncResult> {
  */
 export async function syncKeys(args: SyncKeysArgs): Promise<SyncResult> {
   const ctx = context(args, false);
-  const unique = new Map<string, KeyTuple>();
-  for (const key of args.keys) unique.set(encodeKey(key), key);
   const total = emptyResult();
-  for (const batch of chunks([...unique.values()], ctx.batchRows)) {
+  for (const batch of chunks(distinctKeys(args.keys), ctx.batchRows)) {
     addResults(total, await syncWithRetry(ctx, keysWhere(ctx.shape, batch)));
   }
   return total;
