@@ -252,6 +252,7 @@ describe('@cleave/router dual-write paths, metrics hooks and the failure journal
     const { metrics, count } = metricsLog();
     const { db, router } = routerFor(m, { replayWrites: true, metrics });
     const { insertId } = await db.insertInto('users').values(user('replay-nopin@example.com')).executeTakeFirstOrThrow();
+    await router.gate.idle(m.id); // the insert's confirm done: it cannot race the update
     await db.updateTable('users').set({ storage_used: 4 }).where('id', '=', Number(insertId)).execute();
     await router.gate.idle(m.id);
     await expectInSync(`id = ${Number(insertId)}`);

@@ -140,8 +140,16 @@ export async function confirmKeys(args: SyncKeysArgs): Promise<boolean> {
   const keys = distinctKeys(args.keys);
   if (keys.length === 0) return false;
   const where = keysWhere(ctx.shape, keys);
-  const [primary, target] = await Promise.all([readImages(ctx, ctx.source, ctx.shape, where), readImages(ctx, ctx.target, ctx.targetTable, where, 'share')]);
-  if (sameImages(primary, target, ctx.positions)) return false;
+  let same = false;
+  try {
+    const [primary, target] = await Promise.all([readImages(ctx, ctx.source, ctx.shape, where), readImages(ctx, ctx.target, ctx.targetTable, where, 'share')]);
+    same = sameImages(primary, target, ctx.positions);
+  } catch (error) {
+    // The locking read met a deadlock or lock wait timeout (a copy chunk holds the rows): the
+    // locked sync below settles the keys, with its own retries.
+    if (!isRetryableLockError(error)) throw error;
+  }
+  if (same) return false;
   await syncKeys({ ...args, keys });
   return true;
 }
