@@ -38,8 +38,13 @@ const opts = new Command('bench:backfill')
   .option('--profile-worker <dir>', 'write a V8 CPU profile of each worker process into this folder')
   .option('--worker-node-args <args>', 'node options of the worker processes (a bounded heap: V8 otherwise grows it far past the live data)', '--max-old-space-size=256 --max-semi-space-size=4')
   .option('--parts <list>', 'which measurements to run (a,b,c,d)', 'a,b,c,d')
+  .option(
+    '--buffer-pool-mb <n>',
+    "InnoDB buffer pool of the source and target during the run, restored afterwards (a production server holds its hot tables in memory; with the test services' 256 MB every tool is I/O-bound from 1M rows on); 0 = leave as is",
+    '2048',
+  )
   .parse()
-  .opts<{ rows: string; fgSeconds: string; fgWindows: string; fgRate: string; copyWorkerArgs: string; fgWorkerArgs: string; parts: string; profileWorker?: string; workerNodeArgs: string }>();
+  .opts<{ rows: string; bufferPoolMb: string; fgSeconds: string; fgWindows: string; fgRate: string; copyWorkerArgs: string; fgWorkerArgs: string; parts: string; profileWorker?: string; workerNodeArgs: string }>();
 const PARTS = new Set(opts.parts.split(',').map((p) => p.trim()));
 const splitArgs = (args: string): string[] => args.split(/\s+/).filter((a) => a !== '');
 const USERS = Number(opts.rows);
@@ -66,6 +71,33 @@ async function admin(server: 'source' | 'target1', db?: string) {
   return mysql.createConnection({ host: e.host, port: e.port, user: e.user, password: e.password, database: db, multipleStatements: true });
 }
 const count = async (c: mysql.Connection, sql: string) => Number(((await c.query(sql))[0] as Array<Record<string, unknown>>)[0]!['n']);
+
+// ---- buffer pools ---------------------------------------------------------------------------
+/** Resizes the buffer pool of `server` (online) and returns its size before, in bytes. */
+async function resizeBufferPool(server: 'source' | 'target1', bytes: number): Promise<number> {
+  const conn = await admin(server);
+  try {
+    const before = await count(conn, 'SELECT @@innodb_buffer_pool_size AS n');
+    if (before !== bytes) {
+      await conn.query(`SET GLOBAL innodb_buffer_pool_size = ${bytes}`);
+      // The resize runs in the background; wait until the server reports the new size.
+      for (let waited = 0; (await count(conn, 'SELECT @@innodb_buffer_pool_size AS n')) !== bytes || !/completed|^$/i.test(await resizeStatus(conn)); waited += 200) {
+        if (waited > 60_000) throw new Error(`the buffer pool of ${server} did not resize to ${bytes} bytes within a minute`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    return before;
+  } finally {
+    await conn.end();
+  }
+}
+async function resizeStatus(conn: mysql.Connection): Promise<string> {
+  const [rows] = (await conn.query("SHOW STATUS LIKE 'Innodb_buffer_pool_resize_status'")) as unknown as [Array<{ Value: string }>];
+  return rows[0]?.Value ?? '';
+}
+const bufferPoolBytes = Number(opts.bufferPoolMb) * 1024 * 1024;
+const bufferPoolsBefore = bufferPoolBytes > 0 ? await Promise.all([resizeBufferPool('source', bufferPoolBytes), resizeBufferPool('target1', bufferPoolBytes)]) : [];
+if (bufferPoolBytes > 0) log(`buffer pools of source and target: ${opts.bufferPoolMb} MB for the run`);
 
 // ---- data ---------------------------------------------------------------------------------
 const src = await admin('source');
@@ -279,6 +311,7 @@ const result = {
   users: USERS,
   rows: ROWS,
   data_mb: Math.round(MB),
+  buffer_pool_mb: bufferPoolBytes > 0 ? bufferPoolBytes / 1024 / 1024 : '(as configured)',
   worker_node_args: opts.workerNodeArgs || '(none)',
   copy_worker_args: opts.copyWorkerArgs || '(defaults)',
   cleave_rows_per_s: num(cleaveRowsPerS),
@@ -313,4 +346,5 @@ await pools.end();
 await src.end();
 await t1.query('DROP DATABASE IF EXISTS bench_cleave');
 await t1.end();
+if (bufferPoolsBefore.length > 0) await Promise.all([resizeBufferPool('source', bufferPoolsBefore[0]!), resizeBufferPool('target1', bufferPoolsBefore[1]!)]);
 console.log(JSON.stringify(result));

@@ -1,5 +1,5 @@
 import { CleaveError } from '@cleave/core';
-import { chunkAggregateSql } from './row-hash.js';
+import { chunkAggregateSql, type ChunkHashForm } from './row-hash.js';
 import { qualifiedName, queryRaw, type SyncQueryable, type TableName, type TableShape } from '@cleave/mysql';
 
 /** What one server computed for one chunk. */
@@ -12,10 +12,11 @@ export interface ChunkChecksum {
 
 /**
  * Checksums the rows of `table` matching `where` inside the database: only one row (count and
- * hash) comes back, whatever the chunk size.
+ * hash) comes back, whatever the chunk size. Both sides of a comparison must use the same `form`
+ * (see `chunkHashForm`).
  */
-export async function chunkChecksum(db: SyncQueryable, shape: TableShape, table: TableName, where: string): Promise<ChunkChecksum> {
-  const [row] = await queryRaw(db, `SELECT ${chunkAggregateSql(shape)} FROM ${qualifiedName(table)} WHERE ${where}`);
+export async function chunkChecksum(db: SyncQueryable, shape: TableShape, table: TableName, where: string, form: ChunkHashForm = 'conv'): Promise<ChunkChecksum> {
+  const [row] = await queryRaw(db, `SELECT ${chunkAggregateSql(shape, form)} FROM ${qualifiedName(table)} WHERE ${where}`);
   if (row === undefined) throw new CleaveError('INTERNAL', 'A checksum query returned no row.');
   return { rows: Number(row[0]?.toString('latin1') ?? '0'), hash: row[1]?.toString('latin1') ?? '0' };
 }

@@ -2,7 +2,7 @@ export { chunkChecksum, sameChecksum } from './chunk-checksum.js';
 export type { ChunkChecksum } from './chunk-checksum.js';
 export { diffRows } from './row-diff.js';
 export type { DifferenceKind, RowDifference } from './row-diff.js';
-export { chunkAggregateSql, rowHashSql, rowStringSql } from './row-hash.js';
+export { chunkAggregateSql, chunkHashForm, rowHashSql, rowStringSql, type ChunkHashForm } from './row-hash.js';
 export { verifyTable } from './table-verifier.js';
 export type { VerifyChunkOptions, VerifyProgress, VerifyTableArgs } from './table-verifier.js';
 export { verifyTables } from './verify-tables.js';

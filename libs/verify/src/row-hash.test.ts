@@ -3,6 +3,7 @@ import type { Connection, Pool } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTable, MysqlPools, parseConnectionUrl, readCatalog, tableShape, type TableShape } from '@cleave/mysql';
 import { chunkChecksum, sameChecksum } from './chunk-checksum.js';
+import { chunkHashForm, rowHashSql, type ChunkHashForm } from './row-hash.js';
 import { diffRows } from './row-diff.js';
 
 // Two variable-length columns then fixed ones, the last variable column nullable (its NULL and ''
@@ -60,12 +61,35 @@ describe('the chunk checksum sees every difference class', () => {
     await pools.end();
   });
 
-  it.each(CASES)('%s', async (_name, change) => {
+  const FORMS: ChunkHashForm[] = ['crc-pair', 'conv'];
+  const cases = FORMS.flatMap((form) => CASES.map(([name, change]) => [form, name, change] as const));
+
+  it('the servers here compute the fast form', async () => {
+    expect(await chunkHashForm([source, target])).toBe('crc-pair');
+  });
+
+  it.each(FORMS)('the %s aggregate equals the XOR of its per-row values computed one row at a time', async (form) => {
+    // Independent of the aggregate's single expression (and of the order in which the server
+    // evaluates its parts): each row's SHA1 is fetched, then turned into its 64-bit value alone.
+    const [rows] = (await source.query(`SELECT ${rowHashSql(shape)} AS h FROM hashed`)) as unknown as [Array<{ h: string }>];
+    expect(rows.length).toBe(4);
+    let expected = 0n;
+    for (const { h } of rows) {
+      const sql = form === 'crc-pair' ? 'SELECT CAST(CRC32(?) << 32 | CRC32C(?) AS CHAR) AS v' : 'SELECT CAST(CONV(LEFT(?, 16), 16, 10) AS CHAR) AS v';
+      const [[value]] = (await source.query(sql, [h, h])) as unknown as [[{ v: string }]];
+      expected ^= BigInt(value!.v);
+    }
+    const sum = await chunkChecksum(source, shape, shape, '1', form);
+    expect(sum.rows).toBe(4);
+    expect(sum.hash).toBe(expected.toString());
+  });
+
+  it.each(cases)('%s: %s', async (form, _name, change) => {
     await targetAdmin.query(`DELETE FROM hashed; INSERT INTO hashed VALUES ${BASE}`);
-    const same = await Promise.all([chunkChecksum(source, shape, shape, '1'), chunkChecksum(target, shape, targetTable(), '1')]);
+    const same = await Promise.all([chunkChecksum(source, shape, shape, '1', form), chunkChecksum(target, shape, targetTable(), '1', form)]);
     expect(sameChecksum(same[0], same[1])).toBe(true);
     await targetAdmin.query(change);
-    const [a, b] = await Promise.all([chunkChecksum(source, shape, shape, '1'), chunkChecksum(target, shape, targetTable(), '1')]);
+    const [a, b] = await Promise.all([chunkChecksum(source, shape, shape, '1', form), chunkChecksum(target, shape, targetTable(), '1', form)]);
     expect(a.rows).toBe(b.rows);
     expect(sameChecksum(a, b)).toBe(false);
     expect((await diffRows(source, target, shape, targetTable(), '1')).length).toBeGreaterThan(0);

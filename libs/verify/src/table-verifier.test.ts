@@ -66,6 +66,16 @@ describe('verifyTable', () => {
     expect(progress.at(-1)).toBe(ROWS);
   });
 
+  it('shrinks chunks that overrun the target time, by halves from an odd size', async () => {
+    // Every chunk overruns a 0.001 ms target: each next chunk is half the last (301 -> 150.5,
+    // which must become a whole number of rows) down to the minimum.
+    const report = await verifyTable({
+      source, target, sourceShape: shape, targetTable: targetTable(), repair: false, initialChunkRows: 301, minChunkRows: 40, targetChunkMs: 0.001,
+    });
+    expect(report).toMatchObject({ rowsChecked: ROWS, clean: true });
+    expect(report.chunks).toBeGreaterThan(ROWS / 100); // 301-row chunks would be 10
+  });
+
   async function damageTarget(): Promise<void> {
     await sourceAdmin.query(`
       UPDATE accounts SET note = NULL WHERE id = 20;

@@ -1,5 +1,6 @@
 import { CleaveError } from '@cleave/core';
 import { chunkChecksum, sameChecksum, type ChunkChecksum } from './chunk-checksum.js';
+import { chunkHashForm } from './row-hash.js';
 import { diffRows } from './row-diff.js';
 import { MAX_SAMPLE_DIFFERENCES, type SampleDifference, type TableVerification } from './verification-report.js';
 import {
@@ -70,8 +71,9 @@ const SETTLE_RECHECKS = 3;
 /** How often a chunk is diffed, repaired and re-checked before it is left for the next pass. */
 const MAX_CHUNK_REPAIRS = 3;
 
+/** `value` bounded to [min, max], as a whole number of rows (the bounds may be fractions). */
 function clamp(value: number, min: number, max: number): number {
-  return Math.min(max, Math.max(min, Math.round(value)));
+  return Math.round(Math.min(max, Math.max(min, value)));
 }
 
 function positive(value: number | undefined, fallback: number, what: string): number {
@@ -121,6 +123,9 @@ export async function verifyTable(args: VerifyTableArgs): Promise<TableVerificat
   const totals = { chunks: 0, rowsChecked: 0, rowsDiffering: 0, rowsRepaired: 0 };
   let clean = false;
   let passes = 0;
+  const form = await chunkHashForm([source, target]);
+  const checksums = (where: string): Promise<[ChunkChecksum, ChunkChecksum]> =>
+    Promise.all([chunkChecksum(source, shape, shape, where, form), chunkChecksum(target, shape, targetTable, where, form)]);
 
   const nextUpper = (lower: KeyTuple | null, rows: number): Promise<KeyTuple | null> => nextChunkUpper(source, shape, lower, rows, null, filter);
 
@@ -145,7 +150,7 @@ export async function verifyTable(args: VerifyTableArgs): Promise<TableVerificat
       if (!args.repair) return false;
       const result = await syncKeys({ source, target, sourceShape: shape, targetTable, keys: differences.map((difference) => difference.key) });
       pass.rowsRepaired += result.inserted + result.updated + result.deleted;
-      const [again, targetAgain] = await Promise.all([chunkChecksum(source, shape, shape, where), chunkChecksum(target, shape, targetTable, where)]);
+      const [again, targetAgain] = await checksums(where);
       if (sameChecksum(again, targetAgain)) return true;
       if (round >= MAX_CHUNK_REPAIRS) return false;
     }
@@ -175,7 +180,7 @@ export async function verifyTable(args: VerifyTableArgs): Promise<TableVerificat
           upperPromise = upper === null ? null : nextUpper(upper, chunkRows);
           upperPromise?.catch(() => undefined);
           const where = keyRangeWhere(shape, { lower, upper }, filter).sql;
-          const sums = Promise.all([chunkChecksum(source, shape, shape, where), chunkChecksum(target, shape, targetTable, where)]);
+          const sums = checksums(where);
           sums.catch(() => undefined);
           inFlight.push({ upper, where, startedAt: performance.now(), sums });
           lower = upper;
