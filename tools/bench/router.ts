@@ -11,7 +11,8 @@ import type { MigrationPhase, Plan } from '@cleave/core';
 import { RoutingChannel } from '@cleave/control';
 import { MysqlPools, parseConnectionUrl } from '@cleave/mysql';
 import { CleaveDialect, type RouterPool } from '@cleave/router';
-import { createSampleAccounts, createTestDatabases, servicesConfig, servicesUp } from '@cleave/testing';
+import { createSampleAccounts, createTestDatabases, mariadbPid, servicesConfig, servicesUp } from '@cleave/testing';
+import { procCpuSeconds } from './lib/shell.js';
 
 const opts = new Command('bench:router')
   .option('--iterations <n>', 'measured calls per operation and side', '2000')
@@ -28,7 +29,11 @@ interface DB {
   users: { id?: string; email: string; display_name: string; password_hash: Buffer; created_at: string; storage_used?: number };
 }
 
-await servicesUp(servicesConfig(process.env), process.env, (l) => log(l));
+const config = servicesConfig(process.env);
+await servicesUp(config, process.env, (l) => log(l));
+const serverPids = ['source', 'target1'].map((name) => mariadbPid(config.mariadb.find((m) => m.name === name)!) ?? 0);
+/** CPU seconds so far of this process (the callers and the router) and of the two servers. */
+const cpuNow = (): number[] => [process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6, ...serverPids.map(procCpuSeconds)];
 const dbs = await createTestDatabases('benchrouter');
 const pools = new MysqlPools({ maxConnectionsPerServer: 64 });
 const redis = new Redis({ host: dbs.redis.host, port: dbs.redis.port });
@@ -118,9 +123,12 @@ try {
 
   // Throughput: CONCURRENCY callers for SECONDS, writes (update) then reads (select).
   const throughput: Record<string, number> = {};
+  /** CPU microseconds per call: this process (callers + router), source server, target server. */
+  const cpuPerCall: Record<string, { node: number; source: number; target: number }> = {};
   for (const op of ['update', 'select'] as const) {
     for (const [side, db] of [['plain', plain], ['routed', routed], ['replay', replayed]] as const) {
       let done = 0;
+      const cpu0 = cpuNow();
       const until = performance.now() + SECONDS * 1000;
       await Promise.all(
         Array.from({ length: CONCURRENCY }, async () => {
@@ -130,8 +138,10 @@ try {
           }
         }),
       );
+      const cpu = cpuNow().map((c, i) => Math.round(((c - cpu0[i]!) * 1e6) / done));
       throughput[`${side}-${op}`] = Math.round(done / SECONDS);
-      log(`${`${side}-${op}`.padEnd(14)} ${throughput[`${side}-${op}`]} ops/s at ${CONCURRENCY} callers`);
+      cpuPerCall[`${side}-${op}`] = { node: cpu[0]!, source: cpu[1]!, target: cpu[2]! };
+      log(`${`${side}-${op}`.padEnd(14)} ${throughput[`${side}-${op}`]} ops/s at ${CONCURRENCY} callers; CPU µs per call: node ${cpu[0]}, source ${cpu[1]}, target ${cpu[2]}`);
     }
   }
   const status = dialect.router.status();
@@ -152,6 +162,7 @@ try {
     latency_ms: latency,
     concurrency: CONCURRENCY,
     throughput_ops_per_s: throughput,
+    cpu_us_per_call: cpuPerCall,
     write_throughput_ratio: ratio(throughput['routed-update']!, throughput['plain-update']!),
     replay_write_throughput_ratio: ratio(throughput['replay-update']!, throughput['plain-update']!),
     read_throughput_ratio: ratio(throughput['routed-select']!, throughput['plain-select']!),

@@ -1,7 +1,14 @@
 import { CompiledQuery, MysqlQueryCompiler, type QueryResult, type RootOperationNode, type TransactionSettings } from 'kysely';
 import { CleaveError, type MigrationSide } from '@cleave/core';
 import { encodeShadowKeys } from '@cleave/control';
-import { applyKeys, confirmKeys, imageSelectList, isRetryableLockError, mysqlErrno, rawTypeCast, readCatalog, rowKey, tableShape, type KeyTuple, type RawRow, type TableShape } from '@cleave/mysql';
+import { applyKeys, confirmKeys, imagesFromRaw, isRetryableLockError, mysqlErrno, rawImageSelectList, rawTypeCast, readCatalog, rowKey, tableShape, type KeyTuple, type RawRow, type SyncOptions, type TableShape } from '@cleave/mysql';
+
+/**
+ * Row images on the dual-write path are built here from plain column reads: a one-row image read
+ * then costs the primary about a third of the server-built form's CPU (its CONCAT/HEX expression
+ * is mostly parse and setup), and the primary is the server the migration exists to relieve.
+ */
+const SYNC_OPTIONS: SyncOptions = { imageLiterals: 'client' };
 import { FailureRecorder } from './failure-recorder.js';
 import { analyzeQuery, type QueryAnalysis, type TableName } from './query-analysis.js';
 import { mentionsTable, parseRawSql } from './raw-sql.js';
@@ -105,6 +112,8 @@ export class Router {
   readonly #failures: FailureRecorder;
   readonly #shadowReader: ShadowReader;
   readonly #shadowDownUntil = new Map<string, number>();
+  /** Each server's promise wrapper, made once: mysql2's `pool.promise()` builds a new one (and requires its module) per call. */
+  readonly #promisePools = new Map<string, ReturnType<RouterPool['promise']>>();
   /** Routes by (cached, frozen) query analysis, valid for one routing table. */
   readonly #routes = new WeakMap<QueryAnalysis, { table: RoutingTable; routes: [Route | undefined, Route | undefined] }>();
   #started: Promise<void> | undefined;
@@ -219,6 +228,16 @@ export class Router {
       });
     }
     return pool;
+  }
+
+  /** The promise API of server `server`'s pool (see {@link pool}). */
+  #promisePool(server: string): ReturnType<RouterPool['promise']> {
+    let wrapper = this.#promisePools.get(server);
+    if (wrapper === undefined) {
+      wrapper = this.pool(server).promise();
+      this.#promisePools.set(server, wrapper);
+    }
+    return wrapper;
   }
 
   get #homeDatabase(): string {
@@ -426,10 +445,11 @@ export class Router {
       try {
         const apply = applyKeys({
           source: asQueryable(primaryConnection),
-          target: this.pool(endpoint.server).promise(),
+          target: this.#promisePool(endpoint.server),
           sourceShape: work.shape,
           targetTable: { database: endpoint.database, table: covered.table },
           keys,
+          options: SYNC_OPTIONS,
           targetFlavor: this.#servers.get(endpoint.server)?.mariadb === true ? 'mariadb' : 'mysql',
           // Images known from the statement cover every key only when the keys all go to one place.
           ...(work.images !== undefined && groups.size === 1 ? { images: work.images } : {}),
@@ -619,7 +639,8 @@ export class Router {
         try {
           if (returning) {
             // The rows' images come back with the insert: no separate read of the primary.
-            images = (await run(connection, { sql: `${autocommit} RETURNING ${imageSelectList(shape)}`, rowsAsArray: true, typeCast: rawTypeCast }, compiled.parameters)) as RawRow[];
+            const returned = (await run(connection, { sql: `${autocommit} RETURNING ${rawImageSelectList(shape)}`, rowsAsArray: true, typeCast: rawTypeCast }, compiled.parameters)) as RawRow[];
+            images = imagesFromRaw(shape, returned);
             const positions = shape.keyShapeColumns.map((_, i) => i);
             keys.push(...images.map((image) => rowKey(shape, image, positions)));
             const autoIncrement = shape.catalog.columns.some((c) => c.autoIncrement);
@@ -711,7 +732,7 @@ export class Router {
     const pin = plan.updatesTimestamp === true;
     const time = pin ? `timestamp = ${(Date.now() / 1000).toFixed(3)}` : '';
     const primaryStatement = !pin ? primarySql : primarySql.startsWith('SET STATEMENT ') ? `SET STATEMENT ${time}, ${primarySql.slice('SET STATEMENT '.length)}` : `SET STATEMENT ${time} FOR ${primarySql}`;
-    const shadowPool = this.pool(endpoint.server).promise();
+    const shadowPool = this.#promisePool(endpoint.server);
     const shadowSettled: Promise<unknown> = shadowPool
       .query({ sql: `SET STATEMENT ${pin ? `${time}, ` : ''}foreign_key_checks = 0 FOR ${compiled.sql}`, values: compiled.parameters as unknown[] })
       .then(
@@ -731,7 +752,7 @@ export class Router {
           // Not an SQL error: the server is unreachable. Later writes skip it for a while.
           this.#shadowDownUntil.set(endpoint.server, performance.now() + (this.#config.shadowRetryAfterMs ?? 1_000));
         }
-        const raced = await confirmKeys({ source: asQueryable(connection), target: shadowPool, sourceShape: shape, targetTable: { database: endpoint.database, table: covered.table }, keys });
+        const raced = await confirmKeys({ source: asQueryable(connection), target: shadowPool, sourceShape: shape, targetTable: { database: endpoint.database, table: covered.table }, keys, options: SYNC_OPTIONS });
         this.metrics.increment('cleave_router_shadow_applies_total', { result: raced ? 'raced' : 'ok', path: 'replay' });
         this.metrics.observe('cleave_router_shadow_apply_ms', { result: 'ok', path: 'replay' }, performance.now() - started);
       })

@@ -38,7 +38,8 @@ export interface ApplyKeysArgs extends SyncKeysArgs {
   readonly targetFlavor: 'mariadb' | 'mysql';
   /**
    * The images of exactly `keys` as the primary committed them, when the caller has them already
-   * (`INSERT … RETURNING` {@link imageSelectList}): saves the primary read. The confirm still
+   * (`INSERT … RETURNING` `imageSelectList`, or `rawImageSelectList` then
+   * `imagesFromRaw`): saves the primary read. The confirm still
    * re-reads the primary.
    */
   readonly images?: readonly RawRow[];

@@ -10,7 +10,7 @@ export { keyPartLiteral, rawToKeyPart, valueLiteral } from './sql-literal.js';
 export { keyPositions, queryRaw, rawTypeCast, readRows, rowKey, rowKeyId, sameRow } from './raw-rows.js';
 export type { RawRow } from './raw-rows.js';
 export { nextChunkUpper, splitKeySpace } from './chunking.js';
-export { imageSelectList, syncKeyRange, syncKeys } from './sync-rows.js';
+export { imageSelectList, imagesFromRaw, rawImageSelectList, syncKeyRange, syncKeys } from './sync-rows.js';
 export type { SyncKeyRangeArgs, SyncKeysArgs, SyncOptions, SyncResult } from './sync-rows.js';
 export { applyKeys, confirmKeys } from './apply-keys.js';
 export type { AppliedKeys, ApplyKeysArgs } from './apply-keys.js';

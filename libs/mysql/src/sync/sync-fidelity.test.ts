@@ -1,7 +1,9 @@
 import { useTestDatabases } from '@cleave/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { syncKeyRange } from './sync-rows.js';
+import mysql from 'mysql2/promise';
+import { context, readImages, syncKeyRange } from './sync-rows.js';
 import { syncFixture, type SyncFixture } from './test/sync-fixture.js';
+import { parseConnectionUrl } from '../connection-url.js';
 
 // One table per type family, filled with the values that break naive copiers. Each is copied
 // with syncKeyRange over the whole table and compared with HEX() of every column on both
@@ -143,6 +145,30 @@ describe('syncKeyRange fidelity', () => {
       expect(again).toMatchObject({ sourceRows: family.rows.length, inserted: 0, updated: 0, deleted: 0, unchanged: family.rows.length });
     });
   }
+
+  it('builds the same images on the client as the server does, for every family, whatever the connection charset', async () => {
+    // The dual-write path reads plain columns and builds the literals itself (imageLiterals:
+    // 'client'); its images are compared with server-built ones (INSERT … RETURNING, other
+    // routers), so they must be byte-identical. A latin1 client connection must not change them.
+    const url = parseConnectionUrl(dbs().source.url);
+    const latin1 = await mysql.createConnection({ host: url.host, port: url.port, user: url.user, password: url.password(), database: url.database, charset: 'LATIN1_SWEDISH_CI' });
+    try {
+      await latin1.query(`SET time_zone = '+00:00'`);
+      for (const table of Object.keys(FAMILIES)) {
+        const shape = await fx.shape(table);
+        const args = { source: fx.source, target: fx.target, sourceShape: shape, targetTable: { database: shape.database, table } };
+        const server = await readImages(context(args, false), fx.source, args.targetTable, '1');
+        const client = await readImages(context({ ...args, options: { imageLiterals: 'client' } }, false), fx.source, args.targetTable, '1');
+        const clientLatin1 = await readImages(context({ ...args, source: latin1, options: { imageLiterals: 'client' } }, false), latin1, args.targetTable, '1');
+        expect(server.length, table).toBe(FAMILIES[table]!.rows.length);
+        expect(client.map(String), table).toEqual(server.map(String));
+        expect(client, table).toEqual(server);
+        expect(clientLatin1, table).toEqual(server);
+      }
+    } finally {
+      await latin1.end();
+    }
+  });
 
   it('keeps an id 0 row and leaves the target auto-increment counter above every copied id', async () => {
     const [[zero]] = (await fx.targetAdmin.query('SELECT COUNT(*) AS n FROM integers WHERE id = 0')) as unknown as [[{ n: number }]];

@@ -41,7 +41,7 @@ import { distinctKeys, encodeKey, keyId, type KeyTuple } from './key-codec.js';
 import { keyRangeWhere, keysWhere, qualifiedName, type KeyBounds, type RowFilter } from './key-range.js';
 import type { PooledConnection, Queryable, TableName, TransactionalPool } from './queryable.js';
 import { queryRaw, readRows, rowKey, rowKeyId, sameRow, type RawRow } from './raw-rows.js';
-import { rawToKeyPart, ROW_LITERAL, rowLiteralExpression, valueLiteral } from './sql-literal.js';
+import { literalFromRead, literalReadExpression, rawToKeyPart, ROW_LITERAL, rowLiteralExpression, valueLiteral } from './sql-literal.js';
 import { keyOrderBy } from './key-range.js';
 import { ER_DUP_ENTRY, isRetryableLockError, mysqlErrno, retryDelayMs, sleep } from './sync-errors.js';
 import type { ShapeColumn, TableShape } from './table-shape.js';
@@ -75,6 +75,14 @@ export interface SyncOptions {
    * @defaultValue 8
    */
   readonly maxAttempts?: number;
+  /**
+   * Who turns the rows read into SQL literals (the images that are compared and written):
+   * `server` (CONCAT/HEX in the SELECT: least CPU here, for bulk copies) or `client` (plain
+   * column reads, literals built here: about a third of the server CPU of a one-row read, which
+   * spares the primary on the dual-write path). Both give byte-identical images.
+   * @defaultValue 'server'
+   */
+  readonly imageLiterals?: 'server' | 'client';
 }
 
 /** Arguments of {@link syncKeyRange}. */
@@ -110,6 +118,7 @@ export interface Context {
   readonly maxStatementChars: number;
   readonly maxAttempts: number;
   readonly positions: readonly number[];
+  readonly imageLiterals: 'server' | 'client';
   /**
    * The copy path (syncKeyRange): rows absent at lock time are INSERTed without overwriting, a
    * concurrent dual write's row is kept, and only key existence is re-checked. The dual-write
@@ -168,6 +177,7 @@ export function context(args: {
     maxStatementChars: positiveInteger(options.maxStatementChars, 4_000_000, 'maxStatementChars'),
     maxAttempts: positiveInteger(options.maxAttempts, 8, 'maxAttempts'),
     positions: args.sourceShape.keyShapeColumns.map((_, i) => i),
+    imageLiterals: options.imageLiterals ?? 'server',
     keepConcurrentInserts,
   };
 }
@@ -186,10 +196,12 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
  */
 export async function readImages(ctx: Context, db: Queryable, table: TableName, where: string, lock: boolean | 'share' = false): Promise<RawRow[]> {
   const { shape } = ctx;
+  const client = ctx.imageLiterals === 'client';
   const rows = await queryRaw(
     db,
-    `SELECT ${imageSelectList(shape)} FROM ${qualifiedName(table)} WHERE ${where} ORDER BY ${keyOrderBy(shape)}${lock === 'share' ? ' LOCK IN SHARE MODE' : lock ? ' FOR UPDATE' : ''}`,
+    `SELECT ${client ? rawImageSelectList(shape) : imageSelectList(shape)} FROM ${qualifiedName(table)} WHERE ${where} ORDER BY ${keyOrderBy(shape)}${lock === 'share' ? ' LOCK IN SHARE MODE' : lock ? ' FOR UPDATE' : ''}`,
   );
+  if (client) return imagesFromRaw(shape, rows);
   const last = shape.keyShapeColumns.length;
   for (const row of rows) {
     if (row[last] === null || row[last] === undefined) {
@@ -286,6 +298,21 @@ async function conflictingKeys(ctx: Context, conn: Queryable, images: readonly R
  */
 export function imageSelectList(shape: TableShape): string {
   return `${keySelect(shape)}, ${rowLiteralExpression(shape.shapeColumns)}`;
+}
+
+/** The select list of an image read whose literals are built here: the key columns, then every copyable column as {@link imagesFromRaw} needs it. */
+export function rawImageSelectList(shape: TableShape): string {
+  return `${keySelect(shape)}, ${shape.shapeColumns.map(literalReadExpression).join(', ')}`;
+}
+
+/** Images (`[...key parts, row literal]`) from rows read with {@link rawImageSelectList}; byte-identical to those of {@link imageSelectList}. */
+export function imagesFromRaw(shape: TableShape, rows: readonly RawRow[]): RawRow[] {
+  const keys = shape.keyShapeColumns.length;
+  const columns = shape.shapeColumns;
+  return rows.map((row) => {
+    const values = columns.map((column, i) => literalFromRead(column, row[keys + i] ?? null));
+    return [...row.slice(0, keys), Buffer.from(`(${values.join(', ')})`, 'latin1')];
+  });
 }
 
 /** The select list of the key columns, read raw. */
