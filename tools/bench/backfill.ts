@@ -40,8 +40,8 @@ const opts = new Command('bench:backfill')
   .option('--parts <list>', 'which measurements to run (a,b,c,d)', 'a,b,c,d')
   .option(
     '--buffer-pool-mb <n>',
-    "InnoDB buffer pool of the source and target during the run, restored afterwards (a production server holds its hot tables in memory; with the test services' 256 MB every tool is I/O-bound from 1M rows on); 0 = leave as is",
-    '2048',
+    "InnoDB buffer pool of the source and target during the run, restored afterwards (e.g. 2048 holds the 1M-row data in memory, as a production server holds its hot tables; the test services have 256 MB); 0 = leave as configured",
+    '0',
   )
   .parse()
   .opts<{ rows: string; bufferPoolMb: string; fgSeconds: string; fgWindows: string; fgRate: string; copyWorkerArgs: string; fgWorkerArgs: string; parts: string; profileWorker?: string; workerNodeArgs: string }>();
