@@ -147,7 +147,10 @@ export class Router {
       leaseTtlMs: config.leaseTtlMs ?? 3_000,
       pollMs: config.pollMs ?? 1_000,
       log: this.#log,
-      onChange: () => this.gate.recheck(),
+      onChange: () => {
+        this.gate.recheck();
+        this.#prewarmShapes();
+      },
       idle: (id) => this.gate.idle(id),
     });
     this.#failures = new FailureRecorder({ store: config.failures, journalPath: config.journalPath, log: this.#log, metrics: this.metrics });
@@ -203,6 +206,21 @@ export class Router {
   /** Waits until the shadow reads in flight finished (tests, shutdown). */
   shadowReadsIdle(): Promise<void> {
     return this.#shadowReader.idle();
+  }
+
+  /**
+   * Loads the shape of every covered table on each of its sides ahead of use: a switch makes the
+   * other side the primary, and reading its catalog on the first write after the fence (an
+   * information_schema query on a busy server) would lengthen the write pause.
+   */
+  #prewarmShapes(): void {
+    for (const covered of this.control.table.covered()) {
+      if (covered.migration.phase === 'planned') continue;
+      for (const endpoint of [covered.source, ...sideEndpoints(covered, 'target')]) {
+        if (this.#config.servers[endpoint.server] === undefined) continue; // #checkEndpoints reports it
+        this.shape(endpoint, covered.table).catch(() => undefined); // retried on next use or change
+      }
+    }
   }
 
   #checkEndpoints(): void {
