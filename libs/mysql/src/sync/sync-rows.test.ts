@@ -46,6 +46,18 @@ describe('syncKeyRange / syncKeys', () => {
     expect(await targetIds()).toEqual([1, 2, 6, 7, 8, 9, 19, 20]);
   });
 
+  it('splits inserts by rows and by statement size without losing or repeating a row', async () => {
+    for (const options of [{ insertRows: 3 }, { maxStatementChars: 120 }, { insertRows: 1, maxStatementChars: 1 }]) {
+      await fx.targetAdmin.query('DELETE FROM items');
+      const result = await syncKeyRange({ source: fx.source, target: fx.target, sourceShape: items, targetTable: { database: items.database, table: 'items' }, bounds: { lower: null, upper: null }, options });
+      expect(result, JSON.stringify(options)).toMatchObject({ sourceRows: 20, inserted: 20 });
+      expect(await fx.hexRows(fx.targetAdmin, 'items', 'id')).toEqual(await fx.hexRows(fx.sourceAdmin, 'items', 'id'));
+    }
+    await expect(async () =>
+      syncKeyRange({ source: fx.source, target: fx.target, sourceShape: items, targetTable: { database: items.database, table: 'items' }, bounds: { lower: null, upper: null }, options: { insertRows: 0 } }),
+    ).rejects.toThrow(/insertRows/);
+  });
+
   it('copies only rows whose filter column lies in [from, to)', async () => {
     expect(await range(items, null, null, { column: 'shard', from: '1', to: '3' })).toMatchObject({ sourceRows: 10, inserted: 10 });
     const [rows] = await fx.targetAdmin.query({ sql: 'SELECT DISTINCT shard FROM items ORDER BY shard', rowsAsArray: true });
