@@ -36,7 +36,7 @@ const opts = new Command('bench:backfill')
   .option('--copy-worker-args <args>', 'worker options of the throughput run (a): no foreground to protect', '--concurrency 4 --nice-ratio 0 --max-source-latency-ratio 0 --process-nice 0')
   .option('--fg-worker-args <args>', 'worker options of the run under foreground load (d); empty = the worker defaults', '')
   .option('--profile-worker <dir>', 'write a V8 CPU profile of each worker process into this folder')
-  .option('--worker-node-args <args>', 'node options of the worker processes (a bounded heap: V8 otherwise grows it far past the live data)', '--max-old-space-size=256 --max-semi-space-size=4')
+  .option('--worker-node-args <args>', 'node options of the worker processes (a bounded heap: V8 otherwise grows it far past the live data)', '--max-old-space-size=256 --max-semi-space-size=16')
   .option('--parts <list>', 'which measurements to run (a,b,c,d)', 'a,b,c,d')
   .option(
     '--buffer-pool-mb <n>',

@@ -103,7 +103,7 @@ export class Children {
 
 /** Starts a real worker process with the demo's fast settings; resolves once it logged "worker ready". */
 export async function startWorker(env: Record<string, string>, args: readonly string[]): Promise<{ proc: ReadyProcess; port: number }> {
-  const proc = await spawnUntilReady(process.execPath, ['--max-old-space-size=256', '--max-semi-space-size=4', '--import', TSX, WORKER, '--port', '0', ...args], {
+  const proc = await spawnUntilReady(process.execPath, ['--max-old-space-size=256', '--max-semi-space-size=16', '--import', TSX, WORKER, '--port', '0', ...args], {
     env,
     cwd: ROOT,
     ready: (out) => out.includes('"worker ready"'),

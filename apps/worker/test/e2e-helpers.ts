@@ -28,7 +28,7 @@ const TEST_PACING = { CLEAVE_NICE_RATIO: '1', CLEAVE_THROTTLE_INTERVAL_MS: '250'
 
 /** Starts a real worker process and waits for its "worker ready" log line. */
 export function startWorker(env: Record<string, string>, args: readonly string[]): Promise<ReadyProcess> {
-  return spawnUntilReady(process.execPath, ['--max-old-space-size=256', '--max-semi-space-size=4', '--import', TSX, WORKER, '--port', '0', ...args], {
+  return spawnUntilReady(process.execPath, ['--max-old-space-size=256', '--max-semi-space-size=16', '--import', TSX, WORKER, '--port', '0', ...args], {
     env: { ...TEST_PACING, ...env },
     cwd: ROOT,
     ready: (out) => out.includes('"worker ready"'),
