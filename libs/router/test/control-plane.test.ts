@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Kysely } from 'kysely';
 import { Redis } from 'ioredis';
 import { MIGRATION_PHASES, type MigrationPhase, type Plan } from '@cleave/core';
@@ -205,6 +205,35 @@ describe('@cleave/router control plane: leases, pushed and polled epochs, fences
       expect((await rowsOf('source', email))[0]?.id).toBe(onTarget!.id); // reverse dual write
     }
     await channel.unfence(m.id, fence.fenceId);
+  });
+
+  it('a held write routes under the new epoch however short its wait (the router clock frozen while it is held)', async () => {
+    // Regression: the router re-routed a released write only if it had waited over 0.5 ms, so a
+    // write that queued just before the new epoch arrived ran on the old primary. A frozen
+    // performance.now() makes every wait measure 0 ms.
+    let m = await migrationAt('reads_switched');
+    const { db, router } = routerFor(m);
+    await db.selectFrom('users').select('id').limit(1).execute();
+    await (await dbs().admin('target1')).query('ALTER TABLE users AUTO_INCREMENT = 60000000');
+    const fence = await channel.fence(m.id, m.epoch, { ttlMs: 30_000 });
+    expect((await channel.waitForAcks(m.id, { fenceId: fence.fenceId }, { timeoutMs: 10_000 })).ok).toBe(true);
+    const frozen = vi.spyOn(performance, 'now').mockReturnValue(performance.now());
+    try {
+      const emails = [1, 2, 3].map((i) => `ctl-frozen-${i}@example.com`);
+      const held = Promise.all(emails.map((email) => db.insertInto('users').values(user(email)).executeTakeFirstOrThrow()));
+      await until(() => router.status().heldWrites === 3, 'three held writes');
+      m = await advance(m, 'writes_switched');
+      await channel.announceEpoch(m.id, m.epoch);
+      const results = await held;
+      for (const [i, email] of emails.entries()) {
+        const [onTarget] = await rowsOf('target1', email);
+        expect(BigInt(onTarget!.id)).toBeGreaterThanOrEqual(60000000n); // the new primary made the id
+        expect(results[i]!.insertId).toBe(BigInt(onTarget!.id));
+      }
+    } finally {
+      frozen.mockRestore();
+      await channel.unfence(m.id, fence.fenceId);
+    }
   });
 
   it('a router cut off from Redis during a fence does not write to the old primary; it writes to the new one once back', async () => {
