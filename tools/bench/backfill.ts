@@ -16,7 +16,6 @@ import {
   createSampleAccounts,
   ensureTools,
   endpointUrl,
-  mariadbPid,
   mysqlEndpoints,
   seedSampleAccounts,
   servicesConfig,
@@ -25,7 +24,7 @@ import {
   uniqueName,
   type ReadyProcess,
 } from '@cleave/testing';
-import { procCpuSeconds, rssMb, sampleRss, sh } from './lib/shell.js';
+import { procCpuSeconds, rssMb, sampleRss, sh, sourceAndTargetPids } from './lib/shell.js';
 import { sysbenchPrepare, sysbenchRun } from './lib/sysbench.js';
 
 const opts = new Command('bench:backfill')
@@ -181,7 +180,7 @@ async function waitFor(pred: () => Promise<boolean>, ms = 3_600_000): Promise<vo
   }
 }
 
-const serverPids = ['source', 'target1'].map((name) => mariadbPid(config.mariadb.find((m) => m.name === name)!) ?? 0);
+const serverPids = sourceAndTargetPids(config);
 const copiedRows = async (migrationId: string): Promise<number> => (await store.segments(migrationId)).reduce((sum, x) => sum + x.rowsCopied, 0);
 
 // ---- (a) backfill -------------------------------------------------------------------------

@@ -11,8 +11,8 @@ import type { MigrationPhase, Plan } from '@cleave/core';
 import { RoutingChannel } from '@cleave/control';
 import { MysqlPools, parseConnectionUrl } from '@cleave/mysql';
 import { CleaveDialect, type RouterPool } from '@cleave/router';
-import { createSampleAccounts, createTestDatabases, mariadbPid, servicesConfig, servicesUp } from '@cleave/testing';
-import { procCpuSeconds } from './lib/shell.js';
+import { createSampleAccounts, createTestDatabases, servicesConfig, servicesUp } from '@cleave/testing';
+import { procCpuSeconds, sourceAndTargetPids } from './lib/shell.js';
 
 const opts = new Command('bench:router')
   .option('--iterations <n>', 'measured calls per operation and side', '2000')
@@ -31,9 +31,12 @@ interface DB {
 
 const config = servicesConfig(process.env);
 await servicesUp(config, process.env, (l) => log(l));
-const serverPids = ['source', 'target1'].map((name) => mariadbPid(config.mariadb.find((m) => m.name === name)!) ?? 0);
+const serverPids = sourceAndTargetPids(config);
 /** CPU seconds so far of this process (the callers and the router) and of the two servers. */
-const cpuNow = (): number[] => [process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6, ...serverPids.map(procCpuSeconds)];
+const cpuNow = (): number[] => {
+  const own = process.cpuUsage();
+  return [(own.user + own.system) / 1e6, ...serverPids.map(procCpuSeconds)];
+};
 const dbs = await createTestDatabases('benchrouter');
 const pools = new MysqlPools({ maxConnectionsPerServer: 64 });
 const redis = new Redis({ host: dbs.redis.host, port: dbs.redis.port });

@@ -166,8 +166,8 @@ export class Router {
   /** Probes the pools, loads the routing state, registers with the control plane. Idempotent. */
   start(): Promise<void> {
     this.#started ??= (async () => {
-      for (const [name, pool] of Object.entries(this.#config.servers)) {
-        const [rows] = (await pool.promise().query({ sql: 'SELECT DATABASE() AS db, @@session.time_zone AS tz, @@innodb_autoinc_lock_mode AS mode, VERSION() AS version, @@session.sql_mode AS sqlMode' })) as unknown as [
+      for (const name of Object.keys(this.#config.servers)) {
+        const [rows] = (await this.#promisePool(name).query({ sql: 'SELECT DATABASE() AS db, @@session.time_zone AS tz, @@innodb_autoinc_lock_mode AS mode, VERSION() AS version, @@session.sql_mode AS sqlMode' })) as unknown as [
           Array<{ db: string | null; tz: string; mode: number | string; version: string; sqlMode: string }>,
         ];
         const row = rows[0]!;
@@ -402,7 +402,7 @@ export class Router {
     let shape = this.#shapes.get(key);
     if (shape === undefined) {
       shape = (async () => {
-        const catalog = await readCatalog(this.pool(endpoint.server).promise(), endpoint.database, { tables: [table] });
+        const catalog = await readCatalog(this.#promisePool(endpoint.server), endpoint.database, { tables: [table] });
         return tableShape(catalog.tables[0]!, endpoint.database);
       })();
       shape.catch(() => this.#shapes.delete(key));

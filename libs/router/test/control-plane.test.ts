@@ -182,49 +182,50 @@ describe('@cleave/router control plane: leases, pushed and polled epochs, fences
     await channel.unfence(m.id, fence.fenceId);
   });
 
-  it('fence + epoch flip: held writes proceed under the new epoch (new primary) once it is applied', async () => {
-    let m = await migrationAt('reads_switched');
+  /** A router on a `reads_switched` migration that a fence holds; target1's ids start at `targetIds`. */
+  async function fencedBeforeTheFlip(targetIds: number) {
+    const m = await migrationAt('reads_switched');
     const { db, router } = routerFor(m);
     await db.selectFrom('users').select('id').limit(1).execute();
     // Ids from the target's auto-increment tell which side was the primary of an insert.
-    await (await dbs().admin('target1')).query('ALTER TABLE users AUTO_INCREMENT = 50000000');
+    await (await dbs().admin('target1')).query(`ALTER TABLE users AUTO_INCREMENT = ${targetIds}`);
     const fence = await channel.fence(m.id, m.epoch, { ttlMs: 30_000 });
     expect((await channel.waitForAcks(m.id, { fenceId: fence.fenceId }, { timeoutMs: 10_000 })).ok).toBe(true);
+    /** Inserts `emails` (held by the fence), flips to writes_switched and returns the inserts' results. */
+    const insertAcrossTheFlip = async (emails: readonly string[]) => {
+      const held = Promise.all(emails.map((email) => db.insertInto('users').values(user(email)).executeTakeFirstOrThrow()));
+      await until(() => router.status().heldWrites === emails.length, `${emails.length} held writes`);
+      const flipped = await advance(m, 'writes_switched');
+      await channel.announceEpoch(flipped.id, flipped.epoch);
+      expect((await channel.waitForAcks(flipped.id, { epoch: flipped.epoch }, { timeoutMs: 10_000 })).ok).toBe(true);
+      // Released by the new epoch itself (the fence covers only epochs <= its own), before the unfence.
+      return held;
+    };
+    return { insertAcrossTheFlip, unfence: () => channel.unfence(m.id, fence.fenceId) };
+  }
+
+  it('fence + epoch flip: held writes proceed under the new epoch (new primary) once it is applied', async () => {
+    const { insertAcrossTheFlip, unfence } = await fencedBeforeTheFlip(50000000);
     const emails = [1, 2, 3, 4, 5].map((i) => `ctl-flip-${i}@example.com`);
-    const held = Promise.all(emails.map((email) => db.insertInto('users').values(user(email)).executeTakeFirstOrThrow()));
-    await until(() => router.status().heldWrites === 5, 'five held writes');
-    m = await advance(m, 'writes_switched');
-    await channel.announceEpoch(m.id, m.epoch);
-    expect((await channel.waitForAcks(m.id, { epoch: m.epoch }, { timeoutMs: 10_000 })).ok).toBe(true);
-    // Released by the new epoch itself (the fence covers only epochs <= its own), before the unfence.
-    const results = await held;
+    const results = await insertAcrossTheFlip(emails);
     for (const [i, email] of emails.entries()) {
       const [onTarget] = await rowsOf('target1', email);
       expect(BigInt(onTarget!.id)).toBeGreaterThanOrEqual(50000000n);
       expect(results[i]!.insertId).toBe(BigInt(onTarget!.id));
       expect((await rowsOf('source', email))[0]?.id).toBe(onTarget!.id); // reverse dual write
     }
-    await channel.unfence(m.id, fence.fenceId);
+    await unfence();
   });
 
   it('a held write routes under the new epoch however short its wait (the router clock frozen while it is held)', async () => {
     // Regression: the router re-routed a released write only if it had waited over 0.5 ms, so a
     // write that queued just before the new epoch arrived ran on the old primary. A frozen
     // performance.now() makes every wait measure 0 ms.
-    let m = await migrationAt('reads_switched');
-    const { db, router } = routerFor(m);
-    await db.selectFrom('users').select('id').limit(1).execute();
-    await (await dbs().admin('target1')).query('ALTER TABLE users AUTO_INCREMENT = 60000000');
-    const fence = await channel.fence(m.id, m.epoch, { ttlMs: 30_000 });
-    expect((await channel.waitForAcks(m.id, { fenceId: fence.fenceId }, { timeoutMs: 10_000 })).ok).toBe(true);
+    const { insertAcrossTheFlip, unfence } = await fencedBeforeTheFlip(60000000);
     const frozen = vi.spyOn(performance, 'now').mockReturnValue(performance.now());
     try {
       const emails = [1, 2, 3].map((i) => `ctl-frozen-${i}@example.com`);
-      const held = Promise.all(emails.map((email) => db.insertInto('users').values(user(email)).executeTakeFirstOrThrow()));
-      await until(() => router.status().heldWrites === 3, 'three held writes');
-      m = await advance(m, 'writes_switched');
-      await channel.announceEpoch(m.id, m.epoch);
-      const results = await held;
+      const results = await insertAcrossTheFlip(emails);
       for (const [i, email] of emails.entries()) {
         const [onTarget] = await rowsOf('target1', email);
         expect(BigInt(onTarget!.id)).toBeGreaterThanOrEqual(60000000n); // the new primary made the id
@@ -232,7 +233,7 @@ describe('@cleave/router control plane: leases, pushed and polled epochs, fences
       }
     } finally {
       frozen.mockRestore();
-      await channel.unfence(m.id, fence.fenceId);
+      await unfence();
     }
   });
 

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mariadbPid, type ServicesConfig } from '@cleave/testing';
 
 export interface ShellResult {
   readonly code: number;
@@ -60,4 +61,9 @@ export function rssMb(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/** The pids of the local source and target1 mariadbd (0 for one not running), for {@link procCpuSeconds}. */
+export function sourceAndTargetPids(config: ServicesConfig): number[] {
+  return ['source', 'target1'].map((name) => mariadbPid(config.mariadb.find((m) => m.name === name)!) ?? 0);
 }

@@ -44,9 +44,12 @@ const ASCII_CODECS: ReadonlySet<ColumnCodec> = new Set(['integer', 'decimal', 'd
 export function valueLiteral(column: ShapeColumn, raw: Buffer | null): string {
   if (raw === null) return 'NULL';
   if (ASCII_CODECS.has(column.codec)) return asciiLiteral(column, raw.toString('latin1'));
-  if (column.codec === 'binary') return `X'${raw.toString('hex').toUpperCase()}'`;
-  if (column.codec === 'text') return `_${column.charset ?? 'utf8mb4'} X'${raw.toString('hex')}'`;
-  return `_utf8mb4 X'${raw.toString('hex')}'`;
+  // Upper-case hex, as the server's HEX() writes it: images built here and by the server
+  // (literalExpression) compare byte for byte.
+  const hex = raw.toString('hex').toUpperCase();
+  if (column.codec === 'binary') return `X'${hex}'`;
+  if (column.codec === 'text') return `_${column.charset ?? 'utf8mb4'} X'${hex}'`;
+  return `_utf8mb4 X'${hex}'`;
 }
 
 /** The SQL literal for one key part given by a caller (strings for numbers/dates, Buffers for bytes). */
@@ -104,47 +107,13 @@ export function literalExpression(column: ShapeColumn): string {
 }
 
 /**
- * What to SELECT for a column so that {@link literalFromRead} can build, from the bytes read, the
- * same literal that {@link literalExpression} has the server build: the value itself for numbers,
- * the column's read expression for floating and temporal values, its stored bytes for binary and
- * text (binary results pass the connection's charset untouched), utf8mb4 bytes otherwise.
+ * What to SELECT for a column so that {@link valueLiteral} can build, from the bytes read, the
+ * same literal that {@link literalExpression} has the server build: the column's read expression
+ * (binary results pass the connection's charset untouched), and utf8mb4 bytes for the codecs that
+ * the server converts to utf8mb4.
  */
 export function literalReadExpression(column: ShapeColumn): string {
-  const q = column.quoted;
-  switch (column.codec) {
-    case 'integer':
-    case 'decimal':
-      return q;
-    case 'double':
-    case 'float':
-    case 'temporal':
-      return column.readExpression;
-    case 'binary':
-    case 'text':
-      return `CAST(${q} AS BINARY)`;
-    default:
-      return `CAST(CONVERT(${q} USING utf8mb4) AS BINARY)`;
-  }
-}
-
-/** The literal {@link literalExpression} computes, built from the bytes of {@link literalReadExpression}. */
-export function literalFromRead(column: ShapeColumn, raw: Buffer | null): string {
-  if (raw === null) return 'NULL';
-  switch (column.codec) {
-    case 'integer':
-    case 'decimal':
-      return raw.toString('latin1');
-    case 'double':
-    case 'float':
-    case 'temporal':
-      return `'${raw.toString('latin1')}'`;
-    case 'binary':
-      return `X'${raw.toString('hex').toUpperCase()}'`;
-    case 'text':
-      return `_${column.charset ?? 'utf8mb4'} X'${raw.toString('hex').toUpperCase()}'`;
-    default:
-      return `_utf8mb4 X'${raw.toString('hex').toUpperCase()}'`;
-  }
+  return column.codec === 'json' || column.codec === 'other' ? `CAST(CONVERT(${column.quoted} USING utf8mb4) AS BINARY)` : column.readExpression;
 }
 
 /** The SQL expression of a whole row's `(v1, v2, ..)` literal (see {@link literalExpression}). */

@@ -41,7 +41,7 @@ import { distinctKeys, encodeKey, keyId, type KeyTuple } from './key-codec.js';
 import { keyRangeWhere, keysWhere, qualifiedName, type KeyBounds, type RowFilter } from './key-range.js';
 import type { PooledConnection, Queryable, TableName, TransactionalPool } from './queryable.js';
 import { queryRaw, readRows, rowKey, rowKeyId, sameRow, type RawRow } from './raw-rows.js';
-import { literalFromRead, literalReadExpression, rawToKeyPart, ROW_LITERAL, rowLiteralExpression, valueLiteral } from './sql-literal.js';
+import { literalReadExpression, rawToKeyPart, ROW_LITERAL, rowLiteralExpression, valueLiteral } from './sql-literal.js';
 import { keyOrderBy } from './key-range.js';
 import { ER_DUP_ENTRY, isRetryableLockError, mysqlErrno, retryDelayMs, sleep } from './sync-errors.js';
 import type { ShapeColumn, TableShape } from './table-shape.js';
@@ -319,7 +319,7 @@ export function imagesFromRaw(shape: TableShape, rows: readonly RawRow[]): RawRo
   const keys = shape.keyShapeColumns.length;
   const columns = shape.shapeColumns;
   return rows.map((row) => {
-    const values = columns.map((column, i) => literalFromRead(column, row[keys + i] ?? null));
+    const values = columns.map((column, i) => valueLiteral(column, row[keys + i] ?? null));
     return [...row.slice(0, keys), Buffer.from(`(${values.join(', ')})`, 'latin1')];
   });
 }
