@@ -9,6 +9,7 @@ import { applyKeys, confirmKeys, imagesFromRaw, isRetryableLockError, mysqlErrno
  * is mostly parse and setup), and the primary is the server the migration exists to relieve.
  */
 const SYNC_OPTIONS: SyncOptions = { imageLiterals: 'client' };
+import { ConfirmBatcher } from './confirm-batcher.js';
 import { FailureRecorder } from './failure-recorder.js';
 import { analyzeQuery, type QueryAnalysis, type TableName } from './query-analysis.js';
 import { mentionsTable, parseRawSql } from './raw-sql.js';
@@ -114,6 +115,8 @@ export class Router {
   readonly #shadowDownUntil = new Map<string, number>();
   /** Each server's promise wrapper, made once: mysql2's `pool.promise()` builds a new one (and requires its module) per call. */
   readonly #promisePools = new Map<string, ReturnType<RouterPool['promise']>>();
+  /** The confirms of shadow applies, batched per table (see ConfirmBatcher). */
+  readonly #confirms = new ConfirmBatcher();
   /** Routes by (cached, frozen) query analysis, valid for one routing table. */
   readonly #routes = new WeakMap<QueryAnalysis, { table: RoutingTable; routes: [Route | undefined, Route | undefined] }>();
   #started: Promise<void> | undefined;
@@ -421,12 +424,15 @@ export class Router {
 
   /**
    * Applies shadow work after the primary committed; never throws (failures are recorded).
-   * Resolves when the caller may go on; `settled` resolves once no sync uses `primaryConnection`
+   * Resolves when the caller may go on; `released` resolves once no sync uses `primaryConnection`
+   * (the apply's primary read), `settled` once every sync finished (the confirms too: a write
+   * stays in flight for fences until then).
    * any more (a timed-out sync may still be reading through it: release the connection after it).
    */
-  async applyShadow(work: ShadowWork, primaryConnection: RouterPoolConnection): Promise<{ settled: Promise<unknown> }> {
+  async applyShadow(work: ShadowWork, primaryConnection: RouterPoolConnection): Promise<{ settled: Promise<unknown>; released: Promise<unknown> }> {
     const syncs: Promise<unknown>[] = [];
-    if (work.keys.length === 0) return { settled: Promise.resolve() };
+    const applies: Promise<unknown>[] = [];
+    if (work.keys.length === 0) return { settled: Promise.resolve(), released: Promise.resolve() };
     const { covered } = work;
     // Group keys by the shadow endpoint (shard targets by key).
     const groups = new Map<string, { endpoint: Endpoint; keys: KeyTuple[] }>();
@@ -475,9 +481,11 @@ export class Router {
         // The confirm runs once the apply landed, however long it takes: an apply the caller
         // stopped waiting for still writes an image read earlier, which only the confirm's re-read
         // can catch as stale. It never fails the caller: a failure is recorded for repair.
+        // Confirms read the primary through its pool, batched with those of concurrent writes.
+        const lane = `${work.primaryServer}/${work.shape.database}.${work.shape.table}>${endpoint.server}/${endpoint.database}`;
         const confirm = apply.then(
           (applied) =>
-            applied.confirm().then(
+            (applied.pending === undefined ? Promise.resolve(false) : this.#confirms.confirm(lane, this.#promisePool(work.primaryServer), applied.pending)).then(
               (raced) => {
                 if (raced) this.metrics.increment('cleave_router_shadow_applies_total', { result: 'raced', path: 'apply' });
               },
@@ -486,10 +494,11 @@ export class Router {
           () => undefined, // the apply's own failure is recorded below
         );
         syncs.push(confirm);
+        applies.push(apply.catch(() => undefined));
         await withTimeout(apply, timeoutMs);
         // The caller waits for the confirm only where it could observe the shadow (its reads go
         // there); elsewhere the confirm finishes off its path, still counted as in flight, so a
-        // fence waits for it and the connection is released after it.
+        // fence waits for it.
         if (covered.routing.reads === work.shadow) await withTimeout(confirm, timeoutMs).catch(() => undefined);
         this.#shadowDownUntil.delete(endpoint.server);
         this.metrics.increment('cleave_router_shadow_applies_total', { result: 'ok', path: 'apply' });
@@ -501,7 +510,7 @@ export class Router {
         await this.#recordFailure(work, keys, error);
       }
     }
-    return { settled: Promise.all(syncs) };
+    return { settled: Promise.all(syncs), released: Promise.all(applies) };
   }
 
   async #recordFailure(work: ShadowWork, keys: readonly KeyTuple[], error: unknown): Promise<void> {
@@ -643,6 +652,8 @@ export class Router {
     const { plan, shape } = await this.planDual(route, compiled.query);
     const connection = await acquire(this.pool(route.server));
     let settled: Promise<unknown> = Promise.resolve();
+    /** When the connection is free again (`settled` where unset). */
+    let released: Promise<unknown> | undefined;
     try {
       let result: unknown;
       let keys: KeyTuple[];
@@ -693,10 +704,10 @@ export class Router {
         }
       }
       const dual = route.dual!;
-      ({ settled } = await this.applyShadow({ covered: dual.covered, primary: dual.primary, shadow: dual.shadow, primaryServer: route.server, shape, keys, ...(images === undefined ? {} : { images }) }, connection));
+      ({ settled, released } = await this.applyShadow({ covered: dual.covered, primary: dual.primary, shadow: dual.shadow, primaryServer: route.server, shape, keys, ...(images === undefined ? {} : { images }) }, connection));
       return { outcome: toQueryResult<R>(result), settled };
     } finally {
-      void settled.then(() => connection.release());
+      void (released ?? settled).then(() => connection.release());
     }
   }
 
@@ -770,6 +781,8 @@ export class Router {
     }
     const confirm = shadowSettled
       .then(async (shadowError) => {
+        // Off the caller's path: the caller's continuation runs first, then the confirm's reads.
+        await new Promise((resolve) => setImmediate(resolve));
         if (shadowError !== null && mysqlErrno(shadowError) === undefined && !isRetryableLockError(shadowError)) {
           // Not an SQL error: the server is unreachable. Later writes skip it for a while.
           this.#shadowDownUntil.set(endpoint.server, performance.now() + (this.#config.shadowRetryAfterMs ?? 1_000));
@@ -869,8 +882,13 @@ export class RouterTransaction {
       }
       await run(connection, 'commit');
       const settled: Promise<unknown>[] = [];
-      for (const work of this.#work) settled.push((await this.#router.applyShadow(work, connection)).settled);
-      this.#end(Promise.all(settled));
+      const released: Promise<unknown>[] = [];
+      for (const work of this.#work) {
+        const applied = await this.#router.applyShadow(work, connection);
+        settled.push(applied.settled);
+        released.push(applied.released);
+      }
+      this.#end(Promise.all(settled), Promise.all(released));
     } finally {
       this.#end();
     }
@@ -885,9 +903,10 @@ export class RouterTransaction {
     }
   }
 
-  #end(settled: Promise<unknown> = Promise.resolve()): void {
+  /** Ends the transaction: its connection is released after `released`, its writes leave the gate after `settled`. */
+  #end(settled: Promise<unknown> = Promise.resolve(), released: Promise<unknown> = settled): void {
     const connection = this.#connection;
-    if (connection !== undefined) void settled.then(() => connection.release());
+    if (connection !== undefined) void released.then(() => connection.release());
     this.#connection = undefined;
     this.#server = undefined;
     const exits = this.#exits.splice(0);

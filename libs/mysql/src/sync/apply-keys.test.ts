@@ -1,6 +1,6 @@
 import { useTestDatabases } from '@cleave/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyKeys, confirmKeys } from './apply-keys.js';
+import { applyKeys, confirmApplies, confirmKeys, type PendingConfirm } from './apply-keys.js';
 import type { KeyTuple } from './key-codec.js';
 import type { TableShape } from './table-shape.js';
 import { copyTable, randomSourceWrite, seededRandom, syncFixture, type SyncFixture } from './test/sync-fixture.js';
@@ -12,7 +12,8 @@ describe('applyKeys racing other applies and a copy', () => {
   const dbs = useTestDatabases('applykeys');
   let fx: SyncFixture;
   let shape: TableShape;
-  const stats = { optimistic: 0, locked: 0, confirmFallbacks: 0 };
+  const stats = { optimistic: 0, locked: 0, confirmFallbacks: 0, batches: 0, batchedConfirms: 0 };
+  let batchConfirms = false;
 
   beforeAll(async () => {
     fx = await syncFixture(dbs(), 12);
@@ -35,7 +36,31 @@ describe('applyKeys racing other applies and a copy', () => {
       targetFlavor: 'mariadb',
     });
     stats[applied.mode] += 1;
-    if (await applied.confirm()) stats.confirmFallbacks += 1;
+    if (batchConfirms && applied.pending !== undefined) {
+      if (await confirmBatched(applied.pending)) stats.confirmFallbacks += 1;
+    } else if (await applied.confirm()) stats.confirmFallbacks += 1;
+  }
+
+  // Confirms batched the way the router batches them: whatever queued while a batch was read
+  // goes in the next one, through the pool (not the applies' connections).
+  const queue: Array<{ pending: PendingConfirm; resolve: (raced: boolean) => void; reject: (error: unknown) => void }> = [];
+  let flushing = false;
+  function confirmBatched(pending: PendingConfirm): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      queue.push({ pending, resolve, reject });
+      if (!flushing) void flush();
+    });
+  }
+  async function flush(): Promise<void> {
+    flushing = true;
+    while (queue.length > 0) {
+      const batch = queue.splice(0, 32);
+      stats.batches += 1;
+      stats.batchedConfirms += batch.length;
+      const outcomes = await confirmApplies(fx.source, batch.map((item) => item.pending)).catch((error: unknown) => batch.map(() => ({ status: 'rejected' as const, reason: error })));
+      outcomes.forEach((outcome, i) => (outcome.status === 'fulfilled' ? batch[i]!.resolve(outcome.value) : batch[i]!.reject(outcome.reason)));
+    }
+    flushing = false;
   }
 
   async function writer(stop: () => boolean, seed: number, idSpace: number): Promise<number> {
@@ -86,6 +111,26 @@ describe('applyKeys racing other applies and a copy', () => {
     await expectEqual();
   });
 
+  it('converges when many writers change the same few keys and the confirms are batched', async () => {
+    await fx.sourceAdmin.query(`DELETE FROM hot; INSERT INTO hot SELECT seq, seq, CONCAT('n', seq), NULL FROM seq_1_to_12`);
+    await fx.targetAdmin.query(`DELETE FROM hot; INSERT INTO hot SELECT seq, seq, CONCAT('n', seq), NULL FROM seq_1_to_12`);
+    const before = { ...stats };
+    batchConfirms = true;
+    let done = false;
+    try {
+      const writers = Array.from({ length: 8 }, (_, i) => writer(() => done, 40 + i, 12));
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      done = true;
+      expect((await Promise.all(writers)).reduce((a, b) => a + b, 0)).toBeGreaterThan(50);
+    } finally {
+      batchConfirms = false;
+    }
+    // Batches really held several confirms, and races really sent some to the fallback.
+    expect(stats.batchedConfirms - before.batchedConfirms).toBeGreaterThan(stats.batches - before.batches);
+    expect(stats.confirmFallbacks + stats.locked - before.confirmFallbacks - before.locked).toBeGreaterThan(0);
+    await expectEqual();
+  });
+
   it('deletes the target row of a key the primary no longer has, and leaves other rows alone', async () => {
     await fx.sourceAdmin.query(`DELETE FROM hot; INSERT INTO hot VALUES (1, 1, 'a', NULL)`);
     await fx.targetAdmin.query(`DELETE FROM hot; INSERT INTO hot VALUES (1, 9, 'stale', NULL), (2, 2, 'gone', NULL), (3, 3, 'other', NULL)`);
@@ -132,6 +177,23 @@ describe('applyKeys racing other applies and a copy', () => {
     expect(await targetRow(1)).toEqual(['2/older']); // the race happened: the older image won
     expect(await applied.confirm()).toBe(true);
     expect(await targetRow(1)).toEqual(['3/newer']);
+  });
+
+  it('confirmApplies reads the rows of each apply in one statement and repairs only the raced ones', async () => {
+    await fx.sourceAdmin.query(`DELETE FROM hot; INSERT INTO hot VALUES (1, 1, 'a', NULL), (2, 2, 'b', NULL), (3, 3, 'c', NULL)`);
+    await fx.targetAdmin.query('DELETE FROM hot');
+    const applied = [await applyKeys(args([1])), await applyKeys(args([2, 3])), await applyKeys(args([4]))]; // 4: absent on both sides
+    // A newer write to key 3 whose apply has not landed yet: only the second apply raced it.
+    await fx.source.query(`UPDATE hot SET v = 30 WHERE id = 3`);
+    const outcomes = await confirmApplies(fx.source, applied.map((a) => a.pending!));
+    expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value : o.reason))).toEqual([false, true, false]);
+    expect([...(await targetRow(1)), ...(await targetRow(2)), ...(await targetRow(3)), ...(await targetRow(4))]).toEqual(['1/a', '2/b', '30/c']);
+  });
+
+  it('confirmApplies refuses applies of different tables', async () => {
+    const one = (await applyKeys(args([1]))).pending!;
+    const other: PendingConfirm = { ...one, args: { ...one.args, targetTable: { database: shape.database, table: 'elsewhere' } } };
+    await expect(confirmApplies(fx.source, [one, other])).rejects.toThrow(/one table/);
   });
 
   it('confirm() deletes a row that an older image resurrected', async () => {

@@ -11,6 +11,8 @@
 //    (MariaDB's `SET STATEMENT ... FOR`, so no session state is left on a shared pool);
 // 3. `confirm()`: re-read the images from the primary. Equal to what was written: done.
 //    Different: a newer write raced ours; fall back to the locked syncKeys for the keys.
+//    `confirmApplies` does the re-reads of many applies to one table in one statement (the router
+//    batches the confirms of concurrent writes: a read per write was a quarter of its statements).
 //
 // Why the result is right (every primary write is followed by one apply, or a recorded repair):
 // take the LAST target write W to a key in the target's own order. If W is a locked sync, it read
@@ -22,11 +24,13 @@
 // writes after W (contradiction again: W was the last). The backfill copy locks the rows it
 // updates and never overwrites rows a dual write inserted (sync-rows.ts), so it keeps this order.
 
+import { CleaveError } from '@cleave/core';
 import { distinctKeys } from './key-codec.js';
 import { keysWhere, qualifiedName } from './key-range.js';
 import type { Queryable } from './queryable.js';
+import type { KeyTuple } from './key-codec.js';
 import { rowKeyId, sameRow, type RawRow } from './raw-rows.js';
-import { context, emptyResult, readImages, syncKeys, writeRows, type SyncKeysArgs, type SyncResult } from './sync-rows.js';
+import { context, emptyResult, readImages, readImagesTagged, syncKeys, writeRows, type SyncKeysArgs, type SyncResult } from './sync-rows.js';
 import { isRetryableLockError, mysqlErrno, ER_DUP_ENTRY } from './sync-errors.js';
 
 /** Arguments of {@link applyKeys}: those of syncKeys, plus the target server's SQL flavour. */
@@ -53,9 +57,20 @@ export interface AppliedKeys {
   /**
    * Re-reads the primary and, when a newer write raced this apply, syncs the keys under the
    * target's lock. Must run (or its failure be recorded for repair) for the guarantee to hold.
-   * Resolves `true` when the fallback ran.
+   * Resolves `true` when the fallback ran. (Or: `confirmApplies` with {@link pending}.)
    */
   confirm(): Promise<boolean>;
+  /** This apply's confirm, for {@link confirmApplies}; `undefined` when there is nothing to confirm (the locked form). */
+  readonly pending: PendingConfirm | undefined;
+}
+
+/** An optimistic apply whose confirm is still due: the keys it wrote and the images it wrote for them. */
+export interface PendingConfirm {
+  readonly args: ApplyKeysArgs;
+  readonly keys: readonly KeyTuple[];
+  /** The apply's key condition (`keysWhere`). */
+  readonly where: string;
+  readonly images: readonly RawRow[];
 }
 
 const NOTHING_TO_CONFIRM = async (): Promise<boolean> => false;
@@ -89,8 +104,8 @@ function fallsBack(error: unknown): boolean {
 export async function applyKeys(args: ApplyKeysArgs): Promise<AppliedKeys> {
   const ctx = context(args, false);
   const keys = distinctKeys(args.keys);
-  const locked = async (): Promise<AppliedKeys> => ({ result: await syncKeys({ ...args, keys }), mode: 'locked', confirm: NOTHING_TO_CONFIRM });
-  if (keys.length === 0) return { result: emptyResult(), mode: 'optimistic', confirm: NOTHING_TO_CONFIRM };
+  const locked = async (): Promise<AppliedKeys> => ({ result: await syncKeys({ ...args, keys }), mode: 'locked', confirm: NOTHING_TO_CONFIRM, pending: undefined });
+  if (keys.length === 0) return { result: emptyResult(), mode: 'optimistic', confirm: NOTHING_TO_CONFIRM, pending: undefined };
   if (args.targetFlavor !== 'mariadb' || keys.length > ctx.batchRows) return locked();
 
   const where = keysWhere(ctx.shape, keys);
@@ -114,16 +129,55 @@ export async function applyKeys(args: ApplyKeysArgs): Promise<AppliedKeys> {
     if (fallsBack(error)) return locked();
     throw error;
   }
+  const pending: PendingConfirm = { args, keys, where, images };
   return {
     result,
     mode: 'optimistic',
+    pending,
     async confirm() {
-      const now = await readImages(ctx, ctx.source, ctx.shape, where);
-      if (sameImages(now, images, ctx.positions)) return false;
-      await syncKeys({ ...args, keys });
-      return true;
+      const [outcome] = await confirmApplies(ctx.source, [pending]);
+      if (outcome!.status === 'rejected') throw outcome!.reason;
+      return outcome!.value;
     },
   };
+}
+
+/**
+ * The confirms of several optimistic applies to ONE target table from one source table: each
+ * apply's rows are re-read from the primary in one statement (a UNION ALL of the applies' key
+ * lookups, each row tagged with its apply: exactly the rows each apply's own read would find), and
+ * the keys of every apply whose rows changed since it read them are synced under lock in one
+ * syncKeys (reading the primary through `source`: best a connection taken before the sync takes
+ * shadow row locks, since late applies waiting for those locks may hold every pooled connection of
+ * the primary). The read must start after every apply landed on the target, as
+ * `confirm()`'s does. One outcome per apply, in order: `true` when its keys were synced; rejected
+ * when that sync failed. Throws when the read fails.
+ */
+export async function confirmApplies(source: Queryable, pending: readonly PendingConfirm[]): Promise<PromiseSettledResult<boolean>[]> {
+  if (pending.length === 0) return [];
+  const first = pending[0]!.args;
+  const ctx = context({ ...first, source }, false);
+  const table = `${ctx.shape.database}.${ctx.shape.table}→${ctx.targetTable.database}.${ctx.targetTable.table}`;
+  for (const item of pending) {
+    const { sourceShape, targetTable } = item.args;
+    if (`${sourceShape.database}.${sourceShape.table}→${targetTable.database}.${targetTable.table}` !== table) {
+      throw new CleaveError('INVALID_ARGUMENT', `confirmApplies takes the applies of one table (${table}); got one of ${sourceShape.database}.${sourceShape.table}→${targetTable.database}.${targetTable.table}.`);
+    }
+  }
+  const now = pending.length === 1 ? [await readImages(ctx, source, ctx.shape, pending[0]!.where)] : await readImagesTagged(ctx, source, ctx.shape, pending.map((item) => item.where));
+  const raced = pending.map((item, i) => !sameImages(now[i]!, item.images, ctx.positions));
+  // One locked sync for the keys of every raced apply (several applies of one hot key race each
+  // other: one sync settles them all, where one each would queue on the same row locks).
+  const keys = distinctKeys(pending.flatMap((item, i) => (raced[i] ? item.keys : [])));
+  let failure: { reason: unknown } | undefined;
+  if (keys.length > 0) {
+    try {
+      await syncKeys({ ...first, source, keys });
+    } catch (error) {
+      failure = { reason: error };
+    }
+  }
+  return raced.map((fellBack): PromiseSettledResult<boolean> => (fellBack && failure !== undefined ? { status: 'rejected', reason: failure.reason } : { status: 'fulfilled', value: fellBack }));
 }
 
 /**

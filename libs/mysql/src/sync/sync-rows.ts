@@ -204,13 +204,34 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
  * encoding), so the diff compares images, and an insert sends the literal as it came.
  */
 export async function readImages(ctx: Context, db: Queryable, table: TableName, where: string, lock: boolean | 'share' = false): Promise<RawRow[]> {
-  const { shape } = ctx;
-  const client = ctx.imageLiterals === 'client';
   const rows = await queryRaw(
     db,
-    `SELECT ${client ? rawImageSelectList(shape) : imageSelectList(shape)} FROM ${qualifiedName(table)} WHERE ${where} ORDER BY ${keyOrderBy(shape)}${lock === 'share' ? ' LOCK IN SHARE MODE' : lock ? ' FOR UPDATE' : ''}`,
+    `SELECT ${imageList(ctx)} FROM ${qualifiedName(table)} WHERE ${where} ORDER BY ${keyOrderBy(ctx.shape)}${lock === 'share' ? ' LOCK IN SHARE MODE' : lock ? ' FOR UPDATE' : ''}`,
   );
-  if (client) return imagesFromRaw(shape, rows);
+  return imagesOf(ctx, table, rows);
+}
+
+/**
+ * The images of several key conditions in one statement (no lock, no order): a UNION ALL of one
+ * SELECT per condition, each row tagged with its condition's index. Result `i`: the rows of `wheres[i]`.
+ */
+export async function readImagesTagged(ctx: Context, db: Queryable, table: TableName, wheres: readonly string[]): Promise<RawRow[][]> {
+  const list = imageList(ctx);
+  const from = qualifiedName(table);
+  const rows = await queryRaw(db, wheres.map((where, i) => `SELECT ${i}, ${list} FROM ${from} WHERE ${where}`).join(' UNION ALL '));
+  const tagged: RawRow[][] = wheres.map(() => []);
+  for (const row of rows) tagged[Number((row[0] as Buffer).toString('latin1'))]!.push(row.slice(1));
+  return tagged.map((group) => imagesOf(ctx, table, group));
+}
+
+function imageList(ctx: Context): string {
+  return ctx.imageLiterals === 'client' ? rawImageSelectList(ctx.shape) : imageSelectList(ctx.shape);
+}
+
+/** Images from rows read with {@link imageList}. */
+function imagesOf(ctx: Context, table: TableName, rows: RawRow[]): RawRow[] {
+  const { shape } = ctx;
+  if (ctx.imageLiterals === 'client') return imagesFromRaw(shape, rows);
   const last = shape.keyShapeColumns.length;
   for (const row of rows) {
     if (row[last] === null || row[last] === undefined) {
