@@ -3,12 +3,13 @@ import { chunkChecksum, sameChecksum, type ChunkChecksum } from './chunk-checksu
 import { chunkHashForm } from './row-hash.js';
 import { diffRows } from './row-diff.js';
 import { MAX_SAMPLE_DIFFERENCES, type SampleDifference, type TableVerification } from './verification-report.js';
+import type { ChunkPlanner, PlannedChunk } from './chunk-planner.js';
+import { hasIntegerKey, IntegerSpanChunkPlanner } from './integer-span-chunk-planner.js';
+import { KeyWalkChunkPlanner } from './key-walk-chunk-planner.js';
 import {
   encodeKey,
   keyRangeWhere,
-  nextChunkUpper,
   syncKeys,
-  type KeyTuple,
   type RowFilter,
   type SyncQueryable,
   type TableName,
@@ -37,7 +38,10 @@ export interface VerifyChunkOptions {
   readonly initialChunkRows?: number;
   /** @defaultValue 200 */
   readonly minChunkRows?: number;
-  /** @defaultValue 200_000 */
+  /**
+   * Also bounds the rows a chunk of a single integer key reads when a shard filter is on another
+   * column (the rows it drops are read too). @defaultValue 200_000
+   */
   readonly maxChunkRows?: number;
   /**
    * Chunks checksummed at once, each on both servers at once: 2 keeps a server busy while the other
@@ -95,9 +99,10 @@ interface PassResult {
 }
 
 /**
- * Verifies one moved table: walks the primary's key space in chunks (sized to a target time),
- * checksums each chunk on both servers at once (and `parallelChunks` chunks at once), diffs the rows of a mismatching chunk by (key,
- * row hash), repairs the differing keys from the primary with `syncKeys` (which re-reads each
+ * Verifies one moved table: walks the primary's key space in chunks (sized to a target time; a
+ * single integer key is cut by key value, any other key by walking its index), checksums each
+ * chunk on both servers at once (and `parallelChunks` chunks at once), diffs the rows of a
+ * mismatching chunk by (key, row hash), repairs the differing keys from the primary with `syncKeys` (which re-reads each
  * under the target row lock, so a difference left by an in-flight dual write counts as repaired
  * only if the target really changed) and re-checks the chunk. Full passes repeat until one
  * finds nothing to repair, or `maxPasses`. With `repair: false`, one pass that only reports.
@@ -127,7 +132,12 @@ export async function verifyTable(args: VerifyTableArgs): Promise<TableVerificat
   const checksums = (where: string): Promise<[ChunkChecksum, ChunkChecksum]> =>
     Promise.all([chunkChecksum(source, shape, shape, where, form), chunkChecksum(target, shape, targetTable, where, form)]);
 
-  const nextUpper = (lower: KeyTuple | null, rows: number): Promise<KeyTuple | null> => nextChunkUpper(source, shape, lower, rows, null, filter);
+  // A single integer key is chunked by key value (one read of its extent per pass); any other key
+  // by walking the primary's index for each chunk's end.
+  const startPass = (): ChunkPlanner =>
+    hasIntegerKey(shape)
+      ? new IntegerSpanChunkPlanner({ source, shape, ...(filter === undefined ? {} : { filter }), maxChunkRows: maxRows })
+      : new KeyWalkChunkPlanner(source, shape, filter);
 
   /** Diff, repair and re-check one chunk; true when it ends up matching. */
   const repairChunk = async (where: string, pass: PassResult): Promise<boolean> => {
@@ -157,7 +167,7 @@ export async function verifyTable(args: VerifyTableArgs): Promise<TableVerificat
   };
 
   interface InFlight {
-    readonly upper: KeyTuple | null;
+    readonly planned: PlannedChunk;
     readonly where: string;
     readonly startedAt: number;
     readonly sums: Promise<[ChunkChecksum, ChunkChecksum]>;
@@ -166,24 +176,24 @@ export async function verifyTable(args: VerifyTableArgs): Promise<TableVerificat
   while (passes < maxPasses) {
     passes += 1;
     const pass: PassResult = { chunks: 0, rowsChecked: 0, rowsDiffering: 0, rowsRepaired: 0, unresolvedChunks: 0 };
-    let lower: KeyTuple | null = null;
-    let upperPromise: Promise<KeyTuple | null> | null = nextUpper(null, chunkRows);
-    upperPromise.catch(() => undefined);
+    const planner = startPass();
+    let planning = true;
     // Up to `parallelChunks` chunks are checksummed at once (each on both servers at once), and the
-    // next chunk's end is found on the primary meanwhile; results are taken in key order.
+    // planner looks up what it needs on the primary meanwhile; results are taken in key order.
     const inFlight: InFlight[] = [];
     try {
       for (;;) {
-        while (upperPromise !== null && inFlight.length < parallelChunks) {
+        while (planning && inFlight.length < parallelChunks) {
           throwIfAborted(signal, name);
-          const upper: KeyTuple | null = await upperPromise;
-          upperPromise = upper === null ? null : nextUpper(upper, chunkRows);
-          upperPromise?.catch(() => undefined);
-          const where = keyRangeWhere(shape, { lower, upper }, filter).sql;
+          const planned = await planner.next(chunkRows);
+          if (planned === null) {
+            planning = false;
+            break;
+          }
+          const where = keyRangeWhere(shape, planned, filter).sql;
           const sums = checksums(where);
           sums.catch(() => undefined);
-          inFlight.push({ upper, where, startedAt: performance.now(), sums });
-          lower = upper;
+          inFlight.push({ planned, where, startedAt: performance.now(), sums });
         }
         const chunk = inFlight.shift();
         if (chunk === undefined) break;
@@ -191,6 +201,7 @@ export async function verifyTable(args: VerifyTableArgs): Promise<TableVerificat
         const elapsed = performance.now() - chunk.startedAt;
         pass.chunks += 1;
         pass.rowsChecked += sourceSum.rows;
+        chunk.planned.checked(sourceSum.rows);
         if (!sameChecksum(sourceSum, targetSum) && !(await repairChunk(chunk.where, pass))) pass.unresolvedChunks += 1;
         // Adapt the size of the chunks still to start toward the target time (bounded growth: x4 up,
         // /2 down). A chunk's time includes the chunks checksummed alongside it, as it should: the
@@ -203,12 +214,12 @@ export async function verifyTable(args: VerifyTableArgs): Promise<TableVerificat
           rowsChecked: totals.rowsChecked + pass.rowsChecked,
           rowsDiffering: totals.rowsDiffering + pass.rowsDiffering,
           rowsRepaired: totals.rowsRepaired + pass.rowsRepaired,
-          lastKey: chunk.upper === null ? null : encodeKey(chunk.upper),
+          lastKey: chunk.planned.upper === null ? null : encodeKey(chunk.planned.upper),
         });
       }
     } finally {
       // On an error or abort: let the queries still running finish before the pools are reused.
-      await Promise.allSettled([...inFlight.map((chunk) => chunk.sums), ...(upperPromise === null ? [] : [upperPromise])]);
+      await Promise.allSettled([...inFlight.map((chunk) => chunk.sums), planner.settle()]);
     }
     totals.chunks += pass.chunks;
     totals.rowsChecked += pass.rowsChecked;
