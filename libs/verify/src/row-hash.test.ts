@@ -6,23 +6,24 @@ import { chunkChecksum, sameChecksum } from './chunk-checksum.js';
 import { chunkHashForm, rowHashSql, rowStringSql, type ChunkHashForm } from './row-hash.js';
 import { diffRows } from './row-diff.js';
 
-// Variable-length columns then fixed ones, the last variable column nullable (its NULL and ''
-// differ only through the NULL bitmap, it has no length field), a nullable fixed column last.
-// Between them, the values without a length field of their own: BINARY(n), an ENUM of plain
-// members; and an ENUM with a '#' in a member, which keeps its length field.
+// Variable-length columns then fixed ones, a nullable fixed column last. Only the binary variable
+// values may hold the separator byte 0xFF: \`c\` has a length field, \`b\`, the last of them and
+// nullable, has none (its NULL and '' differ only through the NULL bitmap). UTF-8 text, BINARY(n)
+// and ENUM/SET values have none either.
 const DDL = `CREATE TABLE hashed (
   id INT PRIMARY KEY,
   a VARCHAR(20) NOT NULL,
   e ENUM('p', 'p#') NOT NULL DEFAULT 'p',
   f BINARY(2) NOT NULL DEFAULT '',
   s SET('q', 'r') NOT NULL DEFAULT 'q',
+  c VARBINARY(20) NOT NULL DEFAULT '',
   b VARBINARY(20) NULL,
   n INT NOT NULL,
   t DATETIME NULL
 )`;
 
-const INSERT_BASE = 'INSERT INTO hashed (id, a, b, n, t) VALUES';
-const BASE = `(1, 'x', X'00', 1, NULL), (2, 'x', X'00', 1, NULL), (3, 'p', X'71', 3, '2024-01-01'), (4, 'q', X'72', 4, '2024-01-02')`;
+const INSERT_BASE = 'INSERT INTO hashed (id, a, c, b, n, t) VALUES';
+const BASE = `(1, 'x', X'', X'00', 1, NULL), (2, 'x', X'', X'00', 1, NULL), (3, 'p', X'01', X'FF02', 3, '2024-01-01'), (4, 'q', X'', X'72', 4, '2024-01-02')`;
 
 /**
  * Each case changes the target's rows; the chunk checksum of the table must differ, and so must
@@ -45,21 +46,30 @@ const CASES: Array<[string, string]> = [
   ['a separator byte in a BINARY(n) value', `UPDATE hashed SET f = X'2300' WHERE id = 3`],
   ['a SET value', `UPDATE hashed SET s = 'q,r' WHERE id = 3`],
   ['a separator moving between an ENUM and the next value', `UPDATE hashed SET e = 'p#', f = X'0000' WHERE id = 4`],
+  ['a 0xFF byte moving from one binary value into the next', `UPDATE hashed SET c = X'01FF', b = X'02' WHERE id = 3`],
+  ['a 0xFF byte moving from the last binary value into a number', `UPDATE hashed SET b = X'FF', n = 23 WHERE id = 3`],
 ];
 
 describe('the canonical row string', () => {
-  it('gives a length field to every variable value but the last, except BINARY(n) and ENUM/SET of plain members', () => {
-    const column = (name: string, dataType: string, columnType: string) => ({ name, dataType, columnType, nullable: false });
-    const catalog = {
-      name: 't',
-      columns: [column('id', 'int', 'int(11)'), column('v', 'varchar', 'varchar(9)'), column('fx', 'binary', 'binary(4)'), column('en', 'enum', "enum('a','b c')"),
-        column('hash', 'enum', "enum('a#','b')"), column('quote', 'set', "set('it''s')"), column('last', 'varbinary', 'varbinary(9)')],
-    };
+  it('gives a length field to each value that may hold 0xFF and has no fixed width, but the last', () => {
+    const column = (name: string, dataType: string, columnType: string, codec: string, charset: string | null = null) => ({ name, dataType, columnType, codec, charset });
+    const columns = [
+      column('id', 'int', 'int(11)', 'integer'),
+      column('v', 'varchar', 'varchar(9)', 'text', 'utf8mb4'),
+      column('lat', 'varchar', 'varchar(9)', 'text', 'latin1'),
+      column('fx', 'binary', 'binary(4)', 'binary'),
+      column('en', 'enum', "enum('a','b c')", 'text', 'latin1'),
+      column('quote', 'set', "set('it''s')", 'text', 'latin1'),
+      column('vb', 'varbinary', 'varbinary(9)', 'binary'),
+      column('last', 'blob', 'blob', 'binary'),
+    ];
     const shape = {
-      database: 'd', table: 't', catalog,
-      shapeColumns: catalog.columns.map((c) => ({ name: c.name, quoted: `\`${c.name}\``, codec: c.dataType === 'int' ? 'integer' : c.dataType.includes('binary') ? 'binary' : 'text', charset: null, readExpression: `\`${c.name}\`` })),
+      database: 'd',
+      table: 't',
+      catalog: { name: 't', columns: columns.map(({ name, dataType, columnType }) => ({ name, dataType, columnType, nullable: false })) },
+      shapeColumns: columns.map(({ name, codec, charset }) => ({ name, quoted: `\`${name}\``, codec, charset, readExpression: `\`${name}\`` })),
     } as unknown as TableShape;
-    expect(rowStringSql(shape)).toBe("CONCAT_WS('#', LENGTH(`v`), LENGTH(`hash`), LENGTH(`quote`), `id`, `v`, `fx`, `en`, `hash`, `quote`, `last`)");
+    expect(rowStringSql(shape)).toBe("CONCAT_WS(X'FF', LENGTH(`lat`), LENGTH(`quote`), LENGTH(`vb`), `id`, `v`, `lat`, `fx`, `en`, `quote`, `vb`, `last`)");
   });
 });
 

@@ -1,30 +1,47 @@
 import { queryRaw, type ShapeColumn, type SyncQueryable, type TableShape } from '@cleave/mysql';
 
-// The canonical row string that both servers hash: one CONCAT_WS('#', ...) of
+// The canonical row string that both servers hash: one CONCAT_WS(X'FF', ...) of
 //  - a NULL bitmap over the nullable columns (NULL and '' differ),
-//  - the byte lengths of the variable-length values but the last one (NULLs have no length and
-//    CONCAT_WS skips them; the bitmap says which are there),
+//  - the byte lengths of the values that may contain the separator byte 0xFF and have no fixed
+//    width, but the last one (NULLs have no length and CONCAT_WS skips them; the bitmap says which
+//    are there),
 //  - every copyable column read as in a copy (text as its stored bytes via CAST(.. AS BINARY), so a
 //    case-only change in a _ci column or a latin1/gbk byte is seen; FLOAT as the exact double).
-// Numbers, dates and the bitmap cannot contain '#'. So the string is an injective encoding of the
-// row: read left to right, the bitmap and the lengths delimit every variable value but the last,
-// and what follows the last one is '#'-free fixed values whose count is known, read from the end.
-// Two kinds of values need no length field: BINARY(n) ones have n bytes, and ENUM/SET ones whose
-// members are printable ASCII without '#' have no '#' byte in any charset, so they end at the next
-// '#' (each length field costs about 2% of a checksum's time).
-// One flat CONCAT_WS (not a nested list of lengths) and LENGTH of the column itself (not of its
-// CAST): each extra expression node costs per row, and this is the hot loop of verification.
+// 0xFF never occurs in numbers, dates, the bitmap, the lengths, nor in text stored as UTF-8 or
+// ASCII (no UTF-8 sequence uses that byte), JSON, or ENUM/SET members of printable ASCII. So the
+// string is an injective encoding of the row: read left to right, every value ends at the next
+// separator, or after its fixed width (BINARY(n)), or after its length field; the one value that
+// may hold 0xFF without a length field is found by reading the 0xFF-free or fixed-width values
+// after it from the end (their count is known from the bitmap).
+// Each length field costs about 2% of a checksum's time, and a table of UTF-8 text and one binary
+// column (the common account table) needs none. One flat CONCAT_WS (not a nested list of lengths)
+// and LENGTH of the column itself (not of its CAST): each expression node costs per row, and this
+// is the hot loop of verification.
 
-const VARIABLE: ReadonlySet<ShapeColumn['codec']> = new Set(['text', 'binary', 'json', 'other']);
+/** Charsets whose encoded text never contains the byte 0xFF. */
+const SEPARATOR_FREE_CHARSETS: ReadonlySet<string> = new Set(['utf8mb4', 'utf8mb3', 'utf8', 'ascii']);
 
-/** `enum('a','b')` / `set('a','b')` whose members are printable ASCII without '#' (nor a quote escape). */
-const DELIMITED_BY_SEPARATOR = /^(enum|set)\('[\x20-\x22\x24-\x26\x28-\x7e]*'(,'[\x20-\x22\x24-\x26\x28-\x7e]*')*\)$/i;
+/** `enum('a','b')` / `set('a','b')` whose members are printable ASCII (no quote escape): no 0xFF in any charset. */
+const PRINTABLE_MEMBERS = /^(enum|set)\('[\x20-\x26\x28-\x7e]*'(,'[\x20-\x26\x28-\x7e]*')*\)$/i;
 
-/** Whether a value of the column needs a length field to be told apart from the next one. */
-function needsLength(column: { readonly dataType: string; readonly columnType: string }): boolean {
-  const type = column.dataType.toLowerCase();
-  if (type === 'binary') return false; // BINARY(n): always n bytes
-  return !DELIMITED_BY_SEPARATOR.test(column.columnType);
+/** Whether a value of the column may contain 0xFF and has no fixed width (it then needs a length field). */
+function needsLength(column: ShapeColumn, catalogColumn: { readonly dataType: string; readonly columnType: string } | undefined): boolean {
+  switch (column.codec) {
+    case 'integer':
+    case 'decimal':
+    case 'double':
+    case 'float':
+    case 'temporal':
+    case 'json':
+      return false;
+    case 'text':
+      if (catalogColumn !== undefined && PRINTABLE_MEMBERS.test(catalogColumn.columnType)) return false;
+      return !SEPARATOR_FREE_CHARSETS.has(column.charset ?? '');
+    case 'binary':
+      return catalogColumn?.dataType.toLowerCase() !== 'binary'; // BINARY(n): always n bytes
+    default:
+      return true;
+  }
 }
 
 /** The SQL expression of the canonical row string of `shape`. */
@@ -33,17 +50,14 @@ export function rowStringSql(shape: TableShape): string {
   const nullableNames = new Set(shape.catalog.columns.filter((column) => column.nullable).map((column) => column.name));
   const nullable = columns.filter((column) => nullableNames.has(column.name));
   const catalogColumns = new Map(shape.catalog.columns.map((column) => [column.name, column]));
-  const variable = columns.filter((column) => {
-    const catalogColumn = catalogColumns.get(column.name);
-    return VARIABLE.has(column.codec) && (catalogColumn === undefined || needsLength(catalogColumn));
-  });
+  const measured = columns.filter((column) => needsLength(column, catalogColumns.get(column.name)));
   const parts: string[] = [];
   if (nullable.length > 0) parts.push(`CONCAT(${nullable.map((column) => `ISNULL(${column.quoted})`).join(', ')})`);
   // LENGTH counts bytes whatever the charset, so the column's own value gives the same length as
   // its binary read.
-  for (const column of variable.slice(0, -1)) parts.push(`LENGTH(${column.codec === 'text' ? column.quoted : column.readExpression})`);
+  for (const column of measured.slice(0, -1)) parts.push(`LENGTH(${column.codec === 'text' ? column.quoted : column.readExpression})`);
   parts.push(...columns.map((column) => column.readExpression));
-  return `CONCAT_WS('#', ${parts.join(', ')})`;
+  return `CONCAT_WS(X'FF', ${parts.join(', ')})`;
 }
 
 /**
