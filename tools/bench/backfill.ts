@@ -37,13 +37,14 @@ const opts = new Command('bench:backfill')
   .option('--profile-worker <dir>', 'write a V8 CPU profile of each worker process into this folder')
   .option('--worker-node-args <args>', 'node options of the worker processes (a bounded heap: V8 otherwise grows it far past the live data)', '--max-old-space-size=256 --max-semi-space-size=16')
   .option('--parts <list>', 'which measurements to run (a,b,c,d)', 'a,b,c,d')
+  .option('--verify-parallel-chunks <n>', "chunks cleave's verification checksums at once (default: the library's)")
   .option(
     '--buffer-pool-mb <n>',
     "InnoDB buffer pool of the source and target during the run, restored afterwards (e.g. 2048 holds the 1M-row data in memory, as a production server holds its hot tables; the test services have 256 MB); 0 = leave as configured",
     '0',
   )
   .parse()
-  .opts<{ rows: string; bufferPoolMb: string; fgSeconds: string; fgWindows: string; fgRate: string; copyWorkerArgs: string; fgWorkerArgs: string; parts: string; profileWorker?: string; workerNodeArgs: string }>();
+  .opts<{ rows: string; bufferPoolMb: string; fgSeconds: string; fgWindows: string; fgRate: string; copyWorkerArgs: string; fgWorkerArgs: string; parts: string; verifyParallelChunks?: string; profileWorker?: string; workerNodeArgs: string }>();
 const PARTS = new Set(opts.parts.split(',').map((p) => p.trim()));
 const splitArgs = (args: string): string[] => args.split(/\s+/).filter((a) => a !== '');
 const USERS = Number(opts.rows);
@@ -227,7 +228,7 @@ if (PARTS.has('c') && PARTS.has('a')) {
   // Open the pools' connections first: pt-table-checksum's time for a table excludes its connecting too.
   await Promise.all([source, target].flatMap((pool) => [0, 1, 2, 3].map(() => pool.query('SELECT SLEEP(0.02)'))));
   const verifyCpu0 = serverPids.map(procCpuSeconds);
-  const report = await verifyTable({ source, target, sourceShape: tableShape(catalog.tables[0]!, SRC), targetTable: { database: 'bench_cleave', table: 'users' }, repair: false, maxPasses: 1 });
+  const report = await verifyTable({ source, target, sourceShape: tableShape(catalog.tables[0]!, SRC), targetTable: { database: 'bench_cleave', table: 'users' }, repair: false, maxPasses: 1, ...(opts.verifyParallelChunks === undefined ? {} : { parallelChunks: Number(opts.verifyParallelChunks) }) });
   const verifyCpu = serverPids.map((pid, i) => ((procCpuSeconds(pid) - verifyCpu0[i]!) * 100_000) / USERS);
   verifyRowsPerS = report.rowsChecked / (report.durationMs / 1000);
   log(`cleave verify: ${report.clean ? 'clean' : 'DIFFERENT'}, ${report.rowsChecked} rows in ${(report.durationMs / 1000).toFixed(1)} s, ${Math.round(verifyRowsPerS)} rows/s (both servers); ` +

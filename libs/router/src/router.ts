@@ -17,7 +17,7 @@ import type { CleaveDialectConfig, RouterLog } from './router-config.js';
 import { newRouterId, RouterControl } from './router-control.js';
 import { RouterError } from './router-error.js';
 import { NOOP_METRICS, type RouterMetrics } from './router-metrics.js';
-import { acquire, asQueryable, run, type RouterPool, type RouterPoolConnection } from './router-pool.js';
+import { acquire, asQueryable, asTransactionalPool, run, type RouterPool, type RouterPoolConnection } from './router-pool.js';
 import { shardEndpoint, shardKeyValue, sideEndpoints, type CoveredTable, type Endpoint, type RoutingTable } from './routing-table.js';
 import { ShadowReader } from './shadow-reader.js';
 import { WriteGate } from './write-gate.js';
@@ -113,8 +113,8 @@ export class Router {
   readonly #failures: FailureRecorder;
   readonly #shadowReader: ShadowReader;
   readonly #shadowDownUntil = new Map<string, number>();
-  /** Each server's promise wrapper, made once: mysql2's `pool.promise()` builds a new one (and requires its module) per call. */
-  readonly #promisePools = new Map<string, ReturnType<RouterPool['promise']>>();
+  /** Each server's pool as the sync primitives take it, made once. */
+  readonly #promisePools = new Map<string, ReturnType<typeof asTransactionalPool>>();
   /** The confirms of shadow applies, batched per table (see ConfirmBatcher). */
   readonly #confirms = new ConfirmBatcher();
   /** Routes by (cached, frozen) query analysis, valid for one routing table. */
@@ -251,11 +251,11 @@ export class Router {
     return pool;
   }
 
-  /** The promise API of server `server`'s pool (see {@link pool}). */
-  #promisePool(server: string): ReturnType<RouterPool['promise']> {
+  /** Server `server`'s pool (see {@link pool}) with the promise API the sync primitives take. */
+  #promisePool(server: string): ReturnType<typeof asTransactionalPool> {
     let wrapper = this.#promisePools.get(server);
     if (wrapper === undefined) {
-      wrapper = this.pool(server).promise();
+      wrapper = asTransactionalPool(this.pool(server));
       this.#promisePools.set(server, wrapper);
     }
     return wrapper;

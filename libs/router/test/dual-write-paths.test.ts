@@ -8,7 +8,7 @@ import type { Plan } from '@cleave/core';
 import { ControlStore, RoutingChannel, type MigrationRecord } from '@cleave/control';
 import { MysqlPools, parseConnectionUrl } from '@cleave/mysql';
 import { controlDatabase, createSampleAccounts, hexRows, uniqueName, useTestDatabases } from '@cleave/testing';
-import { CleaveDialect, type CleaveDialectConfig, type RouterLogEntry, type RouterMetrics, type RouterPool } from '../src/index.js';
+import { CleaveDialect, type CleaveDialectConfig, type RouterLogEntry, type RouterMetrics, type RouterPool, type RouterPoolConnection } from '../src/index.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 
 interface DB {
@@ -179,15 +179,16 @@ describe('@cleave/router dual-write paths, metrics hooks and the failure journal
     // Every apply "times out" for the caller (recorded as a failure) and lands later, in any order:
     // the shadow pool is the real one behind a random delay per statement.
     const real = servers['target1']!;
-    const realPromise = real.promise();
     const delayed: RouterPool = {
-      getConnection: (callback) => real.getConnection(callback),
-      promise: () =>
-        Object.assign(Object.create(realPromise) as typeof realPromise, {
-          query: async (...args: Parameters<typeof realPromise.query>) => {
-            await sleep(Math.random() * 60);
-            return realPromise.query(...args);
-          },
+      getConnection: (callback) =>
+        real.getConnection((error, connection) => {
+          if (error) return callback(error, connection);
+          const late = {
+            query: (sql: string, values: unknown[], done: (error: Error | null, result: unknown, fields: unknown) => void) =>
+              void sleep(Math.random() * 60).then(() => connection.query(sql, values, done)),
+            release: () => connection.release(),
+          };
+          callback(null, late as unknown as RouterPoolConnection);
         }),
     };
     const { db, router } = routerFor(m, { servers: { ...servers, target1: delayed }, shadowTimeoutMs: 1, shadowRetryAfterMs: 0 });
