@@ -2,8 +2,11 @@
 // Latency (p50/p99) of a single-row INSERT, UPDATE and point SELECT through @cleave/router in
 // `dual_write` against plain Kysely (MysqlDialect) on the source, in the same run, on the same
 // pools, interleaved call by call — the router in its default mode and in replay mode
-// (`replayWrites`: deterministic key-addressed updates sent to both sides at once); then
-// throughput at 16 concurrent callers. Last line: JSON.
+// (`replayWrites`: deterministic key-addressed updates sent to both sides at once), and the
+// floor of any dual write that applies the primary's row image before it returns: the design's
+// statements alone, raw mysql2 callbacks, no router (insert: INSERT … RETURNING, then the upsert
+// on the shadow; update: the UPDATE, the image read, the upsert). Then throughput at 16
+// concurrent callers. Last line: JSON.
 import { Command } from 'commander';
 import { Kysely, MysqlDialect } from 'kysely';
 import { Redis } from 'ioredis';
@@ -82,7 +85,29 @@ try {
   let counter = 0;
 
   type Op = 'insert' | 'update' | 'select';
-  const call = async (db: Kysely<DB>, op: Op): Promise<void> => {
+  // The floor: the statements a dual write cannot do without, on the same pools, nothing else.
+  const raw = (pool: typeof source.callback, sql: string, values: unknown[]) =>
+    new Promise<unknown>((resolve, reject) =>
+      (pool as unknown as { query(o: object, cb: (e: Error | null, r: unknown) => void): void }).query({ sql, values, dateStrings: true }, (e, r) => (e ? reject(e) : resolve(r))),
+    );
+  const COLUMNS = ['id', 'email', 'display_name', 'password_hash', 'mfa_secret', 'status', 'plan_id', 'settings', 'created_at', 'updated_at', 'last_login_at', 'storage_used'];
+  const upsertSql = `INSERT INTO users (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')}) ON DUPLICATE KEY UPDATE ${COLUMNS.map((c) => `${c} = VALUES(${c})`).join(', ')}`;
+  const upsert = (row: Record<string, unknown>) => raw(target1.callback, `SET STATEMENT foreign_key_checks = 0 FOR ${upsertSql}`, COLUMNS.map((c) => row[c]));
+  const floorCall = async (op: Op): Promise<void> => {
+    counter += 1;
+    if (op === 'insert') {
+      const u = user(`f-${counter}@example.com`);
+      const [row] = (await raw(source.callback, `INSERT INTO users (email, display_name, password_hash, created_at) VALUES (?, ?, ?, ?) RETURNING ${COLUMNS.join(', ')}`, [u.email, u.display_name, u.password_hash, u.created_at])) as Array<Record<string, unknown>>;
+      await upsert(row!);
+    } else if (op === 'update') {
+      const id = pick();
+      await raw(source.callback, 'UPDATE users SET storage_used = ? WHERE id = ?', [counter, id]);
+      const [row] = (await raw(source.callback, `SELECT ${COLUMNS.join(', ')} FROM users WHERE id = ?`, [id])) as Array<Record<string, unknown>>;
+      await upsert(row!);
+    }
+  };
+  const call = async (db: Kysely<DB> | 'floor', op: Op): Promise<void> => {
+    if (db === 'floor') return floorCall(op);
     counter += 1;
     if (op === 'insert') await db.insertInto('users').values(user(`b-${counter}@example.com`)).execute();
     else if (op === 'update') await db.updateTable('users').set({ storage_used: counter }).where('id', '=', pick()).execute();
@@ -96,14 +121,19 @@ try {
       await call(plain, op);
       await call(routed, op);
       await call(replayed, op);
+      if (op !== 'select') await call('floor', op);
     }
     samples[`plain-${op}`] = [];
     samples[`routed-${op}`] = [];
     samples[`replay-${op}`] = [];
-    const sides: Array<['plain' | 'routed' | 'replay', Kysely<DB>]> = [['plain', plain], ['routed', routed], ['replay', replayed]];
+    const sides: Array<['plain' | 'routed' | 'replay' | 'floor', Kysely<DB> | 'floor']> = [['plain', plain], ['routed', routed], ['replay', replayed]];
+    if (op !== 'select') {
+      samples[`floor-${op}`] = [];
+      sides.push(['floor', 'floor']);
+    }
     for (let i = 0; i < ITERATIONS; i++) {
       // Interleaved, rotating who goes first: drift and caches hit every side alike.
-      const order = [...sides.slice(i % 3), ...sides.slice(0, i % 3)];
+      const order = [...sides.slice(i % sides.length), ...sides.slice(0, i % sides.length)];
       for (const [side, db] of order) {
         const started = performance.now();
         await call(db, op);
@@ -158,6 +188,9 @@ try {
     replay_write_p50_ratio: ratio(q(writesOf('replay'), 50), q(writesOf('plain'), 50)),
     replay_write_p99_ratio: ratio(q(writesOf('replay'), 99), q(writesOf('plain'), 99)),
     replay_update_p50_ratio: ratio(latency['replay-update']!.p50, latency['plain-update']!.p50),
+    floor_write_p50_ratio: ratio(q(writesOf('floor'), 50), q(writesOf('plain'), 50)),
+    floor_insert_p50_ratio: ratio(latency['floor-insert']!.p50, latency['plain-insert']!.p50),
+    floor_update_p50_ratio: ratio(latency['floor-update']!.p50, latency['plain-update']!.p50),
     read_p50_ratio: ratio(latency['routed-select']!.p50, latency['plain-select']!.p50),
     read_p99_ratio: ratio(latency['routed-select']!.p99, latency['plain-select']!.p99),
     insert_p50_ratio: ratio(latency['routed-insert']!.p50, latency['plain-insert']!.p50),
