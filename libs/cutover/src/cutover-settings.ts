@@ -36,6 +36,13 @@ export interface CutoverSettings {
    * @defaultValue 2000
    */
   readonly heldWritesReportMs: number;
+  /**
+   * When a switch moves the write primary, how long raising a moved table's auto-increment
+   * counter on the new primary may wait for transactions that hold the table (its metadata lock),
+   * in seconds, before the switch is aborted (writes released, old epoch kept).
+   * @defaultValue 1
+   */
+  readonly counterLockWaitSeconds: number;
 }
 
 export const DEFAULT_CUTOVER_SETTINGS: CutoverSettings = Object.freeze({
@@ -45,12 +52,13 @@ export const DEFAULT_CUTOVER_SETTINGS: CutoverSettings = Object.freeze({
   soakMs: Object.freeze({}),
   maxTargetLagSeconds: 5,
   heldWritesReportMs: 2_000,
+  counterLockWaitSeconds: 1,
 });
 
 /** Defaults filled in, validated, frozen. Throws `CONFIG_INVALID` naming the bad setting. */
 export function resolveCutoverSettings(partial: Partial<CutoverSettings> = {}): CutoverSettings {
   const s = { ...DEFAULT_CUTOVER_SETTINGS, ...partial, soakMs: Object.freeze({ ...(partial.soakMs ?? {}) }) };
-  for (const key of ['fenceTtlMs', 'fenceAckTimeoutMs', 'epochAckTimeoutMs', 'maxTargetLagSeconds', 'heldWritesReportMs'] as const) {
+  for (const key of ['fenceTtlMs', 'fenceAckTimeoutMs', 'epochAckTimeoutMs', 'maxTargetLagSeconds', 'heldWritesReportMs', 'counterLockWaitSeconds'] as const) {
     if (!Number.isFinite(s[key]) || s[key] < 0) throw new CleaveError('CONFIG_INVALID', `cutover setting ${key} must be a number >= 0, got ${String(s[key])}`);
   }
   for (const [phase, ms] of Object.entries(s.soakMs)) {

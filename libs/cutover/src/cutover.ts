@@ -378,8 +378,12 @@ export class Cutover {
       else {
         const t = performance.now();
         const sync = await sw.checkInSync(ctx);
-        timing.syncCheckMs = performance.now() - t;
         if (sync.status === 'fail') abortWhy = `not in sync: ${sync.detail}`;
+        else {
+          const counters = await sw.alignCounters(ctx);
+          if (counters.status === 'fail') abortWhy = counters.detail;
+        }
+        timing.syncCheckMs = performance.now() - t;
       }
       if (abortWhy !== null) {
         const held = performance.now() - fenceAt;

@@ -72,6 +72,13 @@ export class DryRunSwitcher implements Switcher {
     return { name: 'shadow-failures-repaired', status: 'pass', detail: 'dry run' };
   }
 
+  async alignCounters(ctx: ChangeContext): Promise<CheckResult> {
+    this.#do(
+      `raise the AUTO_INCREMENT of each moved table on the ${ctx.change.routingAfter.primary} to the ${ctx.change.routingBefore.primary}'s where it is lower; a table locked past the wait aborts (unfence, keep epoch ${ctx.migration.epoch})`,
+    );
+    return { name: 'auto-increment-aligned', status: 'pass', detail: 'dry run' };
+  }
+
   async flip(ctx: ChangeContext): Promise<MigrationRecord> {
     const { change, migration } = ctx;
     this.#do(

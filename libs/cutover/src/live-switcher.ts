@@ -6,6 +6,7 @@ import type { CheckContext, CheckResult } from './precondition.js';
 import type { RouterFleet } from './router-fleet.js';
 import type { ArchiveRename, ChangeContext, ChangeSummary, FenceHandle, Switcher } from './switcher.js';
 import { quoteIdentifier } from '@cleave/mysql';
+import { alignAutoIncrement, CounterAlignmentError } from './auto-increment-alignment.js';
 import { fencedStore } from './fenced-store.js';
 import { shadowFailuresRepaired } from './preconditions/shadow-failures-repaired.js';
 
@@ -102,6 +103,21 @@ export class LiveSwitcher implements Switcher {
       events: () => this.#c.store.events(ctx.migration.id),
     };
     return { name: shadowFailuresRepaired.name, ...(await shadowFailuresRepaired.check(checkCtx)) };
+  }
+
+  async alignCounters(ctx: ChangeContext): Promise<CheckResult> {
+    const name = 'auto-increment-aligned';
+    const servers = this.#c.servers;
+    if (servers === undefined) return { name, status: 'warn', detail: 'this coordinator has no connection to the data servers: auto-increment counters were not compared' };
+    try {
+      const raised = await alignAutoIncrement(ctx.migration.plan, ctx.change.routingBefore.primary, ctx.change.routingAfter.primary, servers, this.#c.settings.counterLockWaitSeconds);
+      if (raised.length === 0) return { name, status: 'pass', detail: 'no counter of the new primary was behind' };
+      await this.#c.store.appendEvent(ctx.migration.id, 'note', this.#by(ctx), this.#journal(ctx, { cutover: 'counters', raised }));
+      return { name, status: 'pass', detail: `raised ${raised.map((r) => `${r.server}/${r.database}.${r.table} ${r.from} -> ${r.to}`).join(', ')}` };
+    } catch (error) {
+      if (error instanceof CounterAlignmentError) return { name, status: 'fail', detail: error.message };
+      throw error;
+    }
   }
 
   async flip(ctx: ChangeContext, details: Record<string, unknown>): Promise<MigrationRecord> {

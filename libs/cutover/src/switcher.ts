@@ -39,6 +39,7 @@ export interface WritePause {
    */
   readonly heldUpToMs: number;
   readonly fenceAckMs: number;
+  /** The in-sync check and the auto-increment alignment, with writes held. */
   readonly syncCheckMs: number;
   readonly flipMs: number;
   readonly epochAckMs: number;
@@ -72,6 +73,11 @@ export interface Switcher {
   awaitFenceAcks(ctx: ChangeContext, fence: FenceHandle): Promise<AckWaitResult>;
   /** With writes held: the shadow has every acknowledged write. */
   checkInSync(ctx: ChangeContext): Promise<CheckResult>;
+  /**
+   * With writes held, when the write primary moves: the new primary's auto-increment counters
+   * are raised to the old primary's (no id is handed out twice). `fail` aborts the change.
+   */
+  alignCounters(ctx: ChangeContext): Promise<CheckResult>;
   /** The point of no return of this change: phase and epoch, compare-and-set, with the event. */
   flip(ctx: ChangeContext, details: Record<string, unknown>): Promise<MigrationRecord>;
   announceEpoch(ctx: ChangeContext, epoch: number): Promise<void>;
