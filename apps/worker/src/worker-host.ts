@@ -133,7 +133,8 @@ export class WorkerHost {
     switch (name) {
       case 'split-table': {
         const p = payload as JobPayloads['split-table'];
-        const result = await splitTable(p, { ...base, segmentRows: this.settings.segmentRows });
+        const gate = await this.#gates!.gate(p.migrationId);
+        const result = await splitTable(p, { ...base, gate, segmentRows: this.settings.segmentRows });
         for (const unit of result.units) await producer.copySegments(p.migrationId, unit.unit, unit.segmentNos);
         return result;
       }

@@ -87,7 +87,8 @@ export async function splitTable(payload: SplitTablePayload, deps: SplitTableDep
       if (stored.length === 0) {
         await store.setBackfillTableState(migration.id, unit.id, 'splitting');
         const started = performance.now();
-        const boundaries = await splitKeySpace(source, shape, segmentRows, unit.filter ?? undefined);
+        // The walk reads the whole key index of the table on the source: throttled like the copy.
+        const boundaries = await splitKeySpace(source, shape, segmentRows, unit.filter ?? undefined, deps.gate === undefined ? undefined : () => deps.gate!.waitUntilOpen(deps.signal));
         await store.saveSegments(migration.id, unit.id, segmentsOf(boundaries));
         stored = await store.segments(migration.id, unit.id);
         await store.appendEvent(migration.id, 'backfill_started', actor, {

@@ -265,6 +265,26 @@ describe('backfill processors against real servers', () => {
     expect(gate.throttledMs()['test-switch']).toBe(stat?.throttledMs);
   });
 
+  it('the split walks the key space only while the throttle gate is open', async () => {
+    await createPeople(admin.source, 'splitgated', 300);
+    const { id } = await start('splitgate', [{ kind: 'tables', tables: ['splitgated'], to: 't2' }]);
+    const toggle = { on: true };
+    const throttler: Throttler = { name: 'test-switch', check: () => Promise.resolve(toggle.on ? { throttle: true, reason: 'switched on by the test' } : { throttle: false }) };
+    const gate = new ThrottleGate({ throttlers: [throttler], intervalMs: 20, report: { store, migrationId: id } });
+    await gate.start();
+    try {
+      let finished = false;
+      const split = splitTable({ migrationId: id, table: 'splitgated' }, { ...deps({ gate }), segmentRows: 100 }).then((r) => ((finished = true), r));
+      await sleep(300);
+      expect(finished).toBe(false);
+      expect(await store.segments(id, 'splitgated')).toEqual([]);
+      toggle.on = false;
+      expect((await split).units[0]?.segments).toBe(4); // 302 rows in segments of 100
+    } finally {
+      await gate.close();
+    }
+  });
+
   it('rests between chunks with a nice ratio, caps chunks by bytes, and refuses bad values', async () => {
     await createPeople(admin.source, 'niced', 300);
     const { id } = await start('nice', [{ kind: 'tables', tables: ['niced'], to: 't2' }]);

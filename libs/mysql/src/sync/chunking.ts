@@ -55,13 +55,15 @@ export async function nextChunkUpper(
  * Boundary keys that split the table into segments of about `segmentRows` rows each, by keyset
  * walking (each step starts at the previous boundary: no OFFSET from the start, no scan of the
  * rows themselves when the key is a secondary index). Segment `i` is `(boundaries[i-1], boundaries[i]]`,
- * the first starts at the beginning and the last ends at the end of the table.
+ * the first starts at the beginning and the last ends at the end of the table. `beforeStep` is
+ * awaited before each boundary read (a throttle: each read walks `segmentRows` index entries).
  */
-export async function splitKeySpace(db: Queryable, shape: TableShape, segmentRows: number, filter?: RowFilter): Promise<KeyTuple[]> {
+export async function splitKeySpace(db: Queryable, shape: TableShape, segmentRows: number, filter?: RowFilter, beforeStep?: () => Promise<void>): Promise<KeyTuple[]> {
   requireRows(segmentRows);
   const boundaries: KeyTuple[] = [];
   let lower: KeyTuple | null = null;
   for (;;) {
+    await beforeStep?.();
     const upper = await nextChunkUpper(db, shape, lower, segmentRows, null, filter);
     if (upper === null) return boundaries;
     boundaries.push(upper);
