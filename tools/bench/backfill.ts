@@ -37,6 +37,7 @@ const opts = new Command('bench:backfill')
   .option('--profile-worker <dir>', 'write a V8 CPU profile of each worker process into this folder')
   .option('--worker-node-args <args>', 'node options of the worker processes (a bounded heap: V8 otherwise grows it far past the live data)', '--max-old-space-size=256 --max-semi-space-size=16')
   .option('--parts <list>', 'which measurements to run (a,b,c,d)', 'a,b,c,d')
+  .option('--verify-rounds <n>', 'rounds of (c), cleave and pt-table-checksum alternating; each reports its median', '3')
   .option('--verify-parallel-chunks <n>', "chunks cleave's verification checksums at once (default: the library's)")
   .option(
     '--buffer-pool-mb <n>',
@@ -44,7 +45,7 @@ const opts = new Command('bench:backfill')
     '0',
   )
   .parse()
-  .opts<{ rows: string; bufferPoolMb: string; fgSeconds: string; fgWindows: string; fgRate: string; copyWorkerArgs: string; fgWorkerArgs: string; parts: string; verifyParallelChunks?: string; profileWorker?: string; workerNodeArgs: string }>();
+  .opts<{ rows: string; bufferPoolMb: string; fgSeconds: string; fgWindows: string; fgRate: string; copyWorkerArgs: string; fgWorkerArgs: string; parts: string; verifyRounds: string; verifyParallelChunks?: string; profileWorker?: string; workerNodeArgs: string }>();
 const PARTS = new Set(opts.parts.split(',').map((p) => p.trim()));
 const splitArgs = (args: string): string[] => args.split(/\s+/).filter((a) => a !== '');
 const USERS = Number(opts.rows);
@@ -221,30 +222,50 @@ let ptRowsPerS = NaN_;
 let verifyCpuPer100k = [NaN_, NaN_];
 let ptCpuPer100k = NaN_;
 if (PARTS.has('c') && PARTS.has('a')) {
-  log('cleave verify users …');
   const source = control;
   const target = pools.pool(parseConnectionUrl(endpointUrl(ep.target1)), { connectionLimit: 4 }).promise;
   const catalog = await readCatalog(source, SRC, { tables: ['users'] });
   // Open the pools' connections first: pt-table-checksum's time for a table excludes its connecting too.
   await Promise.all([source, target].flatMap((pool) => [0, 1, 2, 3].map(() => pool.query('SELECT SLEEP(0.02)'))));
-  const verifyCpu0 = serverPids.map(procCpuSeconds);
-  const report = await verifyTable({ source, target, sourceShape: tableShape(catalog.tables[0]!, SRC), targetTable: { database: 'bench_cleave', table: 'users' }, repair: false, maxPasses: 1, ...(opts.verifyParallelChunks === undefined ? {} : { parallelChunks: Number(opts.verifyParallelChunks) }) });
-  const verifyCpu = serverPids.map((pid, i) => ((procCpuSeconds(pid) - verifyCpu0[i]!) * 100_000) / USERS);
-  verifyRowsPerS = report.rowsChecked / (report.durationMs / 1000);
-  log(`cleave verify: ${report.clean ? 'clean' : 'DIFFERENT'}, ${report.rowsChecked} rows in ${(report.durationMs / 1000).toFixed(1)} s, ${Math.round(verifyRowsPerS)} rows/s (both servers); ` +
-    `server CPU seconds per 100k rows: source ${verifyCpu[0]!.toFixed(2)}, target ${verifyCpu[1]!.toFixed(2)}`);
-  verifyCpuPer100k = verifyCpu;
-  if (!report.clean) throw new Error('the backfilled copy is not identical to the source');
   const cnf = path.join(mkdtempSync(path.join(os.tmpdir(), 'pt-')), 'my.cnf');
   writeFileSync(cnf, `[client]\nuser=${s.user}\npassword=${s.password}\n`, { mode: 0o600 });
-  log('pt-table-checksum users …');
-  const ptCpu0 = procCpuSeconds(serverPids[0]!);
-  const pt = await sh(`pt-table-checksum F=${cnf},h=${s.host},P=${s.port} --databases=${SRC} --tables=users`);
-  ptCpuPer100k = ((procCpuSeconds(serverPids[0]!) - ptCpu0) * 100_000) / USERS;
-  const ptRow = /\s(\d+)\s+\d+\s+\d+\s+\d+\s+([\d.]+)\s+\S*users/.exec(pt.stdout);
-  if (!ptRow) throw new Error(`pt-table-checksum output not understood:\n${pt.stdout}\n${pt.stderr}`);
-  ptRowsPerS = USERS / Number(ptRow[2]);
-  log(`pt-table-checksum: ${ptRow[2]} s, ${Math.round(ptRowsPerS)} rows/s (one server); source CPU seconds per 100k rows ${ptCpuPer100k.toFixed(2)} (the whole run, with its setup)`);
+  // Each side takes ~2 s per run, so one run of each is at the mercy of the machine's noise: the
+  // sides alternate for `--verify-rounds` rounds, and each reports its median.
+  const rounds = Math.max(1, Number(opts.verifyRounds));
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  const ourCpu: number[][] = [];
+  const theirCpu: number[] = [];
+  for (let round = 1; round <= rounds; round += 1) {
+    log(`cleave verify users (round ${round} of ${rounds}) …`);
+    const verifyCpu0 = serverPids.map(procCpuSeconds);
+    const report = await verifyTable({ source, target, sourceShape: tableShape(catalog.tables[0]!, SRC), targetTable: { database: 'bench_cleave', table: 'users' }, repair: false, maxPasses: 1, ...(opts.verifyParallelChunks === undefined ? {} : { parallelChunks: Number(opts.verifyParallelChunks) }) });
+    const verifyCpu = serverPids.map((pid, i) => ((procCpuSeconds(pid) - verifyCpu0[i]!) * 100_000) / USERS);
+    ours.push(report.rowsChecked / (report.durationMs / 1000));
+    ourCpu.push(verifyCpu);
+    log(`cleave verify: ${report.clean ? 'clean' : 'DIFFERENT'}, ${report.rowsChecked} rows in ${(report.durationMs / 1000).toFixed(1)} s, ${Math.round(ours.at(-1)!)} rows/s (both servers); ` +
+      `server CPU seconds per 100k rows: source ${verifyCpu[0]!.toFixed(2)}, target ${verifyCpu[1]!.toFixed(2)}`);
+    if (!report.clean) throw new Error('the backfilled copy is not identical to the source');
+    log(`pt-table-checksum users (round ${round} of ${rounds}) …`);
+    const ptCpu0 = procCpuSeconds(serverPids[0]!);
+    const pt = await sh(`pt-table-checksum F=${cnf},h=${s.host},P=${s.port} --databases=${SRC} --tables=users`);
+    theirCpu.push(((procCpuSeconds(serverPids[0]!) - ptCpu0) * 100_000) / USERS);
+    const ptRow = /\s(\d+)\s+\d+\s+\d+\s+\d+\s+([\d.]+)\s+\S*users/.exec(pt.stdout);
+    if (!ptRow) throw new Error(`pt-table-checksum output not understood:\n${pt.stdout}\n${pt.stderr}`);
+    theirs.push(USERS / Number(ptRow[2]));
+    log(`pt-table-checksum: ${ptRow[2]} s, ${Math.round(theirs.at(-1)!)} rows/s (one server); source CPU seconds per 100k rows ${theirCpu.at(-1)!.toFixed(2)} (the whole run, with its setup)`);
+  }
+  verifyRowsPerS = median(ours);
+  ptRowsPerS = median(theirs);
+  verifyCpuPer100k = [median(ourCpu.map((c) => c[0]!)), median(ourCpu.map((c) => c[1]!))];
+  ptCpuPer100k = median(theirCpu);
+  log(`verification, median of ${rounds} rounds: cleave ${Math.round(verifyRowsPerS)} rows/s (rounds: ${ours.map(Math.round).join(', ')}), pt-table-checksum ${Math.round(ptRowsPerS)} rows/s (rounds: ${theirs.map(Math.round).join(', ')})`);
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 // ---- (d) foreground load alone and during a backfill --------------------------------------
@@ -290,11 +311,6 @@ if (PARTS.has('d')) {
   }
   fgThrottledShare = Object.fromEntries(Object.entries(throttled).map(([reason, ms]) => [reason, Number((ms / copyMs).toFixed(2))]));
   log(`backfill during the foreground windows: ${Math.round(copied / (copyMs / 1000))} rows/s; share of the time throttled, per throttler: ${JSON.stringify(fgThrottledShare)}`);
-  const median = (xs: number[]): number => {
-    const v = [...xs].sort((x, y) => x - y);
-    const m = v.length >> 1;
-    return v.length % 2 === 1 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
-  };
   alone = { tps: median(alones.map((x) => x.tps)), p95Ms: median(alones.map((x) => x.p95Ms)) };
   during = { tps: median(durings.map((x) => x.tps)), p95Ms: median(durings.map((x) => x.p95Ms)) };
   log(`p95 per window, alone: ${alones.map((x) => x.p95Ms).join(' ')}; during: ${durings.map((x) => x.p95Ms).join(' ')}`);
