@@ -7,7 +7,7 @@ export interface CoordinatorSettings {
   readonly leaseTtlMs: number;
   /** How often the service looks for interrupted changes, ms (CLEAVE_COORDINATOR_POLL_MS, default 1000). */
   readonly pollMs: number;
-  /** CLEAVE_CUTOVER_SETTINGS: JSON of CutoverSettings fields (fenceTtlMs, fenceAckTimeoutMs, epochAckTimeoutMs, soakMs, maxTargetLagSeconds). */
+  /** CLEAVE_CUTOVER_SETTINGS: JSON of CutoverSettings fields (fenceTtlMs, fenceAckTimeoutMs, epochAckTimeoutMs, soakMs, maxTargetLagSeconds, heldWritesReportMs, counterLockWaitSeconds). */
   readonly cutover: CutoverSettings;
 }
 

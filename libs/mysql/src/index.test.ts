@@ -23,6 +23,7 @@ describe('public API', () => {
         'applyKeys',
         'buildCatalog',
         'columnCodec',
+        'confirmApplies',
         'confirmKeys',
         'createKysely',
         'decodeKey',

@@ -185,7 +185,9 @@ describe('@cleave/router dual-write paths, metrics hooks and the failure journal
           if (error) return callback(error, connection);
           const late = {
             query: (sql: string, values: unknown[], done: (error: Error | null, result: unknown, fields: unknown) => void) =>
-              void sleep(Math.random() * 60).then(() => connection.query(sql, values, done)),
+              void sleep(Math.random() * 60).then(() => {
+                connection.query(sql, values, done); // not returned: a mysql2 Query is not a promise
+              }),
             release: () => connection.release(),
           };
           callback(null, late as unknown as RouterPoolConnection);
@@ -283,7 +285,7 @@ describe('@cleave/router dual-write paths, metrics hooks and the failure journal
   it('replay mode: callers racing on the same rows, and a stale shadow row, converge; the confirm repairs what the replay could not', async () => {
     const m = await dualWriteMigration();
     const { metrics, count } = metricsLog();
-    const { db } = routerFor(m, { replayWrites: true, replayPinsTime: true, metrics });
+    const { db, router } = routerFor(m, { replayWrites: true, replayPinsTime: true, metrics });
     await db.insertInto('users').values(Array.from({ length: 4 }, (_, i) => user(`replay-hot-${i}@example.com`))).execute();
     const ids = (await db.selectFrom('users').select('id').where('email', 'like', 'replay-hot-%').execute()).map((r) => Number(r.id));
     await settle("email LIKE 'replay-hot-%'");
@@ -298,6 +300,7 @@ describe('@cleave/router dual-write paths, metrics hooks and the failure journal
         }
       }),
     );
+    await router.gate.idle(m.id); // every confirm counted (a write is in flight until its confirm settled)
     await settle("email LIKE 'replay-hot-%'");
     await expectInSync("email LIKE 'replay-hot-%'");
     const [rows] = await (await dbs().admin('source')).query("SELECT SUM(storage_used) AS total FROM users WHERE email LIKE 'replay-hot-%'");
