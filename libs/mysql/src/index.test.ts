@@ -44,6 +44,7 @@ describe('public API', () => {
         'mysqlErrno',
         'nextChunkUpper',
         'parseConnectionUrl',
+        'prepareApply',
         'parseServerVersion',
         'qualifiedName',
         'queryRaw',
@@ -52,6 +53,7 @@ describe('public API', () => {
         'rawImageSelectList',
         'rawToKeyPart',
         'rawTypeCast',
+        'readApplyImages',
         'readCatalog',
         'readRows',
         'requireUsableKey',
@@ -66,6 +68,7 @@ describe('public API', () => {
         'usableKey',
         'validateIdentifier',
         'valueLiteral',
+        'writeApplies',
       ].sort(),
     );
   });

@@ -1,7 +1,7 @@
 import { CompiledQuery, MysqlQueryCompiler, type QueryResult, type RootOperationNode, type TransactionSettings } from 'kysely';
 import { CleaveError, type MigrationSide } from '@cleave/core';
 import { encodeShadowKeys } from '@cleave/control';
-import { applyKeys, confirmKeys, imagesFromRaw, isRetryableLockError, mysqlErrno, rawImageSelectList, rawTypeCast, readCatalog, rowKey, tableShape, type KeyTuple, type RawRow, type SyncOptions, type TableShape } from '@cleave/mysql';
+import { applyKeys, confirmKeys, prepareApply, readApplyImages, writeApplies, imagesFromRaw, isRetryableLockError, mysqlErrno, rawImageSelectList, rawTypeCast, readCatalog, rowKey, tableShape, type AppliedKeys, type ApplyKeysArgs, type KeyTuple, type PreparedApply, type RawRow, type SyncOptions, type TableShape } from '@cleave/mysql';
 
 /**
  * Row images on the dual-write path are built here from plain column reads: a one-row image read
@@ -10,6 +10,7 @@ import { applyKeys, confirmKeys, imagesFromRaw, isRetryableLockError, mysqlErrno
  */
 const SYNC_OPTIONS: SyncOptions = { imageLiterals: 'client' };
 import { ConfirmBatcher } from './confirm-batcher.js';
+import { LaneBatcher } from './lane-batcher.js';
 import { FailureRecorder } from './failure-recorder.js';
 import { analyzeQuery, type QueryAnalysis, type TableName } from './query-analysis.js';
 import { mentionsTable, parseRawSql } from './raw-sql.js';
@@ -115,7 +116,13 @@ export class Router {
   readonly #shadowDownUntil = new Map<string, number>();
   /** Each server's pool as the sync primitives take it, made once. */
   readonly #promisePools = new Map<string, ReturnType<typeof asTransactionalPool>>();
-  /** The confirms of shadow applies, batched per table (see ConfirmBatcher). */
+  /** The image reads of dual writes, batched per primary table (a `UNION ALL` per batch). */
+  readonly #imageReads = new LaneBatcher<ApplyKeysArgs, RawRow[]>(async (_lane, items) =>
+    (await readApplyImages(items[0]!.source, items)).map((value) => ({ status: 'fulfilled', value }) as const),
+  );
+  /** The shadow writes of dual writes, batched per (primary table, shadow table). */
+  readonly #applies = new LaneBatcher<PreparedApply, AppliedKeys>((_lane, items) => writeApplies(items));
+  /** The confirms of shadow applies, batched per (primary table, shadow table) (see ConfirmBatcher). */
   readonly #confirms = new ConfirmBatcher();
   /** Routes by (cached, frozen) query analysis, valid for one routing table. */
   readonly #routes = new WeakMap<QueryAnalysis, { table: RoutingTable; routes: [Route | undefined, Route | undefined] }>();
@@ -424,15 +431,14 @@ export class Router {
 
   /**
    * Applies shadow work after the primary committed; never throws (failures are recorded).
-   * Resolves when the caller may go on; `released` resolves once no sync uses `primaryConnection`
-   * (the apply's primary read), `settled` once every sync finished (the confirms too: a write
-   * stays in flight for fences until then).
-   * any more (a timed-out sync may still be reading through it: release the connection after it).
+   * Resolves when the caller may go on; `settled` once every sync finished (the confirms too: a
+   * write stays in flight for fences until then). Reads the primary through its pool, batched
+   * with the shadow work of concurrent writes: the image read, the shadow write and the confirm
+   * each go in one statement per table for whatever queued while the last one ran.
    */
-  async applyShadow(work: ShadowWork, primaryConnection: RouterPoolConnection): Promise<{ settled: Promise<unknown>; released: Promise<unknown> }> {
+  async applyShadow(work: ShadowWork): Promise<{ settled: Promise<unknown> }> {
     const syncs: Promise<unknown>[] = [];
-    const applies: Promise<unknown>[] = [];
-    if (work.keys.length === 0) return { settled: Promise.resolve(), released: Promise.resolve() };
+    if (work.keys.length === 0) return { settled: Promise.resolve() };
     const { covered } = work;
     // Group keys by the shadow endpoint (shard targets by key).
     const groups = new Map<string, { endpoint: Endpoint; keys: KeyTuple[] }>();
@@ -467,22 +473,22 @@ export class Router {
       }
       const timeoutMs = this.#config.shadowTimeoutMs ?? 2_000;
       try {
-        const apply = applyKeys({
-          source: asQueryable(primaryConnection),
+        const primaryTable = `${work.primaryServer}/${work.shape.database}.${work.shape.table}`;
+        const lane = `${primaryTable}>${endpoint.server}/${endpoint.database}`;
+        const args: ApplyKeysArgs = {
+          source: this.#promisePool(work.primaryServer),
           target: this.#promisePool(endpoint.server),
           sourceShape: work.shape,
           targetTable: { database: endpoint.database, table: covered.table },
           keys,
           options: SYNC_OPTIONS,
           targetFlavor: this.#servers.get(endpoint.server)?.mariadb === true ? 'mariadb' : 'mysql',
-          // Images known from the statement cover every key only when the keys all go to one place.
-          ...(work.images !== undefined && groups.size === 1 ? { images: work.images } : {}),
-        });
+        };
+        // Images known from the statement cover every key only when the keys all go to one place.
+        const apply = this.#apply(primaryTable, lane, args, work.images !== undefined && groups.size === 1 ? work.images : undefined);
         // The confirm runs once the apply landed, however long it takes: an apply the caller
         // stopped waiting for still writes an image read earlier, which only the confirm's re-read
         // can catch as stale. It never fails the caller: a failure is recorded for repair.
-        // Confirms read the primary through its pool, batched with those of concurrent writes.
-        const lane = `${work.primaryServer}/${work.shape.database}.${work.shape.table}>${endpoint.server}/${endpoint.database}`;
         const confirm = apply.then(
           (applied) =>
             (applied.pending === undefined ? Promise.resolve(false) : this.#confirms.confirm(lane, this.#promisePool(work.primaryServer), applied.pending)).then(
@@ -494,7 +500,6 @@ export class Router {
           () => undefined, // the apply's own failure is recorded below
         );
         syncs.push(confirm);
-        applies.push(apply.catch(() => undefined));
         await withTimeout(apply, timeoutMs);
         // The caller waits for the confirm only where it could observe the shadow (its reads go
         // there); elsewhere the confirm finishes off its path, still counted as in flight, so a
@@ -510,7 +515,18 @@ export class Router {
         await this.#recordFailure(work, keys, error);
       }
     }
-    return { settled: Promise.all(syncs), released: Promise.all(applies) };
+    return { settled: Promise.all(syncs) };
+  }
+
+  /**
+   * One apply, batched: the keys' images (unless `known`) in the primary table's image-read lane,
+   * then the write in the (primary table, shadow table) lane; the locked form alone where the
+   * optimistic one does not fit (see `prepareApply`).
+   */
+  async #apply(primaryTable: string, lane: string, args: ApplyKeysArgs, known: readonly RawRow[] | undefined): Promise<AppliedKeys> {
+    const images = known ?? (await this.#imageReads.submit(primaryTable, args));
+    const prepared = prepareApply(args, images);
+    return prepared === undefined ? applyKeys(args) : this.#applies.submit(lane, prepared);
   }
 
   async #recordFailure(work: ShadowWork, keys: readonly KeyTuple[], error: unknown): Promise<void> {
@@ -652,14 +668,21 @@ export class Router {
     const { plan, shape } = await this.planDual(route, compiled.query);
     const connection = await acquire(this.pool(route.server));
     let settled: Promise<unknown> = Promise.resolve();
-    /** When the connection is free again (`settled` where unset). */
-    let released: Promise<unknown> | undefined;
+    let connectionReleased = false;
+    const releaseConnection = () => {
+      if (connectionReleased) return;
+      connectionReleased = true;
+      connection.release();
+    };
+    /** Replay mode: its confirm reads through the connection, released once that settled. */
+    let replaying = false;
     try {
       let result: unknown;
       let keys: KeyTuple[];
       const autocommit = this.#autocommitSql(plan, route.server, compiled.sql, attempt);
       const replay = autocommit === undefined ? undefined : this.#replayTarget(route, plan, shape);
       if (replay !== undefined && autocommit !== undefined) {
+        replaying = true;
         const replayed = await this.#replay(route, compiled, shape, plan, connection, autocommit, replay);
         settled = replayed.settled;
         if (replayed.outcome === undefined) return { outcome: undefined, error: replayed.error, settled };
@@ -704,10 +727,15 @@ export class Router {
         }
       }
       const dual = route.dual!;
-      ({ settled, released } = await this.applyShadow({ covered: dual.covered, primary: dual.primary, shadow: dual.shadow, primaryServer: route.server, shape, keys, ...(images === undefined ? {} : { images }) }, connection));
+      // Committed: the connection goes back to the pool before the shadow work, which reads the
+      // primary through the pool (a write holding its connection while it waits for such a read
+      // could leave the pool without one for the read).
+      releaseConnection();
+      ({ settled } = await this.applyShadow({ covered: dual.covered, primary: dual.primary, shadow: dual.shadow, primaryServer: route.server, shape, keys, ...(images === undefined ? {} : { images }) }));
       return { outcome: toQueryResult<R>(result), settled };
     } finally {
-      void (released ?? settled).then(() => connection.release());
+      if (replaying) void settled.then(releaseConnection);
+      else releaseConnection();
     }
   }
 
@@ -881,14 +909,11 @@ export class RouterTransaction {
         });
       }
       await run(connection, 'commit');
+      // Committed: the connection goes back to the pool before the shadow work reads the primary.
+      this.#releaseConnection();
       const settled: Promise<unknown>[] = [];
-      const released: Promise<unknown>[] = [];
-      for (const work of this.#work) {
-        const applied = await this.#router.applyShadow(work, connection);
-        settled.push(applied.settled);
-        released.push(applied.released);
-      }
-      this.#end(Promise.all(settled), Promise.all(released));
+      for (const work of this.#work) settled.push((await this.#router.applyShadow(work)).settled);
+      this.#end(Promise.all(settled));
     } finally {
       this.#end();
     }
@@ -903,11 +928,14 @@ export class RouterTransaction {
     }
   }
 
-  /** Ends the transaction: its connection is released after `released`, its writes leave the gate after `settled`. */
-  #end(settled: Promise<unknown> = Promise.resolve(), released: Promise<unknown> = settled): void {
-    const connection = this.#connection;
-    if (connection !== undefined) void released.then(() => connection.release());
+  #releaseConnection(): void {
+    this.#connection?.release();
     this.#connection = undefined;
+  }
+
+  /** Ends the transaction: its connection goes back to the pool, its writes leave the gate after `settled`. */
+  #end(settled: Promise<unknown> = Promise.resolve()): void {
+    this.#releaseConnection();
     this.#server = undefined;
     const exits = this.#exits.splice(0);
     void settled.then(() => {

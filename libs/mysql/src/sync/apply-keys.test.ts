@@ -1,6 +1,6 @@
 import { useTestDatabases } from '@cleave/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyKeys, confirmApplies, confirmKeys, type PendingConfirm } from './apply-keys.js';
+import { applyKeys, confirmApplies, confirmKeys, prepareApply, readApplyImages, writeApplies, type PendingConfirm } from './apply-keys.js';
 import type { KeyTuple } from './key-codec.js';
 import type { TableShape } from './table-shape.js';
 import { copyTable, randomSourceWrite, seededRandom, syncFixture, type SyncFixture } from './test/sync-fixture.js';
@@ -188,6 +188,34 @@ describe('applyKeys racing other applies and a copy', () => {
     const outcomes = await confirmApplies(fx.source, applied.map((a) => a.pending!));
     expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value : o.reason))).toEqual([false, true, false]);
     expect([...(await targetRow(1)), ...(await targetRow(2)), ...(await targetRow(3)), ...(await targetRow(4))]).toEqual(['1/a', '2/b', '30/c']);
+  });
+
+  it('writeApplies writes the applies of several writes in one upsert and one delete, each confirmed on its own', async () => {
+    await fx.sourceAdmin.query(`DELETE FROM hot; INSERT INTO hot VALUES (1, 1, 'a', NULL), (2, 2, 'b', NULL)`);
+    await fx.targetAdmin.query(`DELETE FROM hot; INSERT INTO hot VALUES (3, 3, 'gone', NULL)`);
+    const items = [args([1]), args([2]), args([3])];
+    const images = await readApplyImages(fx.source, items); // one statement for the three
+    expect(images.map((rows) => rows.length)).toEqual([1, 1, 0]);
+    const prepared = items.map((item, i) => prepareApply(item, images[i]!)!);
+    const outcomes = await writeApplies(prepared);
+    expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value.mode : o.reason))).toEqual(['optimistic', 'optimistic', 'optimistic']);
+    expect([...(await targetRow(1)), ...(await targetRow(2)), ...(await targetRow(3))]).toEqual(['1/a', '2/b']);
+    const confirmed = await confirmApplies(fx.source, outcomes.map((o) => (o as PromiseFulfilledResult<{ pending: PendingConfirm }>).value.pending));
+    expect(confirmed.map((o) => (o.status === 'fulfilled' ? o.value : o.reason))).toEqual([false, false, false]);
+  });
+
+  it('writeApplies sends a batch that meets a stale unique value to the locked form, which settles it', async () => {
+    await fx.sourceAdmin.query(`DELETE FROM hot; INSERT INTO hot VALUES (1, 1, 'a', 'mail@x'), (2, 2, 'b', NULL), (9, 9, 'moved', NULL)`);
+    // The shadow still has the email on row 9 (its change was not applied yet): updating its row 1
+    // to that email collides (an upsert whose key is new would instead take over row 9: the
+    // apply of row 9's own change puts it back).
+    await fx.targetAdmin.query(`DELETE FROM hot; INSERT INTO hot VALUES (1, 1, 'a', NULL), (9, 9, 'moved', 'mail@x')`);
+    const items = [args([1]), args([2])];
+    const images = await readApplyImages(fx.source, items);
+    const outcomes = await writeApplies(items.map((item, i) => prepareApply(item, images[i]!)!));
+    expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value.mode : String(o.reason)))).toEqual(['locked', 'locked']);
+    expect([...(await targetRow(1)), ...(await targetRow(2)), ...(await targetRow(9))]).toEqual(['1/a', '2/b', '9/moved']);
+    await expectEqual();
   });
 
   it('confirmApplies refuses applies of different tables', async () => {

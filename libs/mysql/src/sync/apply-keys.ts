@@ -90,6 +90,128 @@ function fallsBack(error: unknown): boolean {
   return mysqlErrno(error) === ER_DUP_ENTRY || isRetryableLockError(error);
 }
 
+/** An optimistic apply with its images read: what {@link writeApplies} writes, alone or with others. */
+export interface PreparedApply {
+  readonly args: ApplyKeysArgs;
+  /** `args.keys`, distinct. */
+  readonly keys: readonly KeyTuple[];
+  /** The keys' condition (`keysWhere`). */
+  readonly where: string;
+  /** The keys' images as the primary holds them after the write: all of them (an upsert) or none (a delete). */
+  readonly images: readonly RawRow[];
+}
+
+/** The `(source table, target table)` pair an apply writes, to check that a batch shares one. */
+function tablePair(args: ApplyKeysArgs): string {
+  return `${args.sourceShape.database}.${args.sourceShape.table}→${args.targetTable.database}.${args.targetTable.table}`;
+}
+
+function requireOneTable(what: string, items: readonly { readonly args: ApplyKeysArgs }[]): void {
+  const table = tablePair(items[0]!.args);
+  for (const item of items) {
+    if (tablePair(item.args) !== table) throw new CleaveError('INVALID_ARGUMENT', `${what} takes the applies of one table (${table}); got one of ${tablePair(item.args)}.`);
+  }
+}
+
+/**
+ * The images of the keys of several applies of ONE source table, read from the primary through
+ * `source` after their writes committed: one statement (a UNION ALL of each apply's key lookup,
+ * tagged with its apply). Result `i`: the rows of `items[i]`'s keys.
+ */
+export async function readApplyImages(source: Queryable, items: readonly ApplyKeysArgs[]): Promise<RawRow[][]> {
+  if (items.length === 0) return [];
+  const ctx = context({ ...items[0]!, source }, false);
+  const wheres = items.map((args) => keysWhere(ctx.shape, distinctKeys(args.keys)));
+  return items.length === 1 ? [await readImages(ctx, source, ctx.shape, wheres[0]!)] : readImagesTagged(ctx, source, ctx.shape, wheres);
+}
+
+/**
+ * The optimistic apply of `args.keys` given their `images` read after the write, or `undefined`
+ * where only the locked form fits: a MySQL target, more keys than a batch, or some keys present
+ * and some absent (or a collation-equal key twice), which the locked form diffs.
+ */
+export function prepareApply(args: ApplyKeysArgs, images: readonly RawRow[]): PreparedApply | undefined {
+  const ctx = context(args, false);
+  const keys = distinctKeys(args.keys);
+  if (keys.length === 0 || args.targetFlavor !== 'mariadb' || keys.length > ctx.batchRows) return undefined;
+  if (images.length !== 0 && images.length !== keys.length) return undefined;
+  return { args, keys, where: keysWhere(ctx.shape, keys), images };
+}
+
+const NO_FOREIGN_KEY_CHECKS = 'SET STATEMENT foreign_key_checks = 0 FOR ';
+
+/** The locked form of an apply (syncKeys), as an AppliedKeys: nothing left to confirm. */
+async function lockedApply(args: ApplyKeysArgs, keys: readonly KeyTuple[]): Promise<AppliedKeys> {
+  return { result: await syncKeys({ ...args, keys }), mode: 'locked', confirm: NOTHING_TO_CONFIRM, pending: undefined };
+}
+
+/**
+ * Writes several prepared applies to ONE target table with autocommit statements: every upsert
+ * in one multi-row upsert, every delete in one DELETE (the router batches the applies of
+ * concurrent writes this way; a key twice in a batch is fine: each apply's confirm compares its
+ * own images). A statement that meets a duplicate on another unique key or a lock conflict sends
+ * its applies to the locked form, each alone. One outcome per apply, in order.
+ */
+export async function writeApplies(prepared: readonly PreparedApply[]): Promise<PromiseSettledResult<AppliedKeys>[]> {
+  if (prepared.length === 0) return [];
+  requireOneTable('writeApplies', prepared);
+  const ctx = context(prepared[0]!.args, false);
+  const target: Queryable = prepared[0]!.args.target;
+  const outcomes: PromiseSettledResult<AppliedKeys>[] = new Array(prepared.length);
+  const optimistic = (item: PreparedApply, result: SyncResult): AppliedKeys => {
+    const pending: PendingConfirm = { args: item.args, keys: item.keys, where: item.where, images: item.images };
+    return {
+      result,
+      mode: 'optimistic',
+      pending,
+      async confirm() {
+        const [outcome] = await confirmApplies(item.args.source, [pending]);
+        if (outcome!.status === 'rejected') throw outcome!.reason;
+        return outcome!.value;
+      },
+    };
+  };
+  const run = async (indexes: number[], write: () => Promise<(i: number) => SyncResult>): Promise<void> => {
+    if (indexes.length === 0) return;
+    try {
+      const resultOf = await write();
+      for (const i of indexes) outcomes[i] = { status: 'fulfilled', value: optimistic(prepared[i]!, resultOf(i)) };
+    } catch (error) {
+      if (!fallsBack(error)) {
+        for (const i of indexes) outcomes[i] = { status: 'rejected', reason: error };
+        return;
+      }
+      for (const i of indexes) {
+        try {
+          outcomes[i] = { status: 'fulfilled', value: await lockedApply(prepared[i]!.args, prepared[i]!.keys) };
+        } catch (lockedError) {
+          outcomes[i] = { status: 'rejected', reason: lockedError };
+        }
+      }
+    }
+  };
+  const deletes = prepared.flatMap((item, i) => (item.images.length === 0 ? [i] : []));
+  const upserts = prepared.flatMap((item, i) => (item.images.length > 0 ? [i] : []));
+  await run(deletes, async () => {
+    const keys = distinctKeys(deletes.flatMap((i) => prepared[i]!.keys));
+    const [packet] = await target.query({ values: null, sql: `${NO_FOREIGN_KEY_CHECKS}DELETE FROM ${qualifiedName(ctx.targetTable)} WHERE ${keysWhere(ctx.shape, keys)}` });
+    const deleted = Number((packet as { affectedRows?: number }).affectedRows ?? 0);
+    return (i) => ({ ...emptyResult(), deleted: deletes.length === 1 ? deleted : prepared[i]!.keys.length });
+  });
+  await run(upserts, async () => {
+    await writeRows(ctx, target, upserts.flatMap((i) => prepared[i]!.images), true, NO_FOREIGN_KEY_CHECKS);
+    return (i) => {
+      const { images } = prepared[i]!;
+      const result = emptyResult();
+      result.sourceRows = images.length;
+      result.updated = images.length; // upserted: inserted or updated, the statement does not say which per row
+      for (const image of images) result.sourceBytes += (image[image.length - 1] as Buffer).length;
+      return result;
+    };
+  });
+  return outcomes;
+}
+
 /**
  * Makes the target's rows for `keys` equal to the primary's with one autocommit statement,
  * then `confirm()` re-checks the primary (see the comment at the top of this file).
@@ -102,44 +224,16 @@ function fallsBack(error: unknown): boolean {
  * ```
  */
 export async function applyKeys(args: ApplyKeysArgs): Promise<AppliedKeys> {
-  const ctx = context(args, false);
   const keys = distinctKeys(args.keys);
-  const locked = async (): Promise<AppliedKeys> => ({ result: await syncKeys({ ...args, keys }), mode: 'locked', confirm: NOTHING_TO_CONFIRM, pending: undefined });
   if (keys.length === 0) return { result: emptyResult(), mode: 'optimistic', confirm: NOTHING_TO_CONFIRM, pending: undefined };
-  if (args.targetFlavor !== 'mariadb' || keys.length > ctx.batchRows) return locked();
-
-  const where = keysWhere(ctx.shape, keys);
-  const images = args.images === undefined || args.images.length !== keys.length ? await readImages(ctx, ctx.source, ctx.shape, where) : args.images;
-  // Some keys present and some absent (or a collation-equal key twice): the locked form diffs them.
-  if (images.length !== 0 && images.length !== keys.length) return locked();
-  const target: Queryable = args.target;
-  const prefix = 'SET STATEMENT foreign_key_checks = 0 FOR ';
-  const result = emptyResult();
-  try {
-    if (images.length === 0) {
-      const [packet] = await target.query({ values: null, sql: `${prefix}DELETE FROM ${qualifiedName(ctx.targetTable)} WHERE ${where}` });
-      result.deleted = Number((packet as { affectedRows?: number }).affectedRows ?? 0);
-    } else {
-      await writeRows(ctx, target, images, true, prefix);
-      result.sourceRows = images.length;
-      result.updated = images.length; // upserted: inserted or updated, the statement does not say which per row
-      for (const image of images) result.sourceBytes += (image[image.length - 1] as Buffer).length;
-    }
-  } catch (error) {
-    if (fallsBack(error)) return locked();
-    throw error;
-  }
-  const pending: PendingConfirm = { args, keys, where, images };
-  return {
-    result,
-    mode: 'optimistic',
-    pending,
-    async confirm() {
-      const [outcome] = await confirmApplies(ctx.source, [pending]);
-      if (outcome!.status === 'rejected') throw outcome!.reason;
-      return outcome!.value;
-    },
-  };
+  const ctx = context(args, false);
+  if (args.targetFlavor !== 'mariadb' || keys.length > ctx.batchRows) return lockedApply(args, keys);
+  const images = args.images !== undefined && args.images.length === keys.length ? args.images : (await readApplyImages(args.source, [args]))[0]!;
+  const prepared = prepareApply(args, images);
+  if (prepared === undefined) return lockedApply(args, keys);
+  const [outcome] = await writeApplies([prepared]);
+  if (outcome!.status === 'rejected') throw outcome!.reason;
+  return outcome!.value;
 }
 
 /**
@@ -155,15 +249,9 @@ export async function applyKeys(args: ApplyKeysArgs): Promise<AppliedKeys> {
  */
 export async function confirmApplies(source: Queryable, pending: readonly PendingConfirm[]): Promise<PromiseSettledResult<boolean>[]> {
   if (pending.length === 0) return [];
+  requireOneTable('confirmApplies', pending);
   const first = pending[0]!.args;
   const ctx = context({ ...first, source }, false);
-  const table = `${ctx.shape.database}.${ctx.shape.table}→${ctx.targetTable.database}.${ctx.targetTable.table}`;
-  for (const item of pending) {
-    const { sourceShape, targetTable } = item.args;
-    if (`${sourceShape.database}.${sourceShape.table}→${targetTable.database}.${targetTable.table}` !== table) {
-      throw new CleaveError('INVALID_ARGUMENT', `confirmApplies takes the applies of one table (${table}); got one of ${sourceShape.database}.${sourceShape.table}→${targetTable.database}.${targetTable.table}.`);
-    }
-  }
   const now = pending.length === 1 ? [await readImages(ctx, source, ctx.shape, pending[0]!.where)] : await readImagesTagged(ctx, source, ctx.shape, pending.map((item) => item.where));
   const raced = pending.map((item, i) => !sameImages(now[i]!, item.images, ctx.positions));
   // One locked sync for the keys of every raced apply (several applies of one hot key race each
