@@ -25,6 +25,7 @@ describe('public API', () => {
         'columnCodec',
         'confirmApplies',
         'confirmKeys',
+        'confirmReplays',
         'createKysely',
         'decodeKey',
         'encodeKey',

@@ -1,7 +1,7 @@
 import { CompiledQuery, MysqlQueryCompiler, type QueryResult, type RootOperationNode, type TransactionSettings } from 'kysely';
 import { CleaveError, type MigrationSide } from '@cleave/core';
 import { encodeShadowKeys } from '@cleave/control';
-import { applyKeys, confirmKeys, prepareApply, readApplyImages, writeApplies, imagesFromRaw, isRetryableLockError, mysqlErrno, rawImageSelectList, rawTypeCast, readCatalog, rowKey, tableShape, type AppliedKeys, type ApplyKeysArgs, type KeyTuple, type PreparedApply, type RawRow, type SyncOptions, type TableShape } from '@cleave/mysql';
+import { applyKeys, confirmApplies, confirmReplays, prepareApply, readApplyImages, writeApplies, imagesFromRaw, isRetryableLockError, mysqlErrno, rawImageSelectList, rawTypeCast, readCatalog, rowKey, tableShape, type AppliedKeys, type ApplyKeysArgs, type KeyTuple, type PendingConfirm, type PreparedApply, type SyncKeysArgs, type RawRow, type SyncOptions, type TableShape } from '@cleave/mysql';
 
 /**
  * Row images on the dual-write path are built here from plain column reads: a one-row image read
@@ -18,7 +18,7 @@ import type { CleaveDialectConfig, RouterLog } from './router-config.js';
 import { newRouterId, RouterControl } from './router-control.js';
 import { RouterError } from './router-error.js';
 import { NOOP_METRICS, type RouterMetrics } from './router-metrics.js';
-import { acquire, asQueryable, asTransactionalPool, run, type RouterPool, type RouterPoolConnection } from './router-pool.js';
+import { acquire, asTransactionalPool, run, type RouterPool, type RouterPoolConnection } from './router-pool.js';
 import { shardEndpoint, shardKeyValue, sideEndpoints, type CoveredTable, type Endpoint, type RoutingTable } from './routing-table.js';
 import { ShadowReader } from './shadow-reader.js';
 import { WriteGate } from './write-gate.js';
@@ -123,7 +123,9 @@ export class Router {
   /** The shadow writes of dual writes, batched per (primary table, shadow table). */
   readonly #applies = new LaneBatcher<PreparedApply, AppliedKeys>((_lane, items) => writeApplies(items));
   /** The confirms of shadow applies, batched per (primary table, shadow table) (see ConfirmBatcher). */
-  readonly #confirms = new ConfirmBatcher();
+  readonly #confirms = new ConfirmBatcher<PendingConfirm>(confirmApplies);
+  /** The confirms of replayed writes, batched the same way. */
+  readonly #replayConfirms = new ConfirmBatcher<SyncKeysArgs>(confirmReplays);
   /** Routes by (cached, frozen) query analysis, valid for one routing table. */
   readonly #routes = new WeakMap<QueryAnalysis, { table: RoutingTable; routes: [Route | undefined, Route | undefined] }>();
   #started: Promise<void> | undefined;
@@ -674,15 +676,12 @@ export class Router {
       connectionReleased = true;
       connection.release();
     };
-    /** Replay mode: its confirm reads through the connection, released once that settled. */
-    let replaying = false;
     try {
       let result: unknown;
       let keys: KeyTuple[];
       const autocommit = this.#autocommitSql(plan, route.server, compiled.sql, attempt);
       const replay = autocommit === undefined ? undefined : this.#replayTarget(route, plan, shape);
       if (replay !== undefined && autocommit !== undefined) {
-        replaying = true;
         const replayed = await this.#replay(route, compiled, shape, plan, connection, autocommit, replay);
         settled = replayed.settled;
         if (replayed.outcome === undefined) return { outcome: undefined, error: replayed.error, settled };
@@ -734,8 +733,7 @@ export class Router {
       ({ settled } = await this.applyShadow({ covered: dual.covered, primary: dual.primary, shadow: dual.shadow, primaryServer: route.server, shape, keys, ...(images === undefined ? {} : { images }) }));
       return { outcome: toQueryResult<R>(result), settled };
     } finally {
-      if (replaying) void settled.then(releaseConnection);
-      else releaseConnection();
+      releaseConnection();
     }
   }
 
@@ -809,13 +807,14 @@ export class Router {
     }
     const confirm = shadowSettled
       .then(async (shadowError) => {
-        // Off the caller's path: the caller's continuation runs first, then the confirm's reads.
-        await new Promise((resolve) => setImmediate(resolve));
         if (shadowError !== null && mysqlErrno(shadowError) === undefined && !isRetryableLockError(shadowError)) {
           // Not an SQL error: the server is unreachable. Later writes skip it for a while.
           this.#shadowDownUntil.set(endpoint.server, performance.now() + (this.#config.shadowRetryAfterMs ?? 1_000));
         }
-        const raced = await confirmKeys({ source: asQueryable(connection), target: shadowPool, sourceShape: shape, targetTable: { database: endpoint.database, table: covered.table }, keys, options: SYNC_OPTIONS });
+        // Batched with the confirms of concurrent replayed writes to the table (off the caller's path).
+        const lane = `${route.server}/${shape.database}.${shape.table}>${endpoint.server}/${endpoint.database}`;
+        const args = { source: this.#promisePool(route.server), target: shadowPool, sourceShape: shape, targetTable: { database: endpoint.database, table: covered.table }, keys, options: SYNC_OPTIONS };
+        const raced = await this.#replayConfirms.confirm(lane, this.#promisePool(route.server), args);
         this.metrics.increment('cleave_router_shadow_applies_total', { result: raced ? 'raced' : 'ok', path: 'replay' });
         this.metrics.observe('cleave_router_shadow_apply_ms', { result: 'ok', path: 'replay' }, performance.now() - started);
       })

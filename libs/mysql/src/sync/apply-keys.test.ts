@@ -1,6 +1,6 @@
 import { useTestDatabases } from '@cleave/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyKeys, confirmApplies, confirmKeys, prepareApply, readApplyImages, writeApplies, type PendingConfirm } from './apply-keys.js';
+import { applyKeys, confirmApplies, confirmKeys, confirmReplays, prepareApply, readApplyImages, writeApplies, type PendingConfirm } from './apply-keys.js';
 import type { KeyTuple } from './key-codec.js';
 import type { TableShape } from './table-shape.js';
 import { copyTable, randomSourceWrite, seededRandom, syncFixture, type SyncFixture } from './test/sync-fixture.js';
@@ -284,6 +284,15 @@ describe('confirmKeys after statements replayed on both sides concurrently', () 
     const sourceRows = await fx.hexRows(fx.sourceAdmin, 'rep', 'id');
     expect(await fx.hexRows(fx.targetAdmin, 'rep', 'id')).toEqual(sourceRows);
   }
+
+  it('confirmReplays compares the rows of several writes in one read per side and syncs only the keys that differ', async () => {
+    await fx.sourceAdmin.query(`DELETE FROM rep; INSERT INTO rep VALUES (1, 1, 'a'), (2, 2, 'b'), (3, 3, 'c')`);
+    await fx.targetAdmin.query(`DELETE FROM rep; INSERT INTO rep VALUES (1, 1, 'a'), (2, 20, 'stale'), (4, 4, 'gone')`); // 2 differs, 3 missing, 4 extra
+    const write = (keys: number[]) => ({ source: fx.source, target: fx.target, sourceShape: shape, targetTable: { database: shape.database, table: 'rep' }, keys: keys.map((k): KeyTuple => [String(k)]) });
+    const outcomes = await confirmReplays(fx.source, [write([1]), write([2]), write([3, 4]), write([5])]);
+    expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value : o.reason))).toEqual([false, true, true, false]);
+    await expectEqual();
+  });
 
   it('converges when writers replay statements on the same few keys', async () => {
     await fx.sourceAdmin.query(`DELETE FROM rep; INSERT INTO rep SELECT seq, seq, 'n' FROM seq_1_to_10`);
