@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import { ControlStore } from '@cleave/control';
+import { WORKER_NODE_FLAGS } from '@cleave/core';
 import { MysqlPools, parseConnectionUrl, readCatalog, tableShape } from '@cleave/mysql';
 import { verifyTable } from '@cleave/verify';
 import {
@@ -35,7 +36,7 @@ const opts = new Command('bench:backfill')
   .option('--copy-worker-args <args>', 'worker options of the throughput run (a): no foreground to protect', '--concurrency 4 --nice-ratio 0 --max-source-latency-ratio 0 --process-nice 0')
   .option('--fg-worker-args <args>', 'worker options of the run under foreground load (d); empty = the worker defaults', '')
   .option('--profile-worker <dir>', 'write a V8 CPU profile of each worker process into this folder')
-  .option('--worker-node-args <args>', 'node options of the worker processes (a bounded heap: V8 otherwise grows it far past the live data)', '--max-old-space-size=256 --max-semi-space-size=16')
+  .option('--worker-node-args <args>', 'node options of the worker processes (a bounded heap: V8 otherwise grows it far past the live data)', WORKER_NODE_FLAGS.join(' '))
   .option('--parts <list>', 'which measurements to run (a,b,c,d)', 'a,b,c,d')
   .option('--verify-rounds <n>', 'rounds of (c), cleave and pt-table-checksum alternating; each reports its median', '3')
   .option('--verify-parallel-chunks <n>', "chunks cleave's verification checksums at once (default: the library's)")

@@ -57,4 +57,5 @@ export type {
 export { parsePlan, safeParsePlan } from './parse-plan.js';
 export type { PlanParseResult } from './parse-plan.js';
 export { backfillUnits, movedTables } from './backfill-units.js';
+export { WORKER_NODE_FLAGS } from './worker-node-flags.js';
 export type { BackfillUnit, UnitFilter } from './backfill-units.js';

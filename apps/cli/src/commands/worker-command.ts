@@ -1,10 +1,8 @@
 import { fileURLToPath } from 'node:url';
+import { WORKER_NODE_FLAGS } from '@cleave/core';
 import { runTypeScriptChild } from './node-child.js';
 
 const WORKER_MAIN = fileURLToPath(new URL('../../../worker/src/main.ts', import.meta.url));
-
-/** A bounded heap keeps the worker's RSS flat (measured: ~170 MB instead of ~370 MB). */
-export const WORKER_NODE_FLAGS = ['--max-old-space-size=256', '--max-semi-space-size=16'];
 
 /**
  * `cleave worker` runs the worker app in a child process (apps do not import each other), with
