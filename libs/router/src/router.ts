@@ -2,16 +2,9 @@ import { CompiledQuery, MysqlQueryCompiler, type QueryResult, type RootOperation
 import { CleaveError, type MigrationSide } from '@cleave/core';
 import { encodeShadowKeys } from '@cleave/control';
 import { applyKeys, confirmApplies, confirmReplays, prepareApply, readApplyImages, writeApplies, imagesFromRaw, isRetryableLockError, mysqlErrno, rawImageSelectList, rawTypeCast, readCatalog, rowKey, tableShape, type AppliedKeys, type ApplyKeysArgs, type KeyTuple, type PendingConfirm, type PreparedApply, type SyncKeysArgs, type RawRow, type SyncOptions, type TableShape } from '@cleave/mysql';
-
-/**
- * Row images on the dual-write path are built here from plain column reads: a one-row image read
- * then costs the primary about a third of the server-built form's CPU (its CONCAT/HEX expression
- * is mostly parse and setup), and the primary is the server the migration exists to relieve.
- */
-const SYNC_OPTIONS: SyncOptions = { imageLiterals: 'client' };
 import { ConfirmBatcher } from './confirm-batcher.js';
-import { LaneBatcher } from './lane-batcher.js';
 import { FailureRecorder } from './failure-recorder.js';
+import { LaneBatcher } from './lane-batcher.js';
 import { analyzeQuery, type QueryAnalysis, type TableName } from './query-analysis.js';
 import { mentionsTable, parseRawSql } from './raw-sql.js';
 import type { CleaveDialectConfig, RouterLog } from './router-config.js';
@@ -23,6 +16,13 @@ import { shardEndpoint, shardKeyValue, sideEndpoints, type CoveredTable, type En
 import { ShadowReader } from './shadow-reader.js';
 import { WriteGate } from './write-gate.js';
 import { planWriteKeys, statementKeyValues, type WriteKeyPlan, type WriteResult } from './write-keys.js';
+
+/**
+ * Row images on the dual-write path are built here from plain column reads: a one-row image read
+ * then costs the primary about a third of the server-built form's CPU (its CONCAT/HEX expression
+ * is mostly parse and setup), and the primary is the server the migration exists to relieve.
+ */
+const SYNC_OPTIONS: SyncOptions = { imageLiterals: 'client' };
 
 /** What the router knows about one server's pool. */
 interface ServerInfo {
