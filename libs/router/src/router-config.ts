@@ -84,6 +84,16 @@ export interface CleaveDialectConfig {
    */
   readonly shadowRetryAfterMs?: number;
   /**
+   * Milliseconds a statement of the router's own (image reads, shadow writes, confirms, their
+   * locked fallbacks) may go unanswered before its connection is destroyed and the statement
+   * fails. The shadow work of concurrent writes to a table is batched, one statement at a time:
+   * a server that stops answering without closing the connection (a network black hole) would
+   * otherwise hold up that table's shadow work until TCP gives up. Keep it above the servers'
+   * `innodb_lock_wait_timeout`, so that a lock wait fails on the server first.
+   * @defaultValue 60000
+   */
+  readonly shadowStatementTimeoutMs?: number;
+  /**
    * Replay mode for dual writes. An UPDATE / DELETE that states its integer keys (`id = ?` /
    * `id IN (...)`) and depends only on literals and the row's own columns is sent to the primary
    * and the shadow AT ONCE (one round trip of latency instead of three), then both sides' rows are

@@ -6,6 +6,8 @@ export interface RouterPoolConnection {
   query(options: QueryOptions, values: unknown[] | null, callback: (error: Error | null, result: unknown, fields: unknown) => void): void;
   query(sql: string, values: unknown[]): { stream(options: { objectMode: true; highWaterMark?: number }): AsyncIterable<unknown> };
   release(): void;
+  /** Closes the connection and takes it out of its pool (mysql2's pool connections have it). */
+  destroy?(): void;
 }
 
 /**
@@ -32,16 +34,26 @@ export function run(connection: RouterPoolConnection, sql: string | QueryOptions
   });
 }
 
+/** mysql2's error when a statement's `timeout` passed without an answer (the connection is then unusable). */
+const STATEMENT_TIMED_OUT = 'PROTOCOL_SEQUENCE_TIMEOUT';
+
 /**
  * A connection seen as the promise `Queryable` the sync primitives read through. `release`: what
  * its `release()` does (by default nothing: whoever took the connection releases it).
+ * `timeoutMs`: a statement unanswered that long fails, and the connection is destroyed (mysql2
+ * only reports the timeout; the half-done command would otherwise go back to the pool).
  */
-export function asQueryable(connection: RouterPoolConnection, release: () => void = () => undefined): SyncQueryable & PooledConnection {
+export function asQueryable(connection: RouterPoolConnection, release: () => void = () => undefined, timeoutMs?: number): SyncQueryable & PooledConnection {
   return {
     query: (options: QueryOptions) =>
       new Promise((resolve, reject) =>
         // `null` values: mysql2 then skips its placeholder scan (the sync primitives' SQL holds literals only).
-        connection.query(options, options.values ?? null, (error, result, fields) => (error ? reject(error) : resolve([result, fields]))),
+        connection.query(timeoutMs === undefined ? options : { ...options, timeout: timeoutMs } as QueryOptions, options.values ?? null, (error, result, fields) => {
+          if (error) {
+            if ((error as { code?: string }).code === STATEMENT_TIMED_OUT) connection.destroy?.();
+            reject(error);
+          } else resolve([result, fields]);
+        }),
       ),
     release,
   };
@@ -52,20 +64,20 @@ export function asQueryable(connection: RouterPoolConnection, release: () => voi
  * catalog reads). Not mysql2's `pool.promise()`: that wrapper captures a stack trace per query,
  * a few % of the router's CPU on the dual-write path.
  */
-export function asTransactionalPool(pool: RouterPool): TransactionalPool & SyncQueryable & { query(sql: string, values?: unknown[]): Promise<[unknown, unknown]> } {
+export function asTransactionalPool(pool: RouterPool, timeoutMs?: number): TransactionalPool & SyncQueryable & { query(sql: string, values?: unknown[]): Promise<[unknown, unknown]> } {
   return {
     // Options (the sync primitives) or SQL text and values (the catalog reader).
     query: async (options: QueryOptions | string, values?: unknown[]) => {
       const connection = await acquire(pool);
       try {
-        return await asQueryable(connection).query(typeof options === 'string' ? { sql: options, values: values ?? null } : options);
+        return await asQueryable(connection, undefined, timeoutMs).query(typeof options === 'string' ? { sql: options, values: values ?? null } : options);
       } finally {
         connection.release();
       }
     },
     getConnection: async () => {
       const connection = await acquire(pool);
-      return asQueryable(connection, () => connection.release());
+      return asQueryable(connection, () => connection.release(), timeoutMs);
     },
   };
 }

@@ -264,7 +264,7 @@ export class Router {
   #promisePool(server: string): ReturnType<typeof asTransactionalPool> {
     let wrapper = this.#promisePools.get(server);
     if (wrapper === undefined) {
-      wrapper = asTransactionalPool(this.pool(server));
+      wrapper = asTransactionalPool(this.pool(server), this.#config.shadowStatementTimeoutMs ?? 60_000);
       this.#promisePools.set(server, wrapper);
     }
     return wrapper;

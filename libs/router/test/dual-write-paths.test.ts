@@ -205,6 +205,34 @@ describe('@cleave/router dual-write paths, metrics hooks and the failure journal
     await expectInSync(`id = ${id}`);
   });
 
+  it('a shadow that stops answering without closing its connections holds up no later write: the statement timeout destroys the connection', async () => {
+    const m = await dualWriteMigration();
+    const { db, router } = routerFor(m, { shadowTimeoutMs: 200, shadowRetryAfterMs: 0, shadowStatementTimeoutMs: 800 });
+    const insert = async (email: string) => Number((await db.insertInto('users').values(user(email)).executeTakeFirstOrThrow()).insertId);
+    await insert('before-stall@example.com'); // the shadow pool has its connections
+    await router.gate.idle(m.id);
+    proxy.stall();
+    let stalledId: number;
+    try {
+      stalledId = await insert('during-stall@example.com'); // the caller stops waiting after 200 ms; the apply hangs
+      await sleep(1_200); // past the statement timeout: that connection is destroyed, the table's shadow work goes on
+    } finally {
+      proxy.restore();
+    }
+    const afterId = await insert('after-stall@example.com');
+    const target = await dbs().admin('target1');
+    const deadline = Date.now() + 5_000;
+    let landed = false;
+    while (!landed && Date.now() < deadline) {
+      const [rows] = await target.query('SELECT id FROM users WHERE id = ?', [afterId]);
+      landed = (rows as unknown[]).length === 1;
+      if (!landed) await sleep(50);
+    }
+    expect(landed).toBe(true); // not stuck behind the stalled statement
+    const open = await store.openShadowFailures(m.id);
+    expect(open.some((failure) => failure.keyValues.includes(String(stalledId)))).toBe(true); // recorded for repair
+  });
+
   // Replay mode: deterministic key-addressed UPDATE/DELETE go to both sides at once.
   function metricsLog() {
     const counted: Array<{ name: string; labels: Record<string, string>; value: number }> = [];

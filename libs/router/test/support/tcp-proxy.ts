@@ -2,12 +2,15 @@ import net from 'node:net';
 
 /**
  * A TCP proxy a test controls: `cut()` drops every connection and refuses new ones (a router cut
- * off from Redis), `restore()` lets connections through again. Listens on a fixed port throughout.
+ * off from Redis), `stall()` keeps connections open but lets no byte through (a network black
+ * hole: no answer, no reset), `restore()` lets connections through again (a stalled connection
+ * has lost bytes: it is not usable again). Listens on a fixed port throughout.
  */
 export class TcpProxy {
   readonly #server: net.Server;
   readonly #sockets = new Set<net.Socket>();
   #cut = false;
+  #stalled = false;
 
   private constructor(targetHost: string, targetPort: number) {
     this.#server = net.createServer((client) => {
@@ -25,8 +28,12 @@ export class TcpProxy {
           upstream.destroy();
         });
       }
-      client.pipe(upstream);
-      upstream.pipe(client);
+      client.on('data', (data) => {
+        if (!this.#stalled) upstream.write(data);
+      });
+      upstream.on('data', (data) => {
+        if (!this.#stalled) client.write(data);
+      });
     });
   }
 
@@ -45,8 +52,13 @@ export class TcpProxy {
     for (const s of this.#sockets) s.destroy();
   }
 
+  stall(): void {
+    this.#stalled = true;
+  }
+
   restore(): void {
     this.#cut = false;
+    this.#stalled = false;
   }
 
   async close(): Promise<void> {
