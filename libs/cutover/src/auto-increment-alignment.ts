@@ -21,6 +21,9 @@ export interface RaisedCounter extends TablePlace {
   readonly to: string;
 }
 
+/** The name of the switch step's check (in the change's results and the dry run). */
+export const COUNTERS_CHECK = 'auto-increment-aligned';
+
 /** Why a counter could not be raised (the switch is then aborted, writes released). */
 export class CounterAlignmentError extends Error {
   readonly code = 'COUNTER_ALIGNMENT_FAILED';
@@ -98,14 +101,20 @@ export async function alignAutoIncrement(
     }
     return probe;
   };
-  for (const [, sides] of placesBySide(plan)) {
-    const old = await Promise.all(sides[from].map((place) => counterOf(servers(place.server), place)));
+  // Every counter of both sides at once: this runs inside the write pause.
+  const tables = await Promise.all(
+    [...placesBySide(plan).values()].map(async (sides) => {
+      const [old, now] = await Promise.all([sides[from], sides[to]].map((places) => Promise.all(places.map((place) => counterOf(servers(place.server), place)))));
+      return { places: sides[to], old: old!, now: now! };
+    }),
+  );
+  for (const { places, old, now } of tables) {
     const known = old.filter((value): value is bigint => value !== null);
     if (known.length === 0) continue; // no auto-increment column
     const floor = known.reduce((a, b) => (a > b ? a : b));
-    for (const place of sides[to]) {
+    for (const [i, place] of places.entries()) {
       const db = servers(place.server);
-      const current = await counterOf(db, place);
+      const current = now[i] ?? null;
       if (current === null || current >= floor) continue;
       const alter = `ALTER TABLE ${quoteIdentifier(place.database)}.${quoteIdentifier(place.table)} AUTO_INCREMENT = ${floor}`;
       try {

@@ -4,6 +4,7 @@ import type { CheckResult } from './precondition.js';
 import { FINALIZE_WARNING, describeRouting } from './phase-change.js';
 import { PRECONDITIONS } from './precondition-registry.js';
 import type { ArchiveRename, ChangeContext, FenceHandle, Switcher } from './switcher.js';
+import { COUNTERS_CHECK } from './auto-increment-alignment.js';
 
 /**
  * The twin of {@link LiveSwitcher} that changes nothing: each step appends the line saying what
@@ -76,7 +77,7 @@ export class DryRunSwitcher implements Switcher {
     this.#do(
       `raise the AUTO_INCREMENT of each moved table on the ${ctx.change.routingAfter.primary} to the ${ctx.change.routingBefore.primary}'s where it is lower; a table locked past the wait aborts (unfence, keep epoch ${ctx.migration.epoch})`,
     );
-    return { name: 'auto-increment-aligned', status: 'pass', detail: 'dry run' };
+    return { name: COUNTERS_CHECK, status: 'pass', detail: 'dry run' };
   }
 
   async flip(ctx: ChangeContext): Promise<MigrationRecord> {

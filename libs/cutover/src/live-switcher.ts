@@ -6,7 +6,7 @@ import type { CheckContext, CheckResult } from './precondition.js';
 import type { RouterFleet } from './router-fleet.js';
 import type { ArchiveRename, ChangeContext, ChangeSummary, FenceHandle, Switcher } from './switcher.js';
 import { quoteIdentifier } from '@cleave/mysql';
-import { alignAutoIncrement, CounterAlignmentError } from './auto-increment-alignment.js';
+import { alignAutoIncrement, COUNTERS_CHECK, CounterAlignmentError } from './auto-increment-alignment.js';
 import { fencedStore } from './fenced-store.js';
 import { shadowFailuresRepaired } from './preconditions/shadow-failures-repaired.js';
 
@@ -106,7 +106,7 @@ export class LiveSwitcher implements Switcher {
   }
 
   async alignCounters(ctx: ChangeContext): Promise<CheckResult> {
-    const name = 'auto-increment-aligned';
+    const name = COUNTERS_CHECK;
     const servers = this.#c.servers;
     if (servers === undefined) return { name, status: 'warn', detail: 'this coordinator has no connection to the data servers: auto-increment counters were not compared' };
     try {

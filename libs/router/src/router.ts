@@ -475,8 +475,8 @@ export class Router {
       }
       const timeoutMs = this.#config.shadowTimeoutMs ?? 2_000;
       try {
-        const primaryTable = `${work.primaryServer}/${work.shape.database}.${work.shape.table}`;
-        const lane = `${primaryTable}>${endpoint.server}/${endpoint.database}`;
+        const primaryTable = tableLane(work.primaryServer, work.shape);
+        const lane = pairLane(work.primaryServer, work.shape, endpoint);
         const args: ApplyKeysArgs = {
           source: this.#promisePool(work.primaryServer),
           target: this.#promisePool(endpoint.server),
@@ -812,7 +812,7 @@ export class Router {
           this.#shadowDownUntil.set(endpoint.server, performance.now() + (this.#config.shadowRetryAfterMs ?? 1_000));
         }
         // Batched with the confirms of concurrent replayed writes to the table (off the caller's path).
-        const lane = `${route.server}/${shape.database}.${shape.table}>${endpoint.server}/${endpoint.database}`;
+        const lane = pairLane(route.server, shape, endpoint);
         const args = { source: this.#promisePool(route.server), target: shadowPool, sourceShape: shape, targetTable: { database: endpoint.database, table: covered.table }, keys, options: SYNC_OPTIONS };
         const raced = await this.#replayConfirms.confirm(lane, this.#promisePool(route.server), args);
         this.metrics.increment('cleave_router_shadow_applies_total', { result: raced ? 'raced' : 'ok', path: 'replay' });
@@ -942,6 +942,16 @@ export class RouterTransaction {
     });
     this.#gate.clear();
   }
+}
+
+/** The batching lane of a primary table (its image reads). */
+function tableLane(server: string, shape: TableShape): string {
+  return `${server}/${shape.database}.${shape.table}`;
+}
+
+/** The batching lane of a (primary table, shadow table) pair (its shadow writes and confirms). */
+function pairLane(server: string, shape: TableShape, shadow: Endpoint): string {
+  return `${tableLane(server, shape)}>${shadow.server}/${shadow.database}`;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

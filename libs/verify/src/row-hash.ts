@@ -86,7 +86,7 @@ export type ChunkHashForm = 'crc-product' | 'conv';
 const ROW_STRING_VARIABLE = '@cleave_row';
 
 /** The 64-bit per-row value that the chunk aggregate XORs. */
-export function rowValueSql(shape: TableShape, form: ChunkHashForm): string {
+function rowValueSql(shape: TableShape, form: ChunkHashForm): string {
   if (form === 'conv') return `CAST(CONV(LEFT(${rowHashSql(shape)}, 16), 16, 10) AS UNSIGNED)`;
   // The row string, the costly part, is built once: it is kept in a user variable for the second
   // CRC. MariaDB evaluates `a * b` left to right (its multiply handler reads the first argument,

@@ -64,14 +64,8 @@ export interface AppliedKeys {
   readonly pending: PendingConfirm | undefined;
 }
 
-/** An optimistic apply whose confirm is still due: the keys it wrote and the images it wrote for them. */
-export interface PendingConfirm {
-  readonly args: ApplyKeysArgs;
-  readonly keys: readonly KeyTuple[];
-  /** The apply's key condition (`keysWhere`). */
-  readonly where: string;
-  readonly images: readonly RawRow[];
-}
+/** An optimistic apply whose confirm is still due: the apply as written (its keys and the images written for them). */
+export type PendingConfirm = PreparedApply;
 
 const NOTHING_TO_CONFIRM = async (): Promise<boolean> => false;
 
@@ -101,15 +95,15 @@ export interface PreparedApply {
   readonly images: readonly RawRow[];
 }
 
-/** The `(source table, target table)` pair an apply writes, to check that a batch shares one. */
-function tablePair(args: ApplyKeysArgs): string {
+/** The `(source table, target table)` pair a write syncs, to check that a batch shares one. */
+function tablePair(args: SyncKeysArgs): string {
   return `${args.sourceShape.database}.${args.sourceShape.table}→${args.targetTable.database}.${args.targetTable.table}`;
 }
 
-function requireOneTable(what: string, items: readonly { readonly args: ApplyKeysArgs }[]): void {
-  const table = tablePair(items[0]!.args);
-  for (const item of items) {
-    if (tablePair(item.args) !== table) throw new CleaveError('INVALID_ARGUMENT', `${what} takes the applies of one table (${table}); got one of ${tablePair(item.args)}.`);
+function requireOneTable(what: string, batch: readonly SyncKeysArgs[]): void {
+  const table = tablePair(batch[0]!);
+  for (const args of batch) {
+    if (tablePair(args) !== table) throw new CleaveError('INVALID_ARGUMENT', `${what} takes the writes of one table (${table}); got one of ${tablePair(args)}.`);
   }
 }
 
@@ -154,18 +148,17 @@ async function lockedApply(args: ApplyKeysArgs, keys: readonly KeyTuple[]): Prom
  */
 export async function writeApplies(prepared: readonly PreparedApply[]): Promise<PromiseSettledResult<AppliedKeys>[]> {
   if (prepared.length === 0) return [];
-  requireOneTable('writeApplies', prepared);
+  requireOneTable('writeApplies', prepared.map((item) => item.args));
   const ctx = context(prepared[0]!.args, false);
   const target: Queryable = prepared[0]!.args.target;
   const outcomes: PromiseSettledResult<AppliedKeys>[] = new Array(prepared.length);
   const optimistic = (item: PreparedApply, result: SyncResult): AppliedKeys => {
-    const pending: PendingConfirm = { args: item.args, keys: item.keys, where: item.where, images: item.images };
     return {
       result,
       mode: 'optimistic',
-      pending,
+      pending: item,
       async confirm() {
-        const [outcome] = await confirmApplies(item.args.source, [pending]);
+        const [outcome] = await confirmApplies(item.args.source, [item]);
         if (outcome!.status === 'rejected') throw outcome!.reason;
         return outcome!.value;
       },
@@ -249,7 +242,7 @@ export async function applyKeys(args: ApplyKeysArgs): Promise<AppliedKeys> {
  */
 export async function confirmApplies(source: Queryable, pending: readonly PendingConfirm[]): Promise<PromiseSettledResult<boolean>[]> {
   if (pending.length === 0) return [];
-  requireOneTable('confirmApplies', pending);
+  requireOneTable('confirmApplies', pending.map((item) => item.args));
   const first = pending[0]!.args;
   const ctx = context({ ...first, source }, false);
   const now = pending.length === 1 ? [await readImages(ctx, source, ctx.shape, pending[0]!.where)] : await readImagesTagged(ctx, source, ctx.shape, pending.map((item) => item.where));
@@ -279,11 +272,8 @@ export async function confirmApplies(source: Queryable, pending: readonly Pendin
  */
 export async function confirmReplays(source: Queryable, items: readonly SyncKeysArgs[]): Promise<PromiseSettledResult<boolean>[]> {
   if (items.length === 0) return [];
+  requireOneTable('confirmReplays', items);
   const first = items[0]!;
-  const pair = (args: SyncKeysArgs) => `${args.sourceShape.database}.${args.sourceShape.table}→${args.targetTable.database}.${args.targetTable.table}`;
-  for (const item of items) {
-    if (pair(item) !== pair(first)) throw new CleaveError('INVALID_ARGUMENT', `confirmReplays takes the writes of one table (${pair(first)}); got one of ${pair(item)}.`);
-  }
   const ctx = context({ ...first, source }, false);
   const keys = distinctKeys(items.flatMap((item) => item.keys));
   if (keys.length === 0) return items.map(() => ({ status: 'fulfilled', value: false }));
