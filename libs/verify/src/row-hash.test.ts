@@ -48,6 +48,8 @@ const CASES: Array<[string, string]> = [
   ['a separator moving between an ENUM and the next value', `UPDATE hashed SET e = 'p#', f = X'0000' WHERE id = 4`],
   ['a 0xFF byte moving from one binary value into the next', `UPDATE hashed SET c = X'01FF', b = X'02' WHERE id = 3`],
   ['a 0xFF byte moving from the last binary value into a number', `UPDATE hashed SET b = X'FF', n = 23 WHERE id = 3`],
+  ['a case-only change in a case-insensitive column', `UPDATE hashed SET a = 'X' WHERE id = 1`],
+  ['an accent-only change in a case-insensitive column', `UPDATE hashed SET a = 'é' WHERE id = 3 AND a = 'p'`],
 ];
 
 describe('the canonical row string', () => {
@@ -69,7 +71,74 @@ describe('the canonical row string', () => {
       catalog: { name: 't', columns: columns.map(({ name, dataType, columnType }) => ({ name, dataType, columnType, nullable: false })) },
       shapeColumns: columns.map(({ name, codec, charset }) => ({ name, quoted: `\`${name}\``, codec, charset, readExpression: `\`${name}\`` })),
     } as unknown as TableShape;
-    expect(rowStringSql(shape)).toBe("CONCAT_WS(X'FF', LENGTH(`lat`), LENGTH(`quote`), LENGTH(`vb`), `id`, `v`, `lat`, `fx`, `en`, `quote`, `vb`, `last`)");
+    expect(rowStringSql(shape)).toBe("CONCAT_WS(CAST(X'FF' AS BINARY), LENGTH(`lat`), LENGTH(`quote`), LENGTH(`vb`), `id`, `v`, `lat`, `fx`, `en`, `quote`, `vb`, `last`)");
+  });
+});
+
+// Text in four charsets, ENUM/SET, MariaDB JSON and a latin1 TEXT holding 0xFF bytes.
+const CHARSETS_DDL = `CREATE TABLE charsets (
+  id INT PRIMARY KEY,
+  l VARCHAR(20) CHARACTER SET latin1 NOT NULL,
+  g VARCHAR(20) CHARACTER SET gbk NULL,
+  u VARCHAR(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NOT NULL,
+  e ENUM('a', 'é') CHARACTER SET latin1 NOT NULL,
+  j JSON NULL,
+  t TEXT CHARACTER SET latin1 NULL,
+  n DECIMAL(10, 2) NOT NULL
+) DEFAULT CHARSET = utf8mb4`;
+const CHARSETS_ROWS = `INSERT INTO charsets VALUES
+  (1, _latin1 X'E9FF41', _gbk X'C4E3BAC3', _utf8mb4 X'C3A9F09F9880', 'é', '{"a": "é"}', _latin1 X'FFFE', 1.50),
+  (2, '', NULL, 'A', 'a', NULL, NULL, 0)`;
+
+describe('the canonical row string holds every value as its stored bytes', () => {
+  const dbs = useTestDatabases('verify_hash_bytes');
+  let pools: MysqlPools;
+  let source: Pool;
+  let shape: TableShape;
+
+  beforeAll(async () => {
+    pools = new MysqlPools();
+    source = pools.promisePool(parseConnectionUrl(dbs().source.url), { connectionLimit: 2 });
+    const admin = await dbs().admin('source');
+    await admin.query(`SET NAMES utf8mb4; ${CHARSETS_DDL}; ${CHARSETS_ROWS}`);
+    const catalog = await readCatalog(source, dbs().source.database, { tables: ['charsets'] });
+    shape = tableShape(findTable(catalog, 'charsets')!, dbs().source.database);
+  });
+  afterAll(async () => {
+    await pools.end();
+  });
+
+  it('equals the bytes assembled here from the HEX of each column (no charset conversion)', async () => {
+    // Independent of the code under test: each column's stored bytes as HEX, joined here with the
+    // NULL bitmap (g, j, t nullable) and the length fields of the 0xFF-capable values (l, g, the
+    // ENUM with a non-ASCII member, t; t is the last of them and has none) in front.
+    const [rows] = (await source.query(
+      'SELECT id, ISNULL(g) AS gn, ISNULL(j) AS jn, ISNULL(t) AS tn, LENGTH(l) AS ll, LENGTH(g) AS gl, LENGTH(e) AS el, HEX(l) AS l, HEX(g) AS g, HEX(u) AS u, HEX(e) AS e, HEX(j) AS j, HEX(t) AS t, CAST(n AS CHAR) AS n FROM charsets ORDER BY id',
+    )) as unknown as [Array<Record<string, string | number | null>>];
+    const ascii = (value: string | number) => Buffer.from(String(value)).toString('hex').toUpperCase();
+    const expected = rows.map((r) =>
+      [ascii(`${r['gn']}${r['jn']}${r['tn']}`), ascii(r['ll']!), r['gl'] === null ? null : ascii(r['gl']), ascii(r['el']!), ascii(r['id']!), r['l'], r['g'], r['u'], r['e'], r['j'], r['t'], ascii(r['n']!)]
+        .filter((part) => part !== null)
+        .join('FF'),
+    );
+    expect(expected[0]).toContain('E9FF41'); // the latin1 bytes, with their own 0xFF
+    const [ours] = (await source.query(`SELECT HEX(${rowStringSql(shape)}) AS s FROM charsets ORDER BY id`)) as unknown as [Array<{ s: string }>];
+    expect(ours.map((r) => r.s)).toEqual(expected);
+  });
+
+  it('is the same whatever the session charset', async () => {
+    const conn = await source.getConnection();
+    try {
+      const checksum = async () => (await chunkChecksum(conn, shape, shape, '1', 'crc-product')).hash;
+      const before = await checksum();
+      await conn.query('SET NAMES latin1');
+      const latin1 = await checksum();
+      await conn.query('SET NAMES gbk');
+      expect([latin1, await checksum()]).toEqual([before, before]);
+    } finally {
+      await conn.query('SET NAMES utf8mb4');
+      conn.release();
+    }
   });
 });
 
