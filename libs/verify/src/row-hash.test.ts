@@ -117,7 +117,7 @@ describe('the canonical row string holds every value as its stored bytes', () =>
     )) as unknown as [Array<Record<string, string | number | null>>];
     const ascii = (value: string | number) => Buffer.from(String(value)).toString('hex').toUpperCase();
     const expected = rows.map((r) =>
-      [ascii(`${r['gn']}${r['jn']}${r['tn']}`), ascii(r['ll']!), r['gl'] === null ? null : ascii(r['gl']), ascii(r['el']!), ascii(r['id']!), r['l'], r['g'], r['u'], r['e'], r['j'], r['t'], ascii(r['n']!)]
+      [ascii(`${r['gn']}${r['jn']}${r['tn']}`), ascii(r['ll']!), r['gl'] === null ? null : ascii(r['gl']!), ascii(r['el']!), ascii(r['id']!), r['l'], r['g'], r['u'], r['e'], r['j'], r['t'], ascii(r['n']!)]
         .filter((part) => part !== null)
         .join('FF'),
     );
