@@ -217,11 +217,19 @@ if (PARTS.has('a')) {
 }
 
 // ---- (c) verification vs pt-table-checksum on users ----------------------------------------
-let verifyRowsPerS = NaN_;
-let ptRowsPerS = NaN_;
-/** Server CPU seconds per 100k rows (the whole mariadbd process: other clients of the shared servers count too). */
-let verifyCpuPer100k = [NaN_, NaN_];
-let ptCpuPer100k = NaN_;
+/** One measurement of (c): the medians of its rounds. */
+interface VerifyComparison {
+  bufferPoolMb: number;
+  verifyRowsPerS: number;
+  ptRowsPerS: number;
+  /** Server CPU seconds per 100k rows (the whole mariadbd process: other clients of the shared servers count too). */
+  verifyCpuPer100k: [number, number];
+  ptCpuPer100k: number;
+}
+/** With the servers' buffer pools as configured (the test services' 256 MB hold less than users: both tools read from disk, O_DIRECT). */
+let asConfigured: VerifyComparison | undefined;
+/** With buffer pools that hold users on both servers, as a production server holds its hot tables: the per-row cost of each tool. */
+let inMemory: VerifyComparison | undefined;
 if (PARTS.has('c') && PARTS.has('a')) {
   const source = control;
   const target = pools.pool(parseConnectionUrl(endpointUrl(ep.target1)), { connectionLimit: 4 }).promise;
@@ -230,37 +238,61 @@ if (PARTS.has('c') && PARTS.has('a')) {
   await Promise.all([source, target].flatMap((pool) => [0, 1, 2, 3].map(() => pool.query('SELECT SLEEP(0.02)'))));
   const cnf = path.join(mkdtempSync(path.join(os.tmpdir(), 'pt-')), 'my.cnf');
   writeFileSync(cnf, `[client]\nuser=${s.user}\npassword=${s.password}\n`, { mode: 0o600 });
-  // Each side takes ~2 s per run, so one run of each is at the mercy of the machine's noise: the
-  // sides alternate for `--verify-rounds` rounds, and each reports its median.
-  const rounds = Math.max(1, Number(opts.verifyRounds));
-  const ours: number[] = [];
-  const theirs: number[] = [];
-  const ourCpu: number[][] = [];
-  const theirCpu: number[] = [];
-  for (let round = 1; round <= rounds; round += 1) {
-    log(`cleave verify users (round ${round} of ${rounds}) …`);
-    const verifyCpu0 = serverPids.map(procCpuSeconds);
-    const report = await verifyTable({ source, target, sourceShape: tableShape(catalog.tables[0]!, SRC), targetTable: { database: 'bench_cleave', table: 'users' }, repair: false, maxPasses: 1, ...(opts.verifyParallelChunks === undefined ? {} : { parallelChunks: Number(opts.verifyParallelChunks) }) });
-    const verifyCpu = serverPids.map((pid, i) => ((procCpuSeconds(pid) - verifyCpu0[i]!) * 100_000) / USERS);
-    ours.push(report.rowsChecked / (report.durationMs / 1000));
-    ourCpu.push(verifyCpu);
-    log(`cleave verify: ${report.clean ? 'clean' : 'DIFFERENT'}, ${report.rowsChecked} rows in ${(report.durationMs / 1000).toFixed(1)} s, ${Math.round(ours.at(-1)!)} rows/s (both servers); ` +
-      `server CPU seconds per 100k rows: source ${verifyCpu[0]!.toFixed(2)}, target ${verifyCpu[1]!.toFixed(2)}`);
-    if (!report.clean) throw new Error('the backfilled copy is not identical to the source');
-    log(`pt-table-checksum users (round ${round} of ${rounds}) …`);
-    const ptCpu0 = procCpuSeconds(serverPids[0]!);
-    const pt = await sh(`pt-table-checksum F=${cnf},h=${s.host},P=${s.port} --databases=${SRC} --tables=users`);
-    theirCpu.push(((procCpuSeconds(serverPids[0]!) - ptCpu0) * 100_000) / USERS);
-    const ptRow = /\s(\d+)\s+\d+\s+\d+\s+\d+\s+([\d.]+)\s+\S*users/.exec(pt.stdout);
-    if (!ptRow) throw new Error(`pt-table-checksum output not understood:\n${pt.stdout}\n${pt.stderr}`);
-    theirs.push(USERS / Number(ptRow[2]));
-    log(`pt-table-checksum: ${ptRow[2]} s, ${Math.round(theirs.at(-1)!)} rows/s (one server); source CPU seconds per 100k rows ${theirCpu.at(-1)!.toFixed(2)} (the whole run, with its setup)`);
-  }
-  verifyRowsPerS = median(ours);
-  ptRowsPerS = median(theirs);
-  verifyCpuPer100k = [median(ourCpu.map((c) => c[0]!)), median(ourCpu.map((c) => c[1]!))];
-  ptCpuPer100k = median(theirCpu);
-  log(`verification, median of ${rounds} rounds: cleave ${Math.round(verifyRowsPerS)} rows/s (rounds: ${ours.map(Math.round).join(', ')}), pt-table-checksum ${Math.round(ptRowsPerS)} rows/s (rounds: ${theirs.map(Math.round).join(', ')})`);
+  const verifyOnce = () =>
+    verifyTable({ source, target, sourceShape: tableShape(catalog.tables[0]!, SRC), targetTable: { database: 'bench_cleave', table: 'users' }, repair: false, maxPasses: 1, ...(opts.verifyParallelChunks === undefined ? {} : { parallelChunks: Number(opts.verifyParallelChunks) }) });
+
+  const compare = async (label: string): Promise<VerifyComparison> => {
+    const bufferPoolMb = (await count(src, 'SELECT @@innodb_buffer_pool_size AS n')) / 1024 / 1024;
+    log(`verification vs pt-table-checksum, ${label} (buffer pools ${bufferPoolMb} MB): a warm-up verification first, then the rounds`);
+    await verifyOnce(); // reads users on both servers, so that neither tool's first round pays for the other's cold pages
+    // Each side takes ~2 s per run, so one run of each is at the mercy of the machine's noise: the
+    // sides alternate for `--verify-rounds` rounds, and each reports its median.
+    const rounds = Math.max(1, Number(opts.verifyRounds));
+    const ours: number[] = [];
+    const theirs: number[] = [];
+    const ourCpu: number[][] = [];
+    const theirCpu: number[] = [];
+    for (let round = 1; round <= rounds; round += 1) {
+      const verifyCpu0 = serverPids.map(procCpuSeconds);
+      const report = await verifyOnce();
+      const verifyCpu = serverPids.map((pid, i) => ((procCpuSeconds(pid) - verifyCpu0[i]!) * 100_000) / USERS);
+      ours.push(report.rowsChecked / (report.durationMs / 1000));
+      ourCpu.push(verifyCpu);
+      log(`round ${round}: cleave verify ${report.clean ? 'clean' : 'DIFFERENT'}, ${report.rowsChecked} rows in ${(report.durationMs / 1000).toFixed(1)} s, ${Math.round(ours.at(-1)!)} rows/s (both servers); ` +
+        `server CPU seconds per 100k rows: source ${verifyCpu[0]!.toFixed(2)}, target ${verifyCpu[1]!.toFixed(2)}`);
+      if (!report.clean) throw new Error('the backfilled copy is not identical to the source');
+      const ptCpu0 = procCpuSeconds(serverPids[0]!);
+      const pt = await sh(`pt-table-checksum F=${cnf},h=${s.host},P=${s.port} --databases=${SRC} --tables=users`);
+      theirCpu.push(((procCpuSeconds(serverPids[0]!) - ptCpu0) * 100_000) / USERS);
+      const ptRow = /\s(\d+)\s+\d+\s+\d+\s+\d+\s+([\d.]+)\s+\S*users/.exec(pt.stdout);
+      if (!ptRow) throw new Error(`pt-table-checksum output not understood:\n${pt.stdout}\n${pt.stderr}`);
+      theirs.push(USERS / Number(ptRow[2]));
+      log(`round ${round}: pt-table-checksum ${ptRow[2]} s, ${Math.round(theirs.at(-1)!)} rows/s (one server); source CPU seconds per 100k rows ${theirCpu.at(-1)!.toFixed(2)} (the whole run, with its setup)`);
+    }
+    const result: VerifyComparison = {
+      bufferPoolMb,
+      verifyRowsPerS: median(ours),
+      ptRowsPerS: median(theirs),
+      verifyCpuPer100k: [median(ourCpu.map((c) => c[0]!)), median(ourCpu.map((c) => c[1]!))],
+      ptCpuPer100k: median(theirCpu),
+    };
+    log(`verification ${label}, median of ${rounds} rounds: cleave ${Math.round(result.verifyRowsPerS)} rows/s (rounds: ${ours.map(Math.round).join(', ')}), pt-table-checksum ${Math.round(result.ptRowsPerS)} rows/s (rounds: ${theirs.map(Math.round).join(', ')}): ${(result.verifyRowsPerS / result.ptRowsPerS).toFixed(2)}x`);
+    return result;
+  };
+
+  // users (data and indexes) twice over, in whole 128 MB: room for it on each server, with the rest.
+  const usersBytes = await count(src, `SELECT DATA_LENGTH + INDEX_LENGTH AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = '${SRC}' AND TABLE_NAME = 'users'`);
+  const holdsUsers = Math.ceil((2 * usersBytes) / (128 << 20)) * (128 << 20);
+  const current = await count(src, 'SELECT @@innodb_buffer_pool_size AS n');
+  if (current < holdsUsers) {
+    asConfigured = await compare('as configured');
+    const before = await Promise.all([resizeBufferPool('source', holdsUsers), resizeBufferPool('target1', holdsUsers)]);
+    try {
+      inMemory = await compare('with users in memory');
+    } finally {
+      await Promise.all([resizeBufferPool('source', before[0]), resizeBufferPool('target1', before[1])]);
+    }
+  } else inMemory = await compare('with users in memory');
 }
 
 function median(values: readonly number[]): number {
@@ -335,12 +367,17 @@ const result = {
   cleave_mb_per_s: num(MB / (backfillMs / 1000), 1),
   dump_rows_per_s: num(dumpRowsPerS),
   ratio_vs_dump: num(cleaveRowsPerS / dumpRowsPerS, 2),
-  verify_rows_per_s: num(verifyRowsPerS),
-  pt_checksum_rows_per_s: num(ptRowsPerS),
-  ratio_vs_pt_checksum: num(verifyRowsPerS / ptRowsPerS, 2),
-  verify_cpu_s_per_100k_source: num(verifyCpuPer100k[0]!, 2),
-  verify_cpu_s_per_100k_target: num(verifyCpuPer100k[1]!, 2),
-  pt_checksum_cpu_s_per_100k: num(ptCpuPer100k, 2),
+  verify_buffer_pool_mb: inMemory?.bufferPoolMb ?? null,
+  verify_rows_per_s: num(inMemory?.verifyRowsPerS ?? NaN_),
+  pt_checksum_rows_per_s: num(inMemory?.ptRowsPerS ?? NaN_),
+  ratio_vs_pt_checksum: num((inMemory?.verifyRowsPerS ?? NaN_) / (inMemory?.ptRowsPerS ?? NaN_), 2),
+  verify_cpu_s_per_100k_source: num(inMemory?.verifyCpuPer100k[0] ?? NaN_, 2),
+  verify_cpu_s_per_100k_target: num(inMemory?.verifyCpuPer100k[1] ?? NaN_, 2),
+  pt_checksum_cpu_s_per_100k: num(inMemory?.ptCpuPer100k ?? NaN_, 2),
+  disk_bound_buffer_pool_mb: asConfigured?.bufferPoolMb ?? null,
+  disk_bound_verify_rows_per_s: num(asConfigured?.verifyRowsPerS ?? NaN_),
+  disk_bound_pt_checksum_rows_per_s: num(asConfigured?.ptRowsPerS ?? NaN_),
+  disk_bound_ratio_vs_pt_checksum: num((asConfigured?.verifyRowsPerS ?? NaN_) / (asConfigured?.ptRowsPerS ?? NaN_), 2),
   fg_worker_args: opts.fgWorkerArgs || '(defaults)',
   fg_tps_alone: num(alone.tps, 2),
   fg_tps_during: num(during.tps, 2),
