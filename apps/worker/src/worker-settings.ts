@@ -81,7 +81,7 @@ export function readWorkerSettings(argv: readonly string[], env: Record<string, 
     .addOption(new Option('--max-source-threads-running <n>', 'throttle above this source Threads_running (0: off)').default(env['CLEAVE_MAX_SOURCE_THREADS_RUNNING'] ?? '25'))
     .addOption(new Option('--max-target-threads-running <n>', 'throttle above this target Threads_running (0: off)').default(env['CLEAVE_MAX_TARGET_THREADS_RUNNING'] ?? '25'))
     .addOption(new Option('--segment-rows <n>', 'rows per copy job').default(env['CLEAVE_SEGMENT_ROWS'] ?? '100000'))
-    .addOption(new Option('--chunk-target-ms <n>', 'target time per chunk').default(env['CLEAVE_CHUNK_TARGET_MS'] ?? '200'))
+    .addOption(new Option('--chunk-target-ms <n>', 'target time per chunk, ms (each chunk is a burst of load on both servers; shorter bursts keep the foreground\'s tail latency down)').default(env['CLEAVE_CHUNK_TARGET_MS'] ?? '100'))
     .addOption(new Option('--nice-ratio <x>', 'sleep after each chunk this many times its duration (0: none)').default(env['CLEAVE_NICE_RATIO'] ?? '4'))
     .addOption(new Option('--max-source-latency-ratio <x>', 'throttle while the source probe latency is above this multiple of its baseline (0: off)').default(env['CLEAVE_MAX_SOURCE_LATENCY_RATIO'] ?? '1.5'))
     .addOption(new Option('--throttle-interval-ms <n>', 'how often throttlers are checked (a decision holds until the next check)').default(env['CLEAVE_THROTTLE_INTERVAL_MS'] ?? '2000'))

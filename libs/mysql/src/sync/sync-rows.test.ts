@@ -58,6 +58,20 @@ describe('syncKeyRange / syncKeys', () => {
     ).rejects.toThrow(/insertRows/);
   });
 
+  it('copies and upserts a table whose table and column names are not ASCII (the statement mixes them with the literal list)', async () => {
+    const ddl = 'CREATE TABLE `café_ünï` (`ключ` INT PRIMARY KEY, `naïve_名前` VARCHAR(20) NOT NULL, `blob_é` VARBINARY(8) NULL)';
+    for (const admin of [fx.sourceAdmin, fx.targetAdmin]) await admin.query(`SET NAMES utf8mb4; DROP TABLE IF EXISTS \`café_ünï\`; ${ddl}`);
+    await fx.sourceAdmin.query("INSERT INTO `café_ünï` VALUES (1, 'zoë 名', X'FF00'), (2, '', NULL), (3, 'x', X'')");
+    const shape = await fx.shape('café_ünï');
+    const table = { database: shape.database, table: shape.table };
+    expect(await syncKeyRange({ source: fx.source, target: fx.target, sourceShape: shape, targetTable: table, bounds: { lower: null, upper: null } })).toMatchObject({ inserted: 3 });
+    await fx.sourceAdmin.query("UPDATE `café_ünï` SET `naïve_名前` = 'ß' WHERE `ключ` = 2");
+    expect(await syncKeys({ source: fx.source, target: fx.target, sourceShape: shape, targetTable: table, keys: [['2']] })).toMatchObject({ updated: 1 });
+    expect(await fx.hexRows(fx.targetAdmin, 'café_ünï', '`ключ`')).toEqual(await fx.hexRows(fx.sourceAdmin, 'café_ünï', '`ключ`'));
+    const [rows] = await fx.targetAdmin.query({ sql: 'SELECT HEX(`naïve_名前`) FROM `café_ünï` ORDER BY 1', rowsAsArray: true });
+    expect((rows as string[][]).map(([hex]) => Buffer.from(hex!, 'hex').toString('utf8')).sort()).toEqual(['x', 'zoë 名', 'ß'].sort());
+  });
+
   it('copies only rows whose filter column lies in [from, to)', async () => {
     expect(await range(items, null, null, { column: 'shard', from: '1', to: '3' })).toMatchObject({ sourceRows: 10, inserted: 10 });
     const [rows] = await fx.targetAdmin.query({ sql: 'SELECT DISTINCT shard FROM items ORDER BY shard', rowsAsArray: true });
