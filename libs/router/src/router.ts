@@ -100,6 +100,9 @@ interface ShadowWork {
  * The routing engine behind {@link CleaveDialect}: decides where each statement runs, runs dual
  * writes, holds writes during fences, records failed shadow writes.
  */
+/** No migration gate held yet (a statement outside a transaction, or a transaction's first). */
+const NONE_ENTERED: ReadonlySet<string> = new Set();
+
 export class Router {
   readonly routerId: string;
   readonly #config: CleaveDialectConfig;
@@ -552,21 +555,27 @@ export class Router {
 
   // ---- execution -------------------------------------------------------------------------------
 
-  /** Enters the write gate and, after it, routes (so a held write routes under the new epoch). */
-  async admit(analysis: QueryAnalysis, node: RootOperationNode, sql: string, inTransaction: boolean): Promise<{ route: Route; exit: () => void }> {
+  /**
+   * Enters the write gate and, after it, routes (so a held write routes under the new epoch).
+   * `entered`: migrations whose gate the caller (a transaction) already holds. Its later
+   * statements to them pass without waiting: a fence that arrived meanwhile waits for that
+   * transaction, so holding its next statement would deadlock the two until the fence's ack
+   * deadline aborted the switch. The epoch cannot change under them: the fence holds the switch.
+   */
+  async admit(analysis: QueryAnalysis, node: RootOperationNode, sql: string, inTransaction: boolean, entered: ReadonlySet<string> = NONE_ENTERED): Promise<{ route: Route; exit: () => void }> {
     if (this.#closed) throw new RouterError('router-closed', 'the router was destroyed');
     if (!this.#ready) await this.start();
     const table = this.control.table;
     const first = this.route(analysis, node, sql, inTransaction);
-    if (first.gate.length === 0) return { route: first, exit: () => undefined };
-    await this.gate.enter(first.gate);
+    const pending = entered.size === 0 ? first.gate : first.gate.filter((id) => !entered.has(id));
+    if (pending.length === 0) return { route: first, exit: () => undefined };
+    await this.gate.enter(pending);
     // Routed again whenever the routing changed while the write waited at the gate, however
     // briefly: a write routed under the old epoch and released by the new one must not run on
     // the old primary (re-routing only after waits over 0.5 ms let one through: two primaries
     // handed out the same auto-increment id, seen as a lost write in the cutover e2e).
     const route = this.control.table !== table ? this.route(analysis, node, sql, inTransaction) : first;
-    const ids = first.gate;
-    return { route, exit: () => this.gate.exit(ids) };
+    return { route, exit: () => this.gate.exit(pending) };
   }
 
   /** Whether writes to these migrations may still commit (lease still current). */
@@ -858,7 +867,7 @@ export class RouterTransaction {
 
   async execute<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
     const analysis = analyzeQuery(compiled.query, compiled.sql);
-    const { route, exit } = await this.#router.admit(analysis, compiled.query, compiled.sql, true);
+    const { route, exit } = await this.#router.admit(analysis, compiled.query, compiled.sql, true, this.#gate);
     const newGate = route.gate.filter((id) => !this.#gate.has(id));
     if (newGate.length > 0) {
       route.gate.forEach((id) => this.#gate.add(id));

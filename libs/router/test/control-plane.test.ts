@@ -182,6 +182,32 @@ describe('@cleave/router control plane: leases, pushed and polled epochs, fences
     await channel.unfence(m.id, fence.fenceId);
   });
 
+  it('a transaction in flight when a fence arrives runs its next statements (no deadlock with the fence) and the fence acks at its commit', async () => {
+    const m = await migrationAt('dual_write');
+    const { db, router } = routerFor(m);
+    await db.selectFrom('users').select('id').limit(1).execute();
+    let fenceId = '';
+    let ackedBeforeCommit = false;
+    await db.transaction().execute(async (trx) => {
+      await trx.insertInto('users').values(user('ctl-trx-1@example.com')).execute();
+      // The fence arrives while the transaction holds the migration's gate: the fence waits for
+      // the transaction, so the transaction's next writes must not wait for the fence.
+      fenceId = (await channel.fence(m.id, m.epoch, { ttlMs: 30_000 })).fenceId;
+      await until(() => router.control.fences.has(m.id), 'the router saw the fence');
+      await trx.insertInto('users').values(user('ctl-trx-2@example.com')).execute();
+      await trx.updateTable('users').set({ storage_used: 7 }).where('email', '=', 'ctl-trx-1@example.com').execute();
+      ackedBeforeCommit = (await channel.waitForAcks(m.id, { fenceId }, { timeoutMs: 300 })).ok;
+    });
+    expect(ackedBeforeCommit).toBe(false);
+    expect(await channel.waitForAcks(m.id, { fenceId }, { timeoutMs: 10_000 })).toMatchObject({ ok: true });
+    for (const side of ['source', 'target1'] as const) {
+      expect((await rowsOf(side, 'ctl-trx-1@example.com'))[0]?.storage_used, side).toBe('7');
+      expect(await rowsOf(side, 'ctl-trx-2@example.com'), side).toHaveLength(1);
+    }
+    expect(router.status().heldWrites).toBe(0);
+    await channel.unfence(m.id, fenceId);
+  });
+
   /** A router on a `reads_switched` migration that a fence holds; target1's ids start at `targetIds`. */
   async function fencedBeforeTheFlip(targetIds: number) {
     const m = await migrationAt('reads_switched');
