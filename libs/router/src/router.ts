@@ -96,13 +96,13 @@ interface ShadowWork {
   readonly images?: readonly RawRow[];
 }
 
+/** No migration gate held yet (a statement outside a transaction, or a transaction's first). */
+const NONE_ENTERED: ReadonlySet<string> = new Set();
+
 /**
  * The routing engine behind {@link CleaveDialect}: decides where each statement runs, runs dual
  * writes, holds writes during fences, records failed shadow writes.
  */
-/** No migration gate held yet (a statement outside a transaction, or a transaction's first). */
-const NONE_ENTERED: ReadonlySet<string> = new Set();
-
 export class Router {
   readonly routerId: string;
   readonly #config: CleaveDialectConfig;
