@@ -12,8 +12,9 @@ const o = new Command('copy-micro')
   .option('--table <t>', 'table', 'users')
   .option('--chunk <n>', 'rows per chunk', '5000')
   .option('--parallel <n>', 'chunks in flight', '2')
+  .option('--bulk-insert <how>', 'load-data or insert (SyncOptions.bulkInsert)', 'load-data')
   .parse()
-  .opts<{ table: string; chunk: string; parallel: string }>();
+  .opts<{ table: string; chunk: string; parallel: string; bulkInsert: 'load-data' | 'insert' }>();
 const config = servicesConfig(process.env);
 const ep = mysqlEndpoints(config);
 const cpu = (pid: number | null): number => {
@@ -47,7 +48,7 @@ await Promise.all(
   Array.from({ length: Number(o.parallel) }, async () => {
     while (next < bounds.length) {
       const [lo, up] = bounds[next++]!;
-      const r = await syncKeyRange({ source, target, sourceShape: shape, targetTable: { database: 'micro_copy', table: o.table }, bounds: { lower: lo, upper: up } });
+      const r = await syncKeyRange({ source, target, sourceShape: shape, targetTable: { database: 'micro_copy', table: o.table }, bounds: { lower: lo, upper: up }, options: { bulkInsert: o.bulkInsert } });
       rows += r.sourceRows;
     }
   }),
@@ -57,7 +58,7 @@ const node = process.cpuUsage(c0[0]);
 const per = (x: number) => ((x * 100_000) / rows).toFixed(2);
 console.log(
   JSON.stringify({
-    table: o.table, rows, seconds: Number(s.toFixed(2)), rows_per_s: Math.round(rows / s),
+    table: o.table, bulk_insert: o.bulkInsert, rows, seconds: Number(s.toFixed(2)), rows_per_s: Math.round(rows / s),
     cpu_s_per_100k: { node: per((node.user + node.system) / 1e6), source: per(cpu(pids[0] ?? null) - (c0[1] ?? 0)), target: per(cpu(pids[1] ?? null) - (c0[2] ?? 0)) },
     rss_mb: Math.round(process.memoryUsage().rss / 1048576),
   }),

@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+
 /**
  * The field object mysql2 hands to a `typeCast` function: just the parts cleave uses.
  * (Structural, so a mysql2 pool or connection satisfies {@link Queryable} without importing it.)
@@ -16,7 +18,10 @@ export interface QueryOptions {
    */
   readonly values?: unknown[] | null;
   readonly rowsAsArray?: boolean;
-  readonly typeCast?: (field: TypeCastField, next: () => unknown) => unknown;
+  /** `false`: every value as its raw bytes (a Buffer, or null for NULL). */
+  readonly typeCast?: ((field: TypeCastField, next: () => unknown) => unknown) | false;
+  /** The data of a `LOAD DATA LOCAL INFILE` (whatever file name the server asks for). */
+  readonly infileStreamFactory?: (path: string) => Readable;
 }
 
 /** What the sync primitives need to read: the `query(options)` method of a mysql2 promise pool or connection. */

@@ -1,6 +1,9 @@
 import { useTestDatabases } from '@cleave/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import mysql from 'mysql2/promise';
+import { parseConnectionUrl } from '../connection-url.js';
 import { syncKeyRange, syncKeys } from './sync-rows.js';
+import type { PooledConnection, QueryOptions, Queryable, TransactionalPool } from './queryable.js';
 import type { TableShape } from './table-shape.js';
 import { syncFixture, type SyncFixture } from './test/sync-fixture.js';
 
@@ -70,6 +73,48 @@ describe('syncKeyRange / syncKeys', () => {
     expect(await fx.hexRows(fx.targetAdmin, 'café_ünï', '`ключ`')).toEqual(await fx.hexRows(fx.sourceAdmin, 'café_ünï', '`ключ`'));
     const [rows] = await fx.targetAdmin.query({ sql: 'SELECT HEX(`naïve_名前`) FROM `café_ünï` ORDER BY 1', rowsAsArray: true });
     expect((rows as string[][]).map(([hex]) => Buffer.from(hex!, 'hex').toString('utf8')).sort()).toEqual(['x', 'zoë 名', 'ß'].sort());
+  });
+
+  it('copies with LOAD DATA, and with INSERTs the batch it could not insert whole (a stale unique holder outside the range)', async () => {
+    expect(await range(items, null, ['10'])).toMatchObject({ inserted: 10, loaded: 10 });
+    // Row 15 is not copied yet, but the target holds a stale row 99 with row 15's email: LOAD
+    // DATA (LOCAL implies IGNORE) would skip row 15 silently; the copy must take the batch back,
+    // find the conflict with INSERTs and sync row 99 too (the source has no row 99: deleted).
+    await fx.targetAdmin.query(`INSERT INTO items VALUES (99, 0, 'u15@x', 'stale')`);
+    expect(await range(items, ['10'], ['20'])).toMatchObject({ sourceRows: 10, inserted: 10, deleted: 1 });
+    expect(await fx.hexRows(fx.targetAdmin, 'items', 'id')).toEqual(await fx.hexRows(fx.sourceAdmin, 'items', 'id'));
+  });
+
+  it('copies with INSERTs into a target that refuses LOCAL INFILE, and keeps doing so without asking again', async () => {
+    const url = parseConnectionUrl(dbs().target1.url);
+    // A client without the LOCAL_FILES capability: the server refuses LOAD DATA LOCAL as a server with local_infile=OFF does.
+    const refusing = mysql.createPool({ host: url.host, port: url.port, user: url.user, password: url.password(), database: url.database, flags: ['-LOCAL_FILES'], connectionLimit: 2 });
+    // The target as the copy sees it, counting the LOAD DATA statements it is sent.
+    let loadStatements = 0;
+    const counting = <T extends Queryable>(db: T): T =>
+      Object.assign(Object.create(db) as T, {
+        query: (options: QueryOptions) => {
+          if (options.sql.startsWith('LOAD DATA')) loadStatements += 1;
+          return db.query(options);
+        },
+      });
+    const target = Object.assign(counting(refusing as unknown as TransactionalPool), {
+      getConnection: async () => {
+        const conn = await refusing.getConnection();
+        return Object.assign(counting(conn as unknown as PooledConnection), { release: () => conn.release() });
+      },
+    });
+    try {
+      const copy = (lower: string[] | null, upper: string[] | null) =>
+        syncKeyRange({ source: fx.source, target, sourceShape: items, targetTable: { database: items.database, table: 'items' }, bounds: { lower, upper } });
+      expect(await copy(null, ['10'])).toMatchObject({ inserted: 10, loaded: 0 });
+      expect(loadStatements).toBe(1);
+      expect(await copy(['10'], null)).toMatchObject({ inserted: 10, loaded: 0 });
+      expect(loadStatements).toBe(1);
+      expect(await fx.hexRows(fx.targetAdmin, 'items', 'id')).toEqual(await fx.hexRows(fx.sourceAdmin, 'items', 'id'));
+    } finally {
+      await refusing.end();
+    }
   });
 
   it('copies only rows whose filter column lies in [from, to)', async () => {

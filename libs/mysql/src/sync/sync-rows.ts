@@ -43,6 +43,7 @@ import type { PooledConnection, Queryable, TableName, TransactionalPool } from '
 import { queryRaw, readRows, rowKey, rowKeyId, sameRow, type RawRow } from './raw-rows.js';
 import { literalReadExpression, rawToKeyPart, ROW_LITERAL, rowLiteralExpression, valueLiteral } from './sql-literal.js';
 import { keyOrderBy } from './key-range.js';
+import { decodeLoadDataLine, isLoadDataRefused, joinLoadDataLines, loadData, loadDataLineExpression, loadDataStatement } from './load-data.js';
 import { ER_DUP_ENTRY, isRetryableLockError, mysqlErrno, retryDelayMs, sleep } from './sync-errors.js';
 import type { ShapeColumn, TableShape } from './table-shape.js';
 
@@ -53,8 +54,10 @@ export interface SyncResult {
   updated: number;
   deleted: number;
   unchanged: number;
-  /** Bytes of the source rows read, as row literals (about what the copy held in memory per row). */
+  /** Bytes of the source rows read: their literals, or their values' bytes for LOAD DATA (about what the copy held in memory per row). */
   sourceBytes: number;
+  /** Rows written with LOAD DATA (the other inserts went in with INSERTs). */
+  loaded: number;
 }
 
 /** Per-call tuning of {@link syncKeyRange} and {@link syncKeys}. */
@@ -90,6 +93,17 @@ export interface SyncOptions {
    * @defaultValue 'server'
    */
   readonly imageLiterals?: 'server' | 'client';
+  /**
+   * How {@link syncKeyRange} (the copy) inserts the rows absent from the target: `load-data`
+   * streams the rows' raw bytes with LOAD DATA LOCAL INFILE (rows read as plain columns; less
+   * CPU on the source, the target and here than literals, see load-data.ts), `insert` sends
+   * multi-row INSERTs of row literals. A target that refuses LOCAL INFILE (`local_infile=OFF`)
+   * gets INSERTs, and a batch that LOAD DATA could not insert whole (a concurrent dual write's
+   * row, a unique-key conflict) is taken back and inserted with INSERTs, whose checks decide.
+   * The dual-write path ({@link syncKeys}) always upserts with INSERTs.
+   * @defaultValue 'load-data'
+   */
+  readonly bulkInsert?: 'load-data' | 'insert';
 }
 
 /** Arguments of {@link syncKeyRange}. */
@@ -128,6 +142,14 @@ export interface Context {
   readonly positions: readonly number[];
   readonly imageLiterals: 'server' | 'client';
   /**
+   * Images are `[...key parts, LOAD DATA line]` (the server builds the line, see
+   * `loadDataLineExpression`), their literals built only for the rows written with INSERT:
+   * the copy's rows for LOAD DATA.
+   */
+  readonly lineImages: boolean;
+  /** Insert absent rows with LOAD DATA (see {@link SyncOptions.bulkInsert}). */
+  readonly loadData: boolean;
+  /**
    * The copy path (syncKeyRange): rows absent at lock time are INSERTed without overwriting, a
    * concurrent dual write's row is kept, and only key existence is re-checked. The dual-write
    * path (syncKeys) must not yield to a row a copy inserted (its image may be older), so it
@@ -137,6 +159,8 @@ export interface Context {
 }
 
 const MAX_CONFLICT_ROUNDS = 6;
+/** Targets (pools) that refused LOAD DATA LOCAL INFILE: later copies go straight to INSERTs. */
+const LOAD_DATA_REFUSED = new WeakSet<object>();
 const SESSION_ENTER = 'SET @cleave_sync_fkc = @@session.foreign_key_checks, SESSION foreign_key_checks = 0';
 const SESSION_LEAVE = 'SET SESSION foreign_key_checks = @cleave_sync_fkc';
 
@@ -148,7 +172,7 @@ class UniqueConflict extends Error {
 }
 
 export function emptyResult(): SyncResult {
-  return { sourceRows: 0, inserted: 0, updated: 0, deleted: 0, unchanged: 0, sourceBytes: 0 };
+  return { sourceRows: 0, inserted: 0, updated: 0, deleted: 0, unchanged: 0, sourceBytes: 0, loaded: 0 };
 }
 
 function addResults(into: SyncResult, more: SyncResult): void {
@@ -158,6 +182,7 @@ function addResults(into: SyncResult, more: SyncResult): void {
   into.deleted += more.deleted;
   into.unchanged += more.unchanged;
   into.sourceBytes += more.sourceBytes;
+  into.loaded += more.loaded;
 }
 
 function positiveInteger(value: number | undefined, fallback: number, what: string): number {
@@ -176,6 +201,7 @@ export function context(args: {
   options?: SyncOptions;
 }, keepConcurrentInserts: boolean): Context {
   const options = args.options ?? {};
+  const loadData = keepConcurrentInserts && (options.bulkInsert ?? 'load-data') === 'load-data' && !LOAD_DATA_REFUSED.has(args.target);
   return {
     source: args.source,
     target: args.target,
@@ -187,6 +213,8 @@ export function context(args: {
     maxAttempts: positiveInteger(options.maxAttempts, 8, 'maxAttempts'),
     positions: args.sourceShape.keyShapeColumns.map((_, i) => i),
     imageLiterals: options.imageLiterals ?? 'server',
+    lineImages: loadData,
+    loadData,
     keepConcurrentInserts,
   };
 }
@@ -225,13 +253,14 @@ export async function readImagesTagged(ctx: Context, db: Queryable, table: Table
 }
 
 function imageList(ctx: Context): string {
+  if (ctx.lineImages) return `${keySelect(ctx.shape)}, ${loadDataLineExpression(ctx.shape.shapeColumns)}`;
   return ctx.imageLiterals === 'client' ? rawImageSelectList(ctx.shape) : imageSelectList(ctx.shape);
 }
 
 /** Images from rows read with {@link imageList}. */
 function imagesOf(ctx: Context, table: TableName, rows: RawRow[]): RawRow[] {
   const { shape } = ctx;
-  if (ctx.imageLiterals === 'client') return imagesFromRaw(shape, rows);
+  if (ctx.imageLiterals === 'client' && !ctx.lineImages) return imagesFromRaw(shape, rows);
   const last = shape.keyShapeColumns.length;
   for (const row of rows) {
     if (row[last] === null || row[last] === undefined) {
@@ -245,6 +274,10 @@ function imagesOf(ctx: Context, table: TableName, rows: RawRow[]): RawRow[] {
 
 /** The `(v1, v2, ..)` literal of an image, checked to contain nothing but literal values. */
 function imageLiteral(ctx: Context, row: RawRow): string {
+  if (ctx.lineImages) {
+    const { shapeColumns } = ctx.shape;
+    return rowLiteral(ctx.shape, decodeLoadDataLine(row[ctx.positions.length] as Buffer, shapeColumns.length), 0);
+  }
   const literal = (row[ctx.positions.length] as Buffer).toString('latin1');
   if (!ROW_LITERAL.test(literal)) throw new CleaveError('INTERNAL', `The server returned an unexpected row literal: ${literal.slice(0, 80)}`);
   return literal;
@@ -338,12 +371,14 @@ export function rawImageSelectList(shape: TableShape): string {
 /** Images (`[...key parts, row literal]`) from rows read with {@link rawImageSelectList}; byte-identical to those of {@link imageSelectList}. */
 export function imagesFromRaw(shape: TableShape, rows: readonly RawRow[]): RawRow[] {
   const keys = shape.keyShapeColumns.length;
-  const columns = shape.shapeColumns;
-  return rows.map((row) => {
-    const values = columns.map((column, i) => valueLiteral(column, row[keys + i] ?? null));
-    return [...row.slice(0, keys), Buffer.from(`(${values.join(', ')})`, 'latin1')];
-  });
+  return rows.map((row) => [...row.slice(0, keys), Buffer.from(rowLiteral(shape, row, keys), 'latin1')]);
 }
+
+/** The `(v1, v2, ..)` literal of a row read with {@link rawImageSelectList} (its columns from `offset` on). */
+function rowLiteral(shape: TableShape, row: RawRow, offset: number): string {
+  return `(${shape.shapeColumns.map((column, i) => valueLiteral(column, row[offset + i] ?? null)).join(', ')})`;
+}
+
 
 /** The select list of the key columns, read raw. */
 function keySelect(shape: TableShape): string {
@@ -379,11 +414,73 @@ class RestartSync extends Error {
  * secondary unique key is rethrown for the caller's unique-conflict handling. Returns the exact
  * key ids of the rows kept from dual writes.
  */
-async function insertAbsent(ctx: Context, conn: Queryable, rows: readonly RawRow[]): Promise<Set<string>> {
+async function insertAbsent(ctx: Context, conn: Queryable, rows: readonly RawRow[]): Promise<{ kept: Set<string>; loaded: number }> {
+  const kept = new Set<string>();
+  let loaded = 0;
+  if (!ctx.loadData) {
+    await insertLiterals(ctx, conn, rows, kept);
+    return { kept, loaded };
+  }
+  const statement = loadDataStatement(ctx.targetTable, ctx.shape.shapeColumns);
+  let refused = false;
+  for (const batch of loadBatches(ctx, rows)) {
+    if (!refused) {
+      const outcome = await tryLoadData(ctx, conn, statement, batch);
+      if (outcome === 'loaded') {
+        loaded += batch.length;
+        continue;
+      }
+      refused = outcome === 'refused';
+    }
+    await insertLiterals(ctx, conn, batch, kept);
+  }
+  return { kept, loaded };
+}
+
+/** Batches of at most `insertRows` rows and `maxStatementChars` bytes of lines. */
+function loadBatches(ctx: Context, rows: readonly RawRow[]): RawRow[][] {
+  const batches: RawRow[][] = [];
+  let batch: RawRow[] = [];
+  let bytes = 0;
+  for (const row of rows) {
+    const size = (row[ctx.positions.length] as Buffer).length + 1;
+    if (batch.length > 0 && (batch.length >= ctx.insertRows || bytes + size > ctx.maxStatementChars)) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(row);
+    bytes += size;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
+
+/**
+ * One LOAD DATA of `batch` under a savepoint. `loaded`: every row landed without a warning.
+ * Otherwise the savepoint is rolled back (LOCAL implies IGNORE: a skipped duplicate or an
+ * adjusted value must not stand) and the caller inserts the batch with INSERTs: `fallback`, or
+ * `refused` when the target does not take LOCAL INFILE at all (remembered for later copies).
+ */
+async function tryLoadData(ctx: Context, conn: Queryable, statement: string, batch: readonly RawRow[]): Promise<'loaded' | 'fallback' | 'refused'> {
+  await conn.query({ values: null, sql: 'SAVEPOINT cleave_load' });
+  try {
+    const outcome = await loadData(conn, statement, joinLoadDataLines(batch, ctx.positions.length));
+    if (outcome.rows === batch.length && outcome.warnings === 0) return 'loaded';
+  } catch (error) {
+    if (!isLoadDataRefused(error)) throw error;
+    LOAD_DATA_REFUSED.add(ctx.target);
+    return 'refused';
+  }
+  await conn.query({ values: null, sql: 'ROLLBACK TO SAVEPOINT cleave_load' });
+  return 'fallback';
+}
+
+/** {@link insertAbsent} with multi-row INSERTs; adds to `kept` the keys a dual write inserted first. */
+async function insertLiterals(ctx: Context, conn: Queryable, rows: readonly RawRow[], kept: Set<string>): Promise<void> {
   const { shape, positions } = ctx;
   const columns = shape.shapeColumns;
   const head = `INSERT INTO ${qualifiedName(ctx.targetTable)} (${columns.map((column) => column.quoted).join(', ')}) VALUES `;
-  const kept = new Set<string>();
   let batch: RawRow[] = [];
   let literals: string[] = [];
   let length = 0;
@@ -427,7 +524,6 @@ async function insertAbsent(ctx: Context, conn: Queryable, rows: readonly RawRow
     length += literal.length + 2;
   }
   await flush();
-  return kept;
 }
 
 type WriteFn = (toDelete: readonly RawRow[], toWrite: readonly RawRow[], replace: readonly RawRow[]) => Promise<void>;
@@ -506,7 +602,7 @@ async function syncOnce(ctx: Context, scope: string, extraKeys: readonly KeyTupl
       const deletes = targetRows.filter((row) => !sourceIds.has(rowKeyId(row, positions)));
       let sourceBytes = 0;
       for (const row of sourceRows) sourceBytes += (row[positions.length] as Buffer).length;
-      const result: SyncResult = { sourceRows: sourceRows.length, inserted: inserts.length, updated: updates.length, deleted: deletes.length, unchanged, sourceBytes };
+      const result: SyncResult = { sourceRows: sourceRows.length, inserted: inserts.length, updated: updates.length, deleted: deletes.length, unchanged, sourceBytes, loaded: 0 };
 
       const known = new Set<string>([...targetById.keys(), ...sourceIds]);
       const write: WriteFn = async (toDelete, toWrite, replace) => {
@@ -534,7 +630,7 @@ async function syncOnce(ctx: Context, scope: string, extraKeys: readonly KeyTupl
       if (inserts.length > 0) {
         let kept: ReadonlySet<string>;
         try {
-          kept = await insertAbsent(ctx, conn, inserts);
+          ({ kept, loaded: result.loaded } = await insertAbsent(ctx, conn, inserts));
         } catch (error) {
           if (mysqlErrno(error) !== ER_DUP_ENTRY) throw error;
           throw new UniqueConflict(await conflictingKeys(ctx, conn, inserts, known));

@@ -8,7 +8,7 @@ import { parseConnectionUrl } from '../../connection-url.js';
 import { MysqlPools } from '../../mysql-pools.js';
 import { nextChunkUpper } from '../chunking.js';
 import type { KeyTuple } from '../key-codec.js';
-import { syncKeyRange } from '../sync-rows.js';
+import { syncKeyRange, type SyncOptions } from '../sync-rows.js';
 import { tableShape, type TableShape } from '../table-shape.js';
 
 /** Pools on the source and target1 of a test's databases. */
@@ -108,14 +108,17 @@ export async function randomSourceWrite(fx: SyncFixture, table: string, random: 
   }
 }
 
-/** Copies all of `table` from source to target in chunks of `chunkRows` (a backfill). Returns the rows inserted. */
-export async function copyTable(fx: SyncFixture, shape: TableShape, table: string, chunkRows: number): Promise<number> {
-  let copied = 0;
+/** Copies all of `table` from source to target in chunks of `chunkRows` (a backfill). Returns the rows inserted, and of them those LOAD DATA wrote. */
+export async function copyTable(fx: SyncFixture, shape: TableShape, table: string, chunkRows: number, options?: SyncOptions): Promise<{ inserted: number; loaded: number }> {
+  let inserted = 0;
+  let loaded = 0;
   let lower: KeyTuple | null = null;
   for (;;) {
     const upper: KeyTuple | null = await nextChunkUpper(fx.source, shape, lower, chunkRows, null);
-    copied += (await syncKeyRange({ source: fx.source, target: fx.target, sourceShape: shape, targetTable: { database: shape.database, table }, bounds: { lower, upper } })).inserted;
-    if (upper === null) return copied;
+    const result = await syncKeyRange({ source: fx.source, target: fx.target, sourceShape: shape, targetTable: { database: shape.database, table }, bounds: { lower, upper }, ...(options ? { options } : {}) });
+    inserted += result.inserted;
+    loaded += result.loaded;
+    if (upper === null) return { inserted, loaded };
     lower = upper;
   }
 }
