@@ -1,5 +1,5 @@
 import type { SyncQueryable, TransactionalPool } from '@cleave/mysql';
-import { LaneBatcher } from './lane-batcher.js';
+import { LaneBatcher, type BusyLane } from './lane-batcher.js';
 
 /** Confirms a batch of writes to one table through `source` (`confirmApplies`, `confirmReplays`). */
 export type ConfirmMany<T> = (source: SyncQueryable, items: readonly T[]) => Promise<PromiseSettledResult<boolean>[]>;
@@ -36,6 +36,11 @@ export class ConfirmBatcher<T> {
       },
       { defer: true },
     );
+  }
+
+  /** The lanes with a confirm batch running. */
+  busyLanes(): BusyLane[] {
+    return this.#batches.busyLanes();
   }
 
   /**

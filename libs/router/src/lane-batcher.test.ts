@@ -18,6 +18,27 @@ describe('LaneBatcher', () => {
   }
   const tick = () => new Promise((resolve) => setImmediate(resolve));
 
+  it('reports the busy lanes: the running batch, its age and what queues behind it; idle lanes are not listed', async () => {
+    const { batches, run } = gatedRunner();
+    const batcher = new LaneBatcher(run, { maxBatch: 2 });
+    expect(batcher.busyLanes()).toEqual([]);
+    const items = [batcher.submit('a', 1), batcher.submit('a', 2), batcher.submit('a', 3), batcher.submit('b', 4)];
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const busy = batcher.busyLanes();
+    expect(busy.map(({ lane, running, queued }) => ({ lane, running, queued }))).toEqual([
+      { lane: 'a', running: 1, queued: 2 },
+      { lane: 'b', running: 1, queued: 0 },
+    ]);
+    expect(busy[0]!.runningMs).toBeGreaterThanOrEqual(20);
+    batches[0]!.finish();
+    await tick();
+    expect(batcher.busyLanes().find((lane) => lane.lane === 'a')).toMatchObject({ running: 2, queued: 0 });
+    batches[1]!.finish();
+    batches[2]!.finish();
+    await Promise.all(items);
+    expect(batcher.busyLanes()).toEqual([]);
+  });
+
   it('starts a lone item at once, and batches what queues while a batch runs, per lane', async () => {
     const { batches, run } = gatedRunner();
     const batcher = new LaneBatcher(run, { maxBatch: 3 });

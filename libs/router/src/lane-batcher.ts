@@ -7,6 +7,19 @@ interface Waiting<I, R> {
 interface Lane<I, R> {
   readonly waiting: Array<Waiting<I, R>>;
   busy: boolean;
+  /** When the running batch started (performance.now()), and its size. */
+  batchStartedAt: number;
+  batchSize: number;
+}
+
+/** A busy lane as {@link LaneBatcher.busyLanes} reports it. */
+export interface BusyLane {
+  readonly lane: string;
+  /** Items of the running batch, and how long it has run. */
+  readonly running: number;
+  readonly runningMs: number;
+  /** Items queued behind it. */
+  readonly queued: number;
 }
 
 /** How a {@link LaneBatcher} runs one batch of a lane: one outcome per item, in order (a throw rejects them all). */
@@ -31,10 +44,18 @@ export class LaneBatcher<I, R> {
     this.#defer = options.defer ?? false;
   }
 
+  /** The lanes with a batch running (for diagnostics: what in-flight work waits for). */
+  busyLanes(): BusyLane[] {
+    const now = performance.now();
+    return [...this.#lanes]
+      .filter(([, queue]) => queue.busy)
+      .map(([lane, queue]) => ({ lane, running: queue.batchSize, runningMs: Math.round(now - queue.batchStartedAt), queued: queue.waiting.length }));
+  }
+
   submit(lane: string, item: I): Promise<R> {
     let queue = this.#lanes.get(lane);
     if (queue === undefined) {
-      queue = { waiting: [], busy: false };
+      queue = { waiting: [], busy: false, batchStartedAt: 0, batchSize: 0 };
       this.#lanes.set(lane, queue);
     }
     const promise = new Promise<R>((resolve, reject) => queue.waiting.push({ item, resolve, reject }));
@@ -49,6 +70,8 @@ export class LaneBatcher<I, R> {
   async #drain(lane: string, queue: Lane<I, R>): Promise<void> {
     while (queue.waiting.length > 0) {
       const batch = queue.waiting.splice(0, this.#maxBatch);
+      queue.batchStartedAt = performance.now();
+      queue.batchSize = batch.length;
       try {
         const outcomes = await this.#run(lane, batch.map((waiting) => waiting.item));
         batch.forEach((waiting, i) => {

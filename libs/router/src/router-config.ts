@@ -72,6 +72,14 @@ export interface CleaveDialectConfig {
    */
   readonly maxHeldWrites?: number;
   /**
+   * Milliseconds after a fence arrived when, if writes of the migration are still in flight (so
+   * the fence is not acknowledged yet), the router logs a warning with what they wait for: the
+   * in-flight count and each busy batching lane (queued items, age of the running batch). The
+   * coordinator's ack deadline is 2 s by default, so this names the cause before a switch aborts.
+   * @defaultValue 1000
+   */
+  readonly slowDrainLogMs?: number;
+  /**
    * Milliseconds a shadow apply may take before the caller stops waiting for it (it is recorded
    * as failed and repaired; the apply itself may still finish).
    * @defaultValue 2000

@@ -23,6 +23,10 @@ export interface RouterControlConfig {
   readonly onChange: () => void;
   /** Resolves once no write of the migration is in flight. */
   readonly idle: (migrationId: string) => Promise<void>;
+  /** What the writes of a migration still in flight wait for (logged when a fence's drain is slow). */
+  readonly drainReport: (migrationId: string) => Record<string, unknown>;
+  /** Milliseconds after a fence before a slow drain is logged. */
+  readonly slowDrainLogMs: number;
 }
 
 /** A fresh router id: host, pid and random bytes. */
@@ -277,7 +281,25 @@ export class RouterControl {
     this.#reportHeld(this.#held.open(migrationId, fence.fenceId));
     this.#config.log({ level: 'info', message: 'fence: holding new writes', migrationId, fenceId: fence.fenceId, epoch: fence.epoch });
     // Ack once the writes in flight when the fence arrived have finished.
-    void this.#config.idle(migrationId).then(() => this.#ack(migrationId));
+    const arrived = performance.now();
+    let drained = false;
+    const slow = setTimeout(() => {
+      if (drained) return;
+      this.#config.log({
+        level: 'warn',
+        message: 'fence: writes still in flight, not acknowledged yet',
+        migrationId,
+        fenceId: fence.fenceId,
+        afterMs: Math.round(performance.now() - arrived),
+        ...this.#config.drainReport(migrationId),
+      });
+    }, this.#config.slowDrainLogMs);
+    slow.unref?.();
+    void this.#config.idle(migrationId).then(() => {
+      drained = true;
+      clearTimeout(slow);
+      return this.#ack(migrationId);
+    });
   }
 
   /** Reloads the migrations; acks changed epochs. Concurrent calls share one load. */

@@ -167,6 +167,8 @@ export class Router {
         this.#prewarmShapes();
       },
       idle: (id) => this.gate.idle(id),
+      drainReport: (id) => this.#drainReport(id),
+      slowDrainLogMs: config.slowDrainLogMs ?? 1_000,
     });
     this.#failures = new FailureRecorder({ store: config.failures, journalPath: config.journalPath, log: this.#log, metrics: this.metrics });
     this.#shadowReader = new ShadowReader({
@@ -538,6 +540,20 @@ export class Router {
     const message = (error as Error).message ?? String(error);
     this.#log({ level: 'warn', message: 'shadow write failed; recorded for repair', migrationId: work.covered.migration.id, table: work.covered.table, keys: keys.length, error: message });
     await this.#failures.record({ migrationId: work.covered.migration.id, table: work.covered.table, keyValues: encodeShadowKeys(keys), error: message, at: Date.now() });
+  }
+
+  /** What a migration's in-flight writes wait for: their count and the busy batching lanes. */
+  #drainReport(migrationId: string): Record<string, unknown> {
+    return {
+      inFlight: this.gate.inFlight(migrationId),
+      held: this.gate.held,
+      busyLanes: {
+        imageReads: this.#imageReads.busyLanes(),
+        applies: this.#applies.busyLanes(),
+        confirms: this.#confirms.busyLanes(),
+        replayConfirms: this.#replayConfirms.busyLanes(),
+      },
+    };
   }
 
   /** Schedules a shadow read of a routed read (sampled, off the caller's path). */

@@ -5,7 +5,7 @@ import { MIGRATION_PHASES, type MigrationPhase, type Plan } from '@cleave/core';
 import { ControlStore, RoutingChannel, type MigrationRecord } from '@cleave/control';
 import { MysqlPools, parseConnectionUrl } from '@cleave/mysql';
 import { controlDatabase, createSampleAccounts, uniqueName, useTestDatabases } from '@cleave/testing';
-import { CleaveDialect, type CleaveDialectConfig, type RouterPool } from '../src/index.js';
+import { CleaveDialect, type CleaveDialectConfig, type RouterLogEntry, type RouterPool } from '../src/index.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 
 interface DB {
@@ -156,9 +156,10 @@ describe('@cleave/router control plane: leases, pushed and polled epochs, fences
     expect((await channel.acks(m.id)).get(router.routerId)).toMatchObject({ fenceId: null });
   });
 
-  it('the fence ack waits for the writes in flight: once acked, they are committed on both sides', async () => {
+  it('the fence ack waits for the writes in flight: once acked, they are committed on both sides; a slow drain is logged with its cause', async () => {
     const m = await migrationAt('dual_write');
-    const { db, router } = routerFor(m);
+    const logged: RouterLogEntry[] = [];
+    const { db, router } = routerFor(m, { log: (entry) => logged.push(entry), slowDrainLogMs: 300 });
     const email = 'ctl-inflight@example.com';
     await db.insertInto('users').values(user(email)).execute();
     // Hold the primary row lock so that the next write through the router stays in flight.
@@ -173,6 +174,11 @@ describe('@cleave/router control plane: leases, pushed and polled epochs, fences
     const early = await channel.waitForAcks(m.id, { fenceId: fence.fenceId }, { timeoutMs: 1_000 });
     expect(early).toMatchObject({ ok: false, missing: [router.routerId] });
     expect(finished).toBe(false);
+    // Logged after 300 ms: one write in flight, blocked in its primary statement (no batching lane busy).
+    const slow = logged.filter((entry) => entry.message === 'fence: writes still in flight, not acknowledged yet');
+    expect(slow).toHaveLength(1);
+    expect(slow[0]).toMatchObject({ level: 'warn', migrationId: m.id, fenceId: fence.fenceId, inFlight: 1, held: 0, busyLanes: { imageReads: [], applies: [], confirms: [], replayConfirms: [] } });
+    expect(slow[0]!['afterMs']).toBeGreaterThanOrEqual(300);
     await blocker.query('COMMIT');
     expect(await channel.waitForAcks(m.id, { fenceId: fence.fenceId }, { timeoutMs: 10_000 })).toMatchObject({ ok: true });
     // The ack means: the in-flight write committed on the primary and was applied to the shadow.
