@@ -66,6 +66,11 @@ export interface CopySegmentResult {
   readonly updated: number;
   readonly deleted: number;
   readonly unchanged: number;
+  /**
+   * Of the rows inserted, those LOAD DATA wrote. Fewer than `inserted`: the target refuses LOCAL
+   * INFILE (`local_infile=OFF`), or batches held a row a dual write had inserted first.
+   */
+  readonly loaded: number;
   readonly ms: number;
   /** Every segment of the unit is done (its state is now `copied`). */
   readonly unitCopied: boolean;
@@ -119,7 +124,7 @@ export async function copySegment(payload: CopySegmentPayload, deps: CopySegment
       hint: 'Run the split-table job of the table first.',
     });
   }
-  const totals: Totals = { rows: 0, chunks: 0, inserted: 0, updated: 0, deleted: 0, unchanged: 0 };
+  const totals: Totals = { rows: 0, chunks: 0, inserted: 0, updated: 0, deleted: 0, unchanged: 0, loaded: 0 };
   const started = performance.now();
   const alreadyDone = segment.state === 'done';
   if (!alreadyDone) {
@@ -144,7 +149,7 @@ export async function copySegment(payload: CopySegmentPayload, deps: CopySegment
   };
 }
 
-type Totals = { rows: number; chunks: number; inserted: number; updated: number; deleted: number; unchanged: number };
+type Totals = { rows: number; chunks: number; inserted: number; updated: number; deleted: number; unchanged: number; loaded: number };
 
 /** Copies the chunks of one segment from its checkpoint to its end (see {@link copySegment}). */
 async function copyChunks(
@@ -204,6 +209,7 @@ async function copyChunks(
     t.updated += result.updated;
     t.deleted += result.deleted;
     t.unchanged += result.unchanged;
+    t.loaded += result.loaded;
     size.feedback(done ? result.sourceRows : rows, chunkMs);
     if (result.sourceRows > 0) {
       const measured = result.sourceBytes / result.sourceRows;

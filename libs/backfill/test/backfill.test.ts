@@ -124,7 +124,7 @@ describe('backfill processors against real servers', () => {
     expect(Number(n)).toBe(300);
 
     const second = await copySegment({ migrationId: id, table: 'resumed', segmentNo: 0 }, deps({ chunkSize: fixed }));
-    expect(second).toMatchObject({ alreadyDone: false, rows: 1702, inserted: 1702, unitCopied: true });
+    expect(second).toMatchObject({ alreadyDone: false, rows: 1702, inserted: 1702, loaded: 1702, unitCopied: true });
     [segment] = await store.segments(id, 'resumed');
     expect(segment).toMatchObject({ state: 'done', rowsCopied: 2002, chunks: 3 + second.chunks });
     expect(await tableImage(admin.target1, 'resumed')).toEqual(await tableImage(admin.source, 'resumed'));

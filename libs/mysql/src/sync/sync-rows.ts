@@ -54,7 +54,7 @@ export interface SyncResult {
   updated: number;
   deleted: number;
   unchanged: number;
-  /** Bytes of the source rows read: their literals, or their values' bytes for LOAD DATA (about what the copy held in memory per row). */
+  /** Bytes of the source rows read, as row literals or LOAD DATA lines (about what the copy held in memory per row). */
   sourceBytes: number;
   /** Rows written with LOAD DATA (the other inserts went in with INSERTs). */
   loaded: number;
@@ -95,9 +95,9 @@ export interface SyncOptions {
   readonly imageLiterals?: 'server' | 'client';
   /**
    * How {@link syncKeyRange} (the copy) inserts the rows absent from the target: `load-data`
-   * streams the rows' raw bytes with LOAD DATA LOCAL INFILE (rows read as plain columns; less
-   * CPU on the source, the target and here than literals, see load-data.ts), `insert` sends
-   * multi-row INSERTs of row literals. A target that refuses LOCAL INFILE (`local_infile=OFF`)
+   * streams LOAD DATA LOCAL INFILE lines that the source builds from the stored bytes (less CPU
+   * on the target and here than literals, see load-data.ts), `insert` sends multi-row INSERTs of
+   * row literals. A target that refuses LOCAL INFILE (`local_infile=OFF`)
    * gets INSERTs, and a batch that LOAD DATA could not insert whole (a concurrent dual write's
    * row, a unique-key conflict) is taken back and inserted with INSERTs, whose checks decide.
    * The dual-write path ({@link syncKeys}) always upserts with INSERTs.
@@ -142,12 +142,10 @@ export interface Context {
   readonly positions: readonly number[];
   readonly imageLiterals: 'server' | 'client';
   /**
-   * Images are `[...key parts, LOAD DATA line]` (the server builds the line, see
-   * `loadDataLineExpression`), their literals built only for the rows written with INSERT:
-   * the copy's rows for LOAD DATA.
+   * Insert absent rows with LOAD DATA (see {@link SyncOptions.bulkInsert}). Images are then
+   * `[...key parts, LOAD DATA line]` (the server builds the line, `loadDataLineExpression`), and
+   * literals are built only for the rows written with INSERTs.
    */
-  readonly lineImages: boolean;
-  /** Insert absent rows with LOAD DATA (see {@link SyncOptions.bulkInsert}). */
   readonly loadData: boolean;
   /**
    * The copy path (syncKeyRange): rows absent at lock time are INSERTed without overwriting, a
@@ -213,7 +211,6 @@ export function context(args: {
     maxAttempts: positiveInteger(options.maxAttempts, 8, 'maxAttempts'),
     positions: args.sourceShape.keyShapeColumns.map((_, i) => i),
     imageLiterals: options.imageLiterals ?? 'server',
-    lineImages: loadData,
     loadData,
     keepConcurrentInserts,
   };
@@ -253,14 +250,14 @@ export async function readImagesTagged(ctx: Context, db: Queryable, table: Table
 }
 
 function imageList(ctx: Context): string {
-  if (ctx.lineImages) return `${keySelect(ctx.shape)}, ${loadDataLineExpression(ctx.shape.shapeColumns)}`;
+  if (ctx.loadData) return `${keySelect(ctx.shape)}, ${loadDataLineExpression(ctx.shape.shapeColumns)}`;
   return ctx.imageLiterals === 'client' ? rawImageSelectList(ctx.shape) : imageSelectList(ctx.shape);
 }
 
 /** Images from rows read with {@link imageList}. */
 function imagesOf(ctx: Context, table: TableName, rows: RawRow[]): RawRow[] {
   const { shape } = ctx;
-  if (ctx.imageLiterals === 'client' && !ctx.lineImages) return imagesFromRaw(shape, rows);
+  if (ctx.imageLiterals === 'client' && !ctx.loadData) return imagesFromRaw(shape, rows);
   const last = shape.keyShapeColumns.length;
   for (const row of rows) {
     if (row[last] === null || row[last] === undefined) {
@@ -274,10 +271,7 @@ function imagesOf(ctx: Context, table: TableName, rows: RawRow[]): RawRow[] {
 
 /** The `(v1, v2, ..)` literal of an image, checked to contain nothing but literal values. */
 function imageLiteral(ctx: Context, row: RawRow): string {
-  if (ctx.lineImages) {
-    const { shapeColumns } = ctx.shape;
-    return rowLiteral(ctx.shape, decodeLoadDataLine(row[ctx.positions.length] as Buffer, shapeColumns.length), 0);
-  }
+  if (ctx.loadData) return rowLiteral(ctx.shape, decodeLoadDataLine(row[ctx.positions.length] as Buffer, ctx.shape.shapeColumns.length), 0);
   const literal = (row[ctx.positions.length] as Buffer).toString('latin1');
   if (!ROW_LITERAL.test(literal)) throw new CleaveError('INTERNAL', `The server returned an unexpected row literal: ${literal.slice(0, 80)}`);
   return literal;
@@ -379,7 +373,6 @@ function rowLiteral(shape: TableShape, row: RawRow, offset: number): string {
   return `(${shape.shapeColumns.map((column, i) => valueLiteral(column, row[offset + i] ?? null)).join(', ')})`;
 }
 
-
 /** The select list of the key columns, read raw. */
 function keySelect(shape: TableShape): string {
   return shape.keyShapeColumns.map((column) => column.readExpression).join(', ');
@@ -406,13 +399,10 @@ class RestartSync extends Error {
 }
 
 /**
- * Inserts rows that were absent from the target when the set was locked, with plain multi-row
- * INSERTs that never overwrite. A duplicate on the sync key means a dual write inserted that key
- * after our lock, with an image it read from the primary after its own lock (newer than ours):
- * its row is kept (and now row-locked here), ours dropped, and the batch retried. Any later
- * primary change of that row has its own dual write, which waits for our commit. A duplicate on a
- * secondary unique key is rethrown for the caller's unique-conflict handling. Returns the exact
- * key ids of the rows kept from dual writes.
+ * Inserts rows that were absent from the target when the set was locked, never overwriting: by
+ * LOAD DATA batches that land whole, else by multi-row INSERTs ({@link insertLiterals}), whose
+ * errors decide what a batch with a duplicate does. Returns the exact key ids of the rows kept
+ * from dual writes, and how many rows LOAD DATA wrote.
  */
 async function insertAbsent(ctx: Context, conn: Queryable, rows: readonly RawRow[]): Promise<{ kept: Set<string>; loaded: number }> {
   const kept = new Set<string>();
@@ -476,7 +466,14 @@ async function tryLoadData(ctx: Context, conn: Queryable, statement: string, bat
   return 'fallback';
 }
 
-/** {@link insertAbsent} with multi-row INSERTs; adds to `kept` the keys a dual write inserted first. */
+/**
+ * {@link insertAbsent} with plain multi-row INSERTs. A duplicate on the sync key means a dual
+ * write inserted that key after our lock, with an image it read from the primary after its own
+ * lock (newer than ours): its row is kept (and now row-locked here), ours dropped, its key added
+ * to `kept`, and the batch retried. Any later primary change of that row has its own dual write,
+ * which waits for our commit. A duplicate on a secondary unique key is rethrown for the caller's
+ * unique-conflict handling.
+ */
 async function insertLiterals(ctx: Context, conn: Queryable, rows: readonly RawRow[], kept: Set<string>): Promise<void> {
   const { shape, positions } = ctx;
   const columns = shape.shapeColumns;
