@@ -69,7 +69,7 @@ describe('the canonical row string', () => {
       database: 'd',
       table: 't',
       catalog: { name: 't', columns: columns.map(({ name, dataType, columnType }) => ({ name, dataType, columnType, nullable: false })) },
-      shapeColumns: columns.map(({ name, codec, charset }) => ({ name, quoted: `\`${name}\``, codec, charset, readExpression: `\`${name}\`` })),
+      shapeColumns: columns.map(({ name, codec, charset }) => ({ name, quoted: `\`${name}\``, codec, charset, readExpression: `\`${name}\``, longValues: false })),
     } as unknown as TableShape;
     expect(rowStringSql(shape)).toBe("CONCAT_WS(CAST(X'FF' AS BINARY), LENGTH(`lat`), LENGTH(`quote`), LENGTH(`vb`), `id`, `v`, `lat`, `fx`, `en`, `quote`, `vb`, `last`)");
   });

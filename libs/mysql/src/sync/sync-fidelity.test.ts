@@ -192,7 +192,7 @@ describe('syncKeyRange fidelity', () => {
       const keys = shape.keyShapeColumns.length;
       const lines = await queryRaw(fx.source, `SELECT ${loadDataLineExpression(columns)} FROM \`${table}\` ORDER BY ${family.orderBy}`);
       const plain = await queryRaw(fx.source, `SELECT ${rawImageSelectList(shape)} FROM \`${table}\` ORDER BY ${family.orderBy}`);
-      expect(lines.map(([line]) => decodeLoadDataLine(line as Buffer, columns.length)), table).toEqual(plain.map((row) => row.slice(keys)));
+      expect(lines.map(([line]) => decodeLoadDataLine(line as Buffer, columns)), table).toEqual(plain.map((row) => row.slice(keys)));
     }
   });
 

@@ -85,6 +85,21 @@ describe('syncKeyRange / syncKeys', () => {
     expect(await fx.hexRows(fx.targetAdmin, 'items', 'id')).toEqual(await fx.hexRows(fx.sourceAdmin, 'items', 'id'));
   });
 
+  it('copies rows of several MiB with LOAD DATA byte-exact (sent in packets of 1 MiB)', async () => {
+    const ddl = 'CREATE TABLE big (id INT PRIMARY KEY, b LONGBLOB)';
+    for (const admin of [fx.sourceAdmin, fx.targetAdmin]) await admin.query(`DROP TABLE IF EXISTS big; ${ddl}`);
+    // Random bytes (tabs, newlines, backslashes and NULs among them), 3 MiB per row.
+    await fx.sourceAdmin.query('INSERT INTO big VALUES (1, RANDOM_BYTES(1024)), (2, NULL), (3, RANDOM_BYTES(1024))');
+    await fx.sourceAdmin.query(`UPDATE big SET b = REPEAT(b, 3072) WHERE b IS NOT NULL`);
+    const shape = await fx.shape('big');
+    const result = await syncKeyRange({ source: fx.source, target: fx.target, sourceShape: shape, targetTable: { database: shape.database, table: 'big' }, bounds: { lower: null, upper: null } });
+    expect(result).toMatchObject({ inserted: 3, loaded: 3 });
+    const digest = 'SELECT id, LENGTH(b), SHA2(b, 256) FROM big ORDER BY id';
+    const [sourceRows] = await fx.sourceAdmin.query({ sql: digest, rowsAsArray: true });
+    expect((sourceRows as unknown[][])[0]![1]).toBe(3 * 1024 * 1024);
+    expect((await fx.targetAdmin.query({ sql: digest, rowsAsArray: true }))[0]).toEqual(sourceRows);
+  });
+
   it('copies with INSERTs into a target that refuses LOCAL INFILE, and keeps doing so without asking again', async () => {
     const url = parseConnectionUrl(dbs().target1.url);
     // A client without the LOCAL_FILES capability: the server refuses LOAD DATA LOCAL as a server with local_infile=OFF does.

@@ -271,7 +271,7 @@ function imagesOf(ctx: Context, table: TableName, rows: RawRow[]): RawRow[] {
 
 /** The `(v1, v2, ..)` literal of an image, checked to contain nothing but literal values. */
 function imageLiteral(ctx: Context, row: RawRow): string {
-  if (ctx.loadData) return rowLiteral(ctx.shape, decodeLoadDataLine(row[ctx.positions.length] as Buffer, ctx.shape.shapeColumns.length), 0);
+  if (ctx.loadData) return rowLiteral(ctx.shape, decodeLoadDataLine(row[ctx.positions.length] as Buffer, ctx.shape.shapeColumns), 0);
   const literal = (row[ctx.positions.length] as Buffer).toString('latin1');
   if (!ROW_LITERAL.test(literal)) throw new CleaveError('INTERNAL', `The server returned an unexpected row literal: ${literal.slice(0, 80)}`);
   return literal;

@@ -20,6 +20,32 @@ function table(overrides: Partial<CatalogTable>): CatalogTable {
 }
 
 describe('tableShape', () => {
+  it('tells columns whose values may be long (over 4 KiB) from those that cannot', () => {
+    const columns: Array<[string, Partial<CatalogColumn>, boolean]> = [
+      ['bigint', { columnType: 'bigint(20) unsigned' }, false],
+      ['varchar', { columnType: 'varchar(255)' }, false],
+      ['varchar', { columnType: 'varchar(1024)' }, false],
+      ['varchar', { columnType: 'varchar(1025)' }, true],
+      ['char', { columnType: 'char(36)' }, false],
+      ['binary', { columnType: 'binary(60)' }, false],
+      ['varbinary', { columnType: 'varbinary(16384)' }, true],
+      ['enum', { columnType: "enum('a','b')" }, false],
+      ['tinytext', {}, false],
+      ['bit', { columnType: 'bit(64)' }, false],
+      ['datetime', { columnType: 'datetime(6)' }, false],
+      ['text', {}, true],
+      ['longtext', { charset: 'utf8mb4' }, true],
+      ['blob', {}, true],
+      ['json', {}, true],
+      ['geometry', {}, true],
+    ];
+    const shape = tableShape(
+      table({ columns: [column('id', 1, 'int'), ...columns.map(([type, extra], i) => column(`c${i}`, i + 2, type, extra))], primaryKey: ['id'] }),
+      'accounts',
+    );
+    expect(shape.shapeColumns.slice(1).map((c) => c.longValues)).toEqual(columns.map(([, , long]) => long));
+  });
+
   it('refuses a table without a usable key, naming the table and the fix', () => {
     const keyless = table({
       name: 'audit_log',

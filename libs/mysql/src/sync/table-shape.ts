@@ -37,7 +37,17 @@ export interface ShapeColumn {
   readonly charset: string | null;
   /** The select-list expression that reads the column faithfully (see {@link ColumnCodec}). */
   readonly readExpression: string;
+  /**
+   * Values may be long: TEXT/BLOB/JSON/spatial types, or CHAR/VARCHAR/BINARY/VARBINARY that can
+   * hold more than {@link SHORT_VALUE_BYTES} bytes. Server-side per-value work that is not linear
+   * in the value's length (MariaDB's REPLACE moves the rest of the string at every match) is
+   * only done on values that are not.
+   */
+  readonly longValues: boolean;
 }
+
+/** Most bytes a column's values may hold for {@link ShapeColumn.longValues} to be false. */
+export const SHORT_VALUE_BYTES = 4096;
 
 /** A table as the sync primitives see it: its key and its copyable columns. */
 export interface TableShape {
@@ -65,6 +75,22 @@ const BINARY_TYPES = new Set([
   'geometrycollection', 'geomcollection',
 ]);
 const CHARSET_NAME = /^[a-z0-9_]+$/;
+/** Types whose values have a declared length, `type(n)`, in characters (bytes for the binary ones). */
+const SIZED_TYPES = new Set(['char', 'varchar', 'binary', 'varbinary']);
+/** Types whose values are short whatever their declaration. */
+const SHORT_TYPES = new Set(['tinytext', 'tinyblob', 'enum', 'set', 'bit', 'uuid', 'inet4', 'inet6']);
+const DECLARED_LENGTH = /^\w+\((\d+)\)/;
+
+/** See {@link ShapeColumn.longValues}. */
+function mayHoldLongValues(column: Pick<CatalogColumn, 'dataType' | 'columnType'>, codec: ColumnCodec): boolean {
+  if (codec === 'integer' || codec === 'decimal' || codec === 'double' || codec === 'float' || codec === 'temporal') return false;
+  const type = column.dataType.toLowerCase();
+  if (SHORT_TYPES.has(type)) return false;
+  if (!SIZED_TYPES.has(type)) return true;
+  const declared = Number(DECLARED_LENGTH.exec(column.columnType.toLowerCase())?.[1] ?? Number.NaN);
+  // Up to 4 bytes per character (utf8mb4): a bound, whatever the charset.
+  return !(declared * 4 <= SHORT_VALUE_BYTES);
+}
 
 /** The codec of one catalog column. */
 export function columnCodec(column: Pick<CatalogColumn, 'dataType' | 'charset'>): ColumnCodec {
@@ -92,7 +118,7 @@ function shapeColumn(column: CatalogColumn): ShapeColumn {
   }
   const readExpression =
     codec === 'text' ? `CAST(${quoted} AS BINARY)` : codec === 'float' ? `CAST(${quoted} AS DOUBLE)` : quoted;
-  return { name: column.name, quoted, codec, charset, readExpression };
+  return { name: column.name, quoted, codec, charset, readExpression, longValues: mayHoldLongValues(column, codec) };
 }
 
 /**
