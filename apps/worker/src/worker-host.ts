@@ -146,6 +146,7 @@ export class WorkerHost {
           gate,
           chunkSize: { targetMs: this.settings.chunkTargetMs },
           niceRatio: this.settings.niceRatio,
+          bulkInsert: this.settings.bulkInsert,
           onProgress: (progress) => {
             this.metrics.rowsCopied.inc({ migration: p.migrationId, unit: p.table }, progress.chunkRows);
             this.metrics.chunkSeconds.observe({ migration: p.migrationId }, progress.chunkMs / 1000);

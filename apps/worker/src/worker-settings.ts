@@ -43,6 +43,12 @@ export interface WorkerSettings {
    * database yields the CPU to it.
    */
   readonly processNice: number;
+  /**
+   * How the copy inserts rows: `load-data` (LOAD DATA LOCAL INFILE where the target takes it,
+   * else INSERTs) or `insert` (always INSERTs: for a target behind a proxy that mishandles LOCAL
+   * INFILE, for instance).
+   */
+  readonly bulkInsert: 'load-data' | 'insert';
 }
 
 function int(value: string, name: string, min: number): number {
@@ -71,6 +77,11 @@ function niceness(value: string): number {
   return n;
 }
 
+function bulkInsert(value: string): 'load-data' | 'insert' {
+  if (value === 'load-data' || value === 'insert') return value;
+  throw new CleaveError('CONFIG_INVALID', `--bulk-insert (or CLEAVE_BULK_INSERT) must be load-data or insert, got "${value}"`);
+}
+
 export function readWorkerSettings(argv: readonly string[], env: Record<string, string | undefined>): WorkerSettings {
   const program = new Command('cleave-worker')
     .option('-c, --config <file>', 'config file')
@@ -87,6 +98,7 @@ export function readWorkerSettings(argv: readonly string[], env: Record<string, 
     .addOption(new Option('--throttle-interval-ms <n>', 'how often throttlers are checked (a decision holds until the next check)').default(env['CLEAVE_THROTTLE_INTERVAL_MS'] ?? '2000'))
     .addOption(new Option('--lock-ms <n>', 'job lock duration; a killed worker\'s jobs are retaken after it').default(env['CLEAVE_WORKER_LOCK_MS'] ?? '30000'))
     .addOption(new Option('--process-nice <n>', 'CPU niceness of the worker process, 0..19 (0: unchanged)').default(env['CLEAVE_WORKER_NICE'] ?? '10'))
+    .addOption(new Option('--bulk-insert <how>', 'how the copy inserts: load-data (LOAD DATA LOCAL INFILE where the target allows it, else INSERTs) or insert').default(env['CLEAVE_BULK_INSERT'] ?? 'load-data'))
     .exitOverride()
     .parse([...argv], { from: 'node' });
   const o = program.opts<Record<string, string>>();
@@ -107,5 +119,6 @@ export function readWorkerSettings(argv: readonly string[], env: Record<string, 
     throttleIntervalMs: int(o['throttleIntervalMs']!, '--throttle-interval-ms', 10),
     lockMs: int(o['lockMs']!, '--lock-ms', 1000),
     processNice: niceness(o['processNice']!),
+    bulkInsert: bulkInsert(o['bulkInsert']!),
   };
 }

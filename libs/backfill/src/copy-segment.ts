@@ -50,6 +50,8 @@ export interface CopySegmentDeps extends BackfillDeps {
    * worker's memory stays bounded whatever the table. @defaultValue 4 MiB
    */
   readonly maxChunkBytes?: number;
+  /** How rows are inserted (`SyncOptions.bulkInsert`). @defaultValue 'load-data' */
+  readonly bulkInsert?: 'load-data' | 'insert';
   readonly onProgress?: (progress: CopyProgress) => void;
 }
 
@@ -192,6 +194,7 @@ async function copyChunks(
       targetTable: { database: u.target.database, table: u.table },
       bounds: { lower, upper },
       ...(u.filter === null ? {} : { filter: u.filter }),
+      ...(d.bulkInsert === undefined ? {} : { options: { bulkInsert: d.bulkInsert } }),
     });
     const chunkMs = performance.now() - chunkStarted;
     checkpoint = done ? seg.upper : upperKey;

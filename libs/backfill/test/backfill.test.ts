@@ -96,6 +96,15 @@ describe('backfill processors against real servers', () => {
     }
   });
 
+  it('copies with INSERTs when asked to (bulkInsert: insert), to the same image', async () => {
+    await createPeople(admin.source, 'inserted_only', 700);
+    const { id } = await start('insert-only', [{ kind: 'tables', tables: ['inserted_only'], to: 't1' }]);
+    await splitTable({ migrationId: id, table: 'inserted_only' }, { ...deps(), segmentRows: 100_000 });
+    const result = await copySegment({ migrationId: id, table: 'inserted_only', segmentNo: 0 }, deps({ bulkInsert: 'insert' }));
+    expect(result).toMatchObject({ rows: 702, inserted: 702, loaded: 0, unitCopied: true });
+    expect(await tableImage(admin.target1, 'inserted_only')).toEqual(await tableImage(admin.source, 'inserted_only'));
+  });
+
   it('copies composite and character keys', async () => {
     await admin.source.query(`CREATE TABLE tenant_keys (tenant VARCHAR(20) COLLATE utf8mb4_bin NOT NULL, n INT NOT NULL, v VARBINARY(16) NULL, PRIMARY KEY (tenant, n))`);
     await admin.source.query(`INSERT INTO tenant_keys SELECT ELT(1 + seq % 4, 'acme', 'Beta', 'ß-corp', 'z'), seq, UNHEX(HEX(seq)) FROM seq_1_to_1500`);
