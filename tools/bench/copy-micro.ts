@@ -5,7 +5,7 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
-import { MysqlPools, nextChunkUpper, parseConnectionUrl, readCatalog, syncKeyRange, tableShape, type KeyTuple } from '@cleave/mysql';
+import { MysqlPools, nextChunkUpper, parseConnectionUrl, readCatalog, syncKeyRange, tableShape, type BulkInsertMethod, type KeyTuple } from '@cleave/mysql';
 import { endpointUrl, mariadbPid, mysqlEndpoints, servicesConfig } from '@cleave/testing';
 
 const o = new Command('copy-micro')
@@ -14,7 +14,7 @@ const o = new Command('copy-micro')
   .option('--parallel <n>', 'chunks in flight', '2')
   .option('--bulk-insert <how>', 'load-data or insert (SyncOptions.bulkInsert)', 'load-data')
   .parse()
-  .opts<{ table: string; chunk: string; parallel: string; bulkInsert: 'load-data' | 'insert' }>();
+  .opts<{ table: string; chunk: string; parallel: string; bulkInsert: BulkInsertMethod }>();
 const config = servicesConfig(process.env);
 const ep = mysqlEndpoints(config);
 const cpu = (pid: number | null): number => {

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { CleaveError } from '@cleave/core';
+import { BULK_INSERT_METHODS, type BulkInsertMethod } from '@cleave/mysql';
 
 /** How one worker process runs. Read from argv and the environment by the app only. */
 export interface WorkerSettings {
@@ -48,7 +49,7 @@ export interface WorkerSettings {
    * else INSERTs) or `insert` (always INSERTs: for a target behind a proxy that mishandles LOCAL
    * INFILE, for instance).
    */
-  readonly bulkInsert: 'load-data' | 'insert';
+  readonly bulkInsert: BulkInsertMethod;
 }
 
 function int(value: string, name: string, min: number): number {
@@ -77,9 +78,10 @@ function niceness(value: string): number {
   return n;
 }
 
-function bulkInsert(value: string): 'load-data' | 'insert' {
-  if (value === 'load-data' || value === 'insert') return value;
-  throw new CleaveError('CONFIG_INVALID', `--bulk-insert (or CLEAVE_BULK_INSERT) must be load-data or insert, got "${value}"`);
+function bulkInsert(value: string): BulkInsertMethod {
+  const method = BULK_INSERT_METHODS.find((m) => m === value);
+  if (method === undefined) throw new CleaveError('CONFIG_INVALID', `--bulk-insert (or CLEAVE_BULK_INSERT) must be ${BULK_INSERT_METHODS.join(' or ')}, got "${value}"`);
+  return method;
 }
 
 export function readWorkerSettings(argv: readonly string[], env: Record<string, string | undefined>): WorkerSettings {

@@ -1,6 +1,6 @@
 import { CleaveError, backfillUnits, type BackfillUnit, type MigrationPhase, type Plan, type PlanEndpoint } from '@cleave/core';
 import type { SegmentRecord } from '@cleave/control';
-import { decodeKey, encodeKey, nextChunkUpper, syncKeyRange, type KeyTuple } from '@cleave/mysql';
+import { decodeKey, encodeKey, nextChunkUpper, syncKeyRange, type BulkInsertMethod, type KeyTuple } from '@cleave/mysql';
 import type { BackfillDeps } from './backfill-deps.js';
 import { unitsFor } from './units-for.js';
 import { AdaptiveChunkSize, type AdaptiveChunkSizeConfig } from './chunk/adaptive-chunk-size.js';
@@ -51,7 +51,7 @@ export interface CopySegmentDeps extends BackfillDeps {
    */
   readonly maxChunkBytes?: number;
   /** How rows are inserted (`SyncOptions.bulkInsert`). @defaultValue 'load-data' */
-  readonly bulkInsert?: 'load-data' | 'insert';
+  readonly bulkInsert?: BulkInsertMethod;
   readonly onProgress?: (progress: CopyProgress) => void;
 }
 

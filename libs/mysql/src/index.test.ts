@@ -5,6 +5,7 @@ describe('public API', () => {
   it('exports the curated names', () => {
     expect(Object.keys(api).sort()).toEqual(
       [
+        'BULK_INSERT_METHODS',
         'COLUMN_CODECS',
         'CONNECTION_URL_SCHEMES',
         'ConnectionUrl',

@@ -282,9 +282,7 @@ export class RouterControl {
     this.#config.log({ level: 'info', message: 'fence: holding new writes', migrationId, fenceId: fence.fenceId, epoch: fence.epoch });
     // Ack once the writes in flight when the fence arrived have finished.
     const arrived = performance.now();
-    let drained = false;
     const slow = setTimeout(() => {
-      if (drained) return;
       this.#config.log({
         level: 'warn',
         message: 'fence: writes still in flight, not acknowledged yet',
@@ -296,7 +294,6 @@ export class RouterControl {
     }, this.#config.slowDrainLogMs);
     slow.unref?.();
     void this.#config.idle(migrationId).then(() => {
-      drained = true;
       clearTimeout(slow);
       return this.#ack(migrationId);
     });

@@ -22,15 +22,13 @@ import { qualifiedName } from './key-range.js';
 import type { Queryable, TableName } from './queryable.js';
 import type { RawRow } from './raw-rows.js';
 import { literalReadExpression } from './sql-literal.js';
-import type { ColumnCodec, ShapeColumn } from './table-shape.js';
+import { ASCII_CODECS, type ColumnCodec, type ShapeColumn } from './table-shape.js';
 
 const TAB = 0x09;
 const NEWLINE = 0x0a;
 const BACKSLASH = 0x5c;
 const LETTER_N = 0x4e;
 
-/** Codecs whose text holds nothing to escape (digits, signs, dots, colons, spaces, `e`). */
-const PLAIN_CODECS: ReadonlySet<ColumnCodec> = new Set(['integer', 'decimal', 'double', 'float', 'temporal']);
 /**
  * Codecs read as utf8mb4 text (`literalReadExpression`) that the column must receive as text,
  * not as the bytes of a binary string (MySQL's JSON refuses binary strings; MariaDB's UUID and
@@ -47,7 +45,7 @@ const CONVERTED_CODECS: ReadonlySet<ColumnCodec> = new Set(['json', 'other']);
 export type LineEncoding = 'plain' | 'escaped' | 'hex';
 
 export function lineEncoding(column: ShapeColumn): LineEncoding {
-  if (PLAIN_CODECS.has(column.codec)) return 'plain';
+  if (ASCII_CODECS.has(column.codec)) return 'plain';
   return column.longValues ? 'hex' : 'escaped';
 }
 

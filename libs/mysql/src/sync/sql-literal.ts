@@ -1,6 +1,6 @@
 import { CleaveError } from '@cleave/core';
 import type { KeyPart } from './key-codec.js';
-import type { ColumnCodec, ShapeColumn } from './table-shape.js';
+import { ASCII_CODECS, type ShapeColumn } from './table-shape.js';
 
 const INTEGER = /^[-+]?\d+$/;
 const DECIMAL = /^[-+]?(?:\d+(?:\.\d*)?|\.\d+)$/;
@@ -34,7 +34,6 @@ function asciiLiteral(column: ShapeColumn, text: string): string {
   }
 }
 
-const ASCII_CODECS: ReadonlySet<ColumnCodec> = new Set(['integer', 'decimal', 'double', 'float', 'temporal']);
 
 /**
  * The SQL literal for a value read raw from the server (see `ColumnCodec`): numbers inline

@@ -60,6 +60,10 @@ export interface SyncResult {
   loaded: number;
 }
 
+/** How the copy inserts absent rows (see {@link SyncOptions.bulkInsert}). */
+export const BULK_INSERT_METHODS = ['load-data', 'insert'] as const;
+export type BulkInsertMethod = (typeof BULK_INSERT_METHODS)[number];
+
 /** Per-call tuning of {@link syncKeyRange} and {@link syncKeys}. */
 export interface SyncOptions {
   /**
@@ -103,7 +107,7 @@ export interface SyncOptions {
    * The dual-write path ({@link syncKeys}) always upserts with INSERTs.
    * @defaultValue 'load-data'
    */
-  readonly bulkInsert?: 'load-data' | 'insert';
+  readonly bulkInsert?: BulkInsertMethod;
 }
 
 /** Arguments of {@link syncKeyRange}. */

@@ -27,6 +27,12 @@ export const COLUMN_CODECS = ['integer', 'decimal', 'double', 'float', 'temporal
 /** One of {@link COLUMN_CODECS}. */
 export type ColumnCodec = (typeof COLUMN_CODECS)[number];
 
+/**
+ * Codecs whose values read as short ASCII text (digits, signs, dots, colons, spaces, `e`):
+ * written inline (validated), never escaped or hex-encoded.
+ */
+export const ASCII_CODECS: ReadonlySet<ColumnCodec> = new Set(['integer', 'decimal', 'double', 'float', 'temporal']);
+
 /** A copyable column with what the sync primitives need to read and write it. */
 export interface ShapeColumn {
   readonly name: string;
@@ -83,7 +89,7 @@ const DECLARED_LENGTH = /^\w+\((\d+)\)/;
 
 /** See {@link ShapeColumn.longValues}. */
 function mayHoldLongValues(column: Pick<CatalogColumn, 'dataType' | 'columnType'>, codec: ColumnCodec): boolean {
-  if (codec === 'integer' || codec === 'decimal' || codec === 'double' || codec === 'float' || codec === 'temporal') return false;
+  if (ASCII_CODECS.has(codec)) return false;
   const type = column.dataType.toLowerCase();
   if (SHORT_TYPES.has(type)) return false;
   if (!SIZED_TYPES.has(type)) return true;
