@@ -24,6 +24,7 @@ const BY_CODE: Partial<Record<CleaveErrorCode, number>> = {
   NO_USABLE_KEY: EXIT.refused,
   FOREIGN_KEY_CROSSES_SERVERS: EXIT.refused,
   TARGET_TABLE_DIFFERS: EXIT.refused,
+  CAPTURE_UNAVAILABLE: EXIT.refused,
   PRECONDITION_FAILED: EXIT.refused,
   PHASE_TRANSITION_INVALID: EXIT.refused,
   APPROVAL_REQUIRED: EXIT.refused,

@@ -3,7 +3,7 @@
  * (default `cleave_control`) on a server the operators choose, usually the source. Every
  * statement is idempotent so that any cleave process may ensure it at start.
  */
-export const CONTROL_SCHEMA_VERSION = 2;
+export const CONTROL_SCHEMA_VERSION = 3;
 
 export const CONTROL_TABLES = [
   `CREATE TABLE IF NOT EXISTS schema_version (
@@ -91,6 +91,28 @@ export const CONTROL_TABLES = [
     recorded_at DATETIME(6) NOT NULL,
     repaired_at DATETIME(6) NULL,
     KEY idx_shadow_failures_open (migration_id, repaired_at, id)
+  ) ENGINE=InnoDB`,
+  // One row per binlog capture stream of a migration (see @cleave/capture): where it resumes, who
+  // runs it (a lease whose token fences every checkpoint) and what it has done.
+  `CREATE TABLE IF NOT EXISTS capture_streams (
+    migration_id VARCHAR(32) NOT NULL,
+    stream VARCHAR(96) NOT NULL,
+    server VARCHAR(64) NOT NULL,
+    epoch BIGINT UNSIGNED NOT NULL,
+    binlog_file VARCHAR(255) NOT NULL,
+    binlog_pos BIGINT UNSIGNED NOT NULL,
+    gtid VARCHAR(255) NULL,
+    state VARCHAR(16) NOT NULL,
+    error TEXT NULL,
+    owner VARCHAR(191) NULL,
+    token BIGINT UNSIGNED NOT NULL DEFAULT 0,
+    lease_until DATETIME(6) NULL,
+    changes_applied BIGINT UNSIGNED NOT NULL DEFAULT 0,
+    last_event_at DATETIME(6) NULL,
+    lag_ms BIGINT UNSIGNED NULL,
+    checkpointed_at DATETIME(6) NULL,
+    updated_at DATETIME(6) NOT NULL,
+    PRIMARY KEY (migration_id, stream)
   ) ENGINE=InnoDB`,
 ] as const;
 

@@ -16,6 +16,7 @@ import type {
   VerificationRunRecord,
 } from './records.js';
 import { StaleCoordinatorError } from './stale-coordinator-error.js';
+import { CaptureStreams } from './capture-streams.js';
 
 /** Construction settings of {@link ControlStore}. */
 export interface ControlStoreConfig {
@@ -127,6 +128,11 @@ export class ControlStore {
 
   #t(table: string): string {
     return `${this.#db}.${table}`;
+  }
+
+  /** The migrations' binlog capture streams: checkpoints and leases. */
+  captureStreams(): CaptureStreams {
+    return new CaptureStreams(this.#pool, this.#t('capture_streams'));
   }
 
   // ---- migrations -------------------------------------------------------------------------

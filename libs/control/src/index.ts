@@ -1,6 +1,8 @@
 export { ControlStore } from './control-store.js';
 export type { ChangeActor, ControlStoreConfig, CoordinatorFence } from './control-store.js';
 export { StaleCoordinatorError } from './stale-coordinator-error.js';
+export { CAPTURE_STREAM_STATES, CaptureStreams } from './capture-streams.js';
+export type { BinlogCoordinate, CaptureLease, CaptureProgress, CaptureStreamRecord, CaptureStreamState } from './capture-streams.js';
 export { CONTROL_COLUMN_UPGRADES, CONTROL_SCHEMA_VERSION, CONTROL_TABLES } from './control-schema.js';
 export type { Queryable, TransactionalQueryable } from './queryable.js';
 export * from './records.js';

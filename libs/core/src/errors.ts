@@ -53,6 +53,12 @@ export const CLEAVE_ERROR_CODES = [
   'CATALOG_READ_FAILED',
   /** An existing target table differs from the source definition. */
   'TARGET_TABLE_DIFFERS',
+  /** A server cannot feed binlog change capture (binlog off, not ROW, missing privilege…). */
+  'CAPTURE_UNAVAILABLE',
+  /** A capture stream's checkpoint names a binlog the server no longer has. */
+  'CAPTURE_POSITION_PURGED',
+  /** DDL on a moved table reached a capture stream, which stopped rather than apply keys of an unknown shape. */
+  'CAPTURE_DDL',
 ] as const;
 
 /** One of {@link CLEAVE_ERROR_CODES}. */

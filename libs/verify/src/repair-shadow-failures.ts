@@ -1,4 +1,4 @@
-import { CleaveError, PHASE_ROUTING, keyInRange, type Plan, type PlanEndpoint } from '@cleave/core';
+import { CleaveError, PHASE_ROUTING, rowPlacement, tablePlacement, type Plan, type PlanEndpoint } from '@cleave/core';
 import { decodeShadowKeys, type ControlStore } from '@cleave/control';
 import type { Pool } from 'mysql2/promise';
 import { readCatalog, syncKeys, tableShape, type KeyTuple, type SyncOptions, type TableShape } from '@cleave/mysql';
@@ -28,34 +28,18 @@ export interface ShadowRepairReport {
   readonly errors: readonly string[];
 }
 
-/** Where one table lives: the source endpoint, and the target endpoint of a key. */
-interface TablePlacement {
-  readonly source: PlanEndpoint;
-  /** `undefined`: the key does not fall in any shard range (or lacks the shard column). */
-  readonly targetOf: (key: KeyTuple, shape: TableShape) => PlanEndpoint | undefined;
-}
-
-function placement(plan: Plan, table: string): TablePlacement | undefined {
-  for (const move of plan.moves) {
-    if (move.kind === 'tables' && move.tables.includes(table)) {
-      const target = plan.targets[move.to];
-      return target === undefined ? undefined : { source: plan.source, targetOf: () => target };
-    }
-    if (move.kind === 'shard' && move.table === table) {
-      return {
-        source: plan.source,
-        targetOf: (key, shape) => {
-          const at = shape.keyColumns.indexOf(move.key.column);
-          const part = key[at];
-          if (at < 0 || part === undefined) return undefined;
-          const value = Buffer.isBuffer(part) ? `0x${part.toString('hex')}` : part;
-          const range = move.ranges.find((r) => keyInRange(move.key.type, r, value));
-          return range === undefined ? undefined : plan.targets[range.target];
-        },
-      };
-    }
-  }
-  return undefined;
+function placement(plan: Plan, table: string): { source: PlanEndpoint; targetOf: (key: KeyTuple, shape: TableShape) => PlanEndpoint | undefined } | undefined {
+  const place = tablePlacement(plan, table);
+  if (place === undefined) return undefined;
+  return {
+    source: place.source,
+    // A shard move routes by the shard column's value, which the key must carry.
+    targetOf: (key, shape) => {
+      if (place.shardColumn === null) return place.targetOf();
+      const at = shape.keyColumns.indexOf(place.shardColumn);
+      return at < 0 ? undefined : place.targetOf(key[at]);
+    },
+  };
 }
 
 /**
@@ -119,8 +103,8 @@ export async function repairShadowFailures(migrationId: string, deps: RepairShad
           for (const key of decodeShadowKeys(record.keyValues)) {
             const target = place.targetOf(key, sourceShape);
             if (target === undefined) throw new CleaveError('INVALID_ARGUMENT', `key ${JSON.stringify(key)} of ${table} falls in no shard range`);
-            const primary = routing.primary === 'source' ? place.source : target;
-            const shadow = routing.primary === 'source' ? target : place.source;
+            const { primary, shadow: maybeShadow } = rowPlacement(migration.phase, place.source, target);
+            const shadow = maybeShadow ?? place.source;
             const id = `${primary.server}/${primary.database}>${shadow.server}/${shadow.database}`;
             const group = groups.get(id) ?? { primary, shadow, keys: [] };
             group.keys.push(key);

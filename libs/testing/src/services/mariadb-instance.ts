@@ -24,7 +24,7 @@ const paths = (instance: MariadbInstanceConfig) => ({
   bootstrapped: path.join(instance.dir, 'data', '.cleave-bootstrapped'),
 });
 
-/** Server settings for migration work: ROW binlog on the source, performance_schema, local_infile. */
+/** Server settings for migration work: a ROW binlog, performance_schema, local_infile. */
 function myCnf(instance: MariadbInstanceConfig, host: string): string {
   const p = paths(instance);
   const lines = [

@@ -8,7 +8,7 @@ describe('servicesConfig', () => {
     expect(config.redis.port).toBe(DEFAULT_PORTS.redis);
     expect([...config.mariadb.map((m) => m.port), config.redis.port]).not.toContain(3306);
     expect(config.redis.port).not.toBe(6379);
-    expect(config.mariadb.filter((m) => m.binlog).map((m) => m.name)).toEqual(['source']);
+    expect(config.mariadb.filter((m) => m.binlog).map((m) => m.name)).toEqual(['source', 'target1', 'target2']);
   });
 
   it('takes ports and the data folder from the environment', () => {

@@ -8,7 +8,10 @@ export type MariadbInstanceName = (typeof MARIADB_INSTANCE_NAMES)[number];
 export interface MariadbInstanceConfig {
   readonly name: MariadbInstanceName;
   readonly port: number;
-  /** Only the source writes a binlog (ROW format), as a production primary would. */
+  /**
+   * Writes a ROW binlog, as a production primary does: every instance, since a target becomes the
+   * primary after the writes switch and cleave's reverse capture reads its binlog.
+   */
   readonly binlog: boolean;
   readonly serverId: number;
   readonly dir: string;
@@ -62,7 +65,7 @@ export function servicesConfig(env: Record<string, string | undefined>): Service
   const mariadb = MARIADB_INSTANCE_NAMES.map((name, i) => ({
     name,
     port: portFrom(env, name),
-    binlog: name === 'source',
+    binlog: true,
     serverId: i + 1,
     dir: path.join(rootDir, name),
   }));

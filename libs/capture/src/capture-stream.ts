@@ -1,0 +1,246 @@
+import { CleaveError, isCleaveError } from '@cleave/core';
+import type { BinlogCoordinate, CaptureLease, CaptureStreams, MigrationRecord } from '@cleave/control';
+import type { Pool } from 'mysql2/promise';
+import { readCatalog, syncKeys, type Catalog, type ConnectionUrl } from '@cleave/mysql';
+import { BinlogReader, purgedError, type BinlogChange } from './binlog-reader.js';
+import { formatCoordinate } from './binlog-position.js';
+import { cascadedKeys, firesCascade, type ParentChange } from './cascades.js';
+import { tablesNamedBy } from './ddl-guard.js';
+import { KeyBatch } from './key-batch.js';
+import { rowKey, type DecodedRow } from './row-keys.js';
+import { binlogFiles, readerServerId } from './server-binlog.js';
+import { streamDatabases, streamPlan, type StreamPlan, type WatchedTable } from './stream-plan.js';
+
+/** A pool that can run the locked sync (a mysql2 promise pool). */
+export type CapturePool = Pool;
+
+/** What one stream reports as it goes (metrics, logs). */
+export interface CaptureProgressEvent {
+  readonly migrationId: string;
+  readonly stream: string;
+  readonly applied: number;
+  readonly at: BinlogCoordinate;
+  readonly lagMs: number | null;
+}
+
+/** Settings of {@link runCaptureStream}. */
+export interface CaptureStreamConfig {
+  readonly migration: MigrationRecord;
+  readonly stream: string;
+  readonly streams: CaptureStreams;
+  /** Who runs it (shown as the lease holder). */
+  readonly owner: string;
+  readonly servers: (name: string) => CapturePool;
+  readonly urls: (name: string) => ConnectionUrl;
+  readonly signal: AbortSignal;
+  /** Lease length; renewed with every checkpoint and at a third of it when idle. @defaultValue 10000 */
+  readonly leaseTtlMs?: number;
+  /** Longest a changed key waits before it is applied. @defaultValue 20 */
+  readonly flushIntervalMs?: number;
+  /** Keys applied per flush at most. @defaultValue 2000 */
+  readonly maxBatchKeys?: number;
+  readonly log?: (level: 'info' | 'warn' | 'error', message: string, details?: Record<string, unknown>) => void;
+  readonly onProgress?: (event: CaptureProgressEvent) => void;
+}
+
+/** How a stream run ended. */
+export type CaptureStreamEnd = 'busy' | 'stopped' | 'lost' | 'failed';
+
+const RETRY_MS = [100, 250, 500, 1_000, 2_000, 5_000];
+
+/**
+ * Runs one capture stream until the signal stops it, its lease is lost (another worker, a
+ * switch that re-aimed or retired it), or it fails on something an operator must fix (a purged
+ * checkpoint, DDL on a moved table: the stream is then marked failed with the reason).
+ *
+ * It reads the binlog of the stream's server from the checkpoint, takes the keys of changed rows
+ * of moved tables (before and after key of an update; the child rows a cascading foreign key
+ * changed, found on the shadow), and brings those keys to the shadow with the locked sync
+ * (`syncKeys`: lock the shadow rows, read the primary, upsert or delete), de-duplicated per
+ * flush. Values never come from the binlog. After a flush it checkpoints the end of the last
+ * whole transaction applied, so a killed stream resumes with nothing missed (a transaction may be
+ * applied twice, which a sync makes harmless).
+ */
+export async function runCaptureStream(config: CaptureStreamConfig): Promise<CaptureStreamEnd> {
+  const ttl = config.leaseTtlMs ?? 10_000;
+  const { migration, stream } = config;
+  const lease = await config.streams.tryAcquire(migration.id, stream, config.owner, ttl);
+  if (lease === null) return 'busy';
+  const log = config.log ?? (() => undefined);
+  let reader: BinlogReader | undefined;
+  try {
+    const record = await config.streams.get(migration.id, stream);
+    if (record === null) return 'lost';
+    const server = record.server;
+    const primaryPool = config.servers(server);
+    const catalogs = new Map<string, Catalog>();
+    for (const database of streamDatabases(migration.plan, stream)) catalogs.set(database, await readCatalog(primaryPool, database));
+    const plan = streamPlan(migration.plan, stream, catalogs);
+    const files = await binlogFiles(primaryPool);
+    if (!files.includes(record.checkpoint.file)) throw purgedError(server, formatCoordinate(record.checkpoint));
+    const [ids] = await primaryPool.query('SELECT @@server_id AS id');
+    reader = new BinlogReader({
+      url: config.urls(server),
+      serverId: readerServerId(migration.id, stream, Number((ids as Array<{ id: number }>)[0]?.id ?? 0)),
+      from: record.checkpoint,
+      tables: plan.filter,
+    });
+    await reader.start();
+    log('info', `capture stream ${stream} of ${migration.name} reading ${server} from ${formatCoordinate(record.checkpoint)}`, { token: lease.token });
+    return await new StreamLoop(config, lease, plan, reader, ttl).run();
+  } catch (error) {
+    if (isCleaveError(error, 'CONFLICT')) return 'lost';
+    if (isCleaveError(error, 'CAPTURE_POSITION_PURGED') || isCleaveError(error, 'CAPTURE_DDL')) {
+      log('error', `capture stream ${stream} of ${migration.name} stopped: ${error.message}`, { hint: error.hint });
+      await config.streams.fail(lease, `${error.message}. ${error.hint ?? ''}`.trim());
+      return 'failed';
+    }
+    await config.streams.release(lease).catch(() => undefined);
+    throw error;
+  } finally {
+    await reader?.stop();
+  }
+}
+
+class StreamLoop {
+  readonly #batch = new KeyBatch();
+  readonly #parents: Array<{ parent: string; change: ParentChange }> = [];
+  #lastCommit: { at: BinlogCoordinate; timestamp: number } | undefined;
+  #checkpointed: BinlogCoordinate | undefined;
+  #firstPendingAt = 0;
+  #lastCheckpointAt = 0;
+
+  constructor(
+    readonly config: CaptureStreamConfig,
+    readonly lease: CaptureLease,
+    readonly plan: StreamPlan,
+    readonly reader: BinlogReader,
+    readonly ttl: number,
+  ) {}
+
+  async run(): Promise<CaptureStreamEnd> {
+    const flushMs = this.config.flushIntervalMs ?? 20;
+    const maxKeys = this.config.maxBatchKeys ?? 2_000;
+    this.#lastCheckpointAt = Date.now();
+    while (!this.config.signal.aborted) {
+      const pending = this.#batch.size > 0 || this.#parents.length > 0;
+      const wait = pending ? Math.max(0, this.#firstPendingAt + flushMs - Date.now()) : 200;
+      const change = await this.reader.next(wait);
+      if (change !== undefined) await this.#take(change);
+      const due = this.#batch.size > 0 || this.#parents.length > 0 ? Date.now() - this.#firstPendingAt >= flushMs || this.#batch.size >= maxKeys : false;
+      if (due || (change === undefined && !pending)) await this.#flush(false);
+    }
+    await this.#flush(true);
+    await this.config.streams.release(this.lease);
+    return 'stopped';
+  }
+
+  async #take(change: BinlogChange): Promise<void> {
+    if (change.kind === 'commit') {
+      this.#lastCommit = { at: change.at, timestamp: change.timestamp };
+      return;
+    }
+    if (change.kind === 'statement') {
+      const named = tablesNamedBy(change.statement, change.database, this.plan.watched.keys());
+      if (named.length > 0) {
+        await this.#flush(true);
+        throw new CleaveError('CAPTURE_DDL', `capture stream ${this.plan.stream} read a statement on moved table ${named.join(', ')} at ${formatCoordinate(change.at)}: ${change.statement.slice(0, 300)}`, {
+          hint: 'Apply the same change to the table on the other side, then run `cleave capture reset <id>` and `cleave verify <id> --repair`. Schema changes of moved tables wait until the migration is finalized or cancelled.',
+        });
+      }
+      this.#lastCommit = { at: change.at, timestamp: change.timestamp }; // DDL has no commit marker of its own
+      return;
+    }
+    const id = `${change.database}.${change.table}`;
+    if (this.#batch.size === 0 && this.#parents.length === 0) this.#firstPendingAt = Date.now();
+    const watched = this.plan.watched.get(id);
+    if (watched !== undefined) for (const row of change.rows) this.#addRow(watched, row.before, row.after);
+    const links = this.plan.cascades.get(id);
+    if (links !== undefined) {
+      for (const row of change.rows) if (row.before !== undefined) this.#parents.push({ parent: id, change: { before: row.before, ...(row.after === undefined ? {} : { after: row.after }) } });
+    }
+  }
+
+  #addRow(watched: WatchedTable, before: DecodedRow | undefined, after: DecodedRow | undefined): void {
+    const afterShadow = after === undefined ? undefined : watched.shadowOf(after);
+    if (after !== undefined && afterShadow !== undefined) this.#batch.add(watched, afterShadow, rowKey(watched.shape, after));
+    if (before !== undefined) {
+      const beforeShadow = watched.shadowOf(before);
+      // A row whose shard column left its range while the key stayed cannot be deleted from the old
+      // shard by a sync of its key (the primary still has the key); verification of that range finds it.
+      if (beforeShadow !== undefined && (after === undefined || beforeShadow === afterShadow || watched.shardColumnInKey)) {
+        this.#batch.add(watched, beforeShadow, rowKey(watched.shape, before));
+      }
+    }
+  }
+
+  /** Applies every gathered key, then checkpoints the last whole transaction read. */
+  async #flush(force: boolean): Promise<void> {
+    if (this.#parents.length > 0) await this.#collectCascades();
+    const groups = this.#batch.groups();
+    let applied = 0;
+    for (const group of groups) {
+      const keys = [...group.keys.values()];
+      await this.#withRetry(`sync ${keys.length} keys of ${group.watched.table} to ${group.shadow.server}`, () =>
+        syncKeys({
+          source: this.config.servers(group.watched.primary.server),
+          target: this.config.servers(group.shadow.server),
+          sourceShape: group.watched.shape,
+          targetTable: { database: group.shadow.database, table: group.watched.table },
+          keys,
+          options: { imageLiterals: 'client' },
+        }),
+      );
+      applied += keys.length;
+    }
+    this.#batch.clear();
+    const commit = this.#lastCommit;
+    const now = Date.now();
+    const moved = commit !== undefined && (this.#checkpointed === undefined || commit.at.file !== this.#checkpointed.file || commit.at.position !== this.#checkpointed.position);
+    // Idle streams checkpoint at most once a second: the control store may live on the server
+    // whose binlog this reads, and every checkpoint is a transaction there.
+    const due = applied > 0 || force || now - this.#lastCheckpointAt >= 1_000;
+    if (moved && due) {
+      const lagMs = Math.max(0, now - commit.timestamp);
+      await this.config.streams.checkpoint(this.lease, commit.at, { changesApplied: applied, lastEventAt: new Date(commit.timestamp), lagMs }, this.ttl);
+      this.#checkpointed = commit.at;
+      this.#lastCheckpointAt = now;
+      this.config.onProgress?.({ migrationId: this.lease.migrationId, stream: this.lease.stream, applied, at: commit.at, lagMs });
+    } else if (now - this.#lastCheckpointAt >= this.ttl / 3) {
+      if (!(await this.config.streams.renew(this.lease, this.ttl))) throw new CleaveError('CONFLICT', `capture stream ${this.lease.stream}: lease lost`);
+      this.#lastCheckpointAt = now;
+      if (moved === false && commit !== undefined) this.config.onProgress?.({ migrationId: this.lease.migrationId, stream: this.lease.stream, applied: 0, at: commit.at, lagMs: 0 });
+    }
+  }
+
+  async #collectCascades(): Promise<void> {
+    const parents = this.#parents.splice(0);
+    for (const { parent, change } of parents) {
+      for (const link of this.plan.cascades.get(parent) ?? []) {
+        if (!firesCascade(link, change)) continue;
+        for (const shadow of link.child.shadows) {
+          const keys = await this.#withRetry(`find cascaded rows of ${link.child.table}`, () => cascadedKeys(link, change, shadow, this.config.servers(shadow.server)));
+          for (const key of keys) this.#batch.add(link.child, shadow, key);
+        }
+      }
+    }
+  }
+
+  /** Retries what a shadow or primary outage fails; the stream falls behind instead of losing a change. */
+  async #withRetry<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await fn();
+      } catch (error) {
+        if (this.config.signal.aborted && attempt > 0) throw new CleaveError('ABORTED', `capture stream stopped while it could not ${what}`, { cause: error });
+        if (isCleaveError(error) && error.code !== 'CONNECTION_FAILED') throw error;
+        const delay = RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]!;
+        this.config.log?.('warn', `capture stream ${this.lease.stream} could not ${what}: ${(error as Error).message}; retrying in ${delay} ms`);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        if (attempt % 5 === 4 && !(await this.config.streams.renew(this.lease, this.ttl).catch(() => true))) {
+          throw new CleaveError('CONFLICT', `capture stream ${this.lease.stream}: lease lost`);
+        }
+      }
+    }
+  }
+}

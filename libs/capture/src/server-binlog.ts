@@ -1,0 +1,117 @@
+import { createHash } from 'node:crypto';
+import { CleaveError } from '@cleave/core';
+import type { BinlogCoordinate } from '@cleave/control';
+
+/** The one call these checks make (a mysql2 promise pool or connection fits). */
+export interface SqlQueryable {
+  query(sql: string): Promise<[unknown, unknown]>;
+}
+
+async function rows<T>(db: SqlQueryable, sql: string): Promise<T[]> {
+  const [result] = await db.query(sql);
+  return result as T[];
+}
+
+/**
+ * The server's binlog end now (`SHOW MASTER STATUS`, MySQL 8.4's `SHOW BINARY LOG STATUS`), with
+ * MariaDB's `@@gtid_binlog_pos`: every transaction committed before the call is before it.
+ */
+export async function currentCoordinate(db: SqlQueryable, server: string): Promise<BinlogCoordinate> {
+  let status: Array<{ File: string; Position: number | string }>;
+  try {
+    status = await rows(db, 'SHOW MASTER STATUS');
+  } catch {
+    status = await rows(db, 'SHOW BINARY LOG STATUS');
+  }
+  const first = status[0];
+  if (first === undefined) {
+    throw new CleaveError('CAPTURE_UNAVAILABLE', `server ${server} writes no binary log (SHOW MASTER STATUS is empty)`, {
+      hint: 'Start it with log-bin and binlog_format=ROW, or start the migration with --no-capture.',
+    });
+  }
+  let gtid: string | null = null;
+  try {
+    gtid = (await rows<{ g: string | null }>(db, 'SELECT @@gtid_binlog_pos AS g'))[0]?.g ?? null;
+  } catch {
+    gtid = null; // MySQL: file and offset are the position
+  }
+  return { file: first.File, position: Number(first.Position), gtid: gtid === '' ? null : gtid };
+}
+
+/** The binlog files the server still has. */
+export async function binlogFiles(db: SqlQueryable): Promise<string[]> {
+  return (await rows<{ Log_name: string }>(db, 'SHOW BINARY LOGS')).map((r) => r.Log_name);
+}
+
+/** Server settings and privileges a capture stream needs, each with how to get it. */
+export interface CaptureSupport {
+  readonly server: string;
+  readonly problems: readonly string[];
+}
+
+const PRIVILEGE = /^GRANT (.+?) ON (\S+) TO /;
+
+/** The global privileges of the current user (from SHOW GRANTS), upper case. */
+async function globalPrivileges(db: SqlQueryable): Promise<Set<string>> {
+  const grants = await rows<Record<string, string>>(db, 'SHOW GRANTS FOR CURRENT_USER()');
+  const found = new Set<string>();
+  for (const row of grants) {
+    const text = Object.values(row)[0] ?? '';
+    const match = PRIVILEGE.exec(text);
+    if (match === null || match[2] !== '*.*') continue;
+    for (const p of match[1]!.split(',')) found.add(p.trim().toUpperCase());
+  }
+  return found;
+}
+
+/**
+ * What stops a capture stream from reading this server's binlog: binlog off, a format other than
+ * ROW, a row image without the whole key, missing REPLICATION SLAVE / REPLICATION CLIENT
+ * (MariaDB: BINLOG MONITOR). An empty list: it can.
+ */
+export async function checkCaptureSupport(db: SqlQueryable, server: string): Promise<CaptureSupport> {
+  const problems: string[] = [];
+  const [settings] = await rows<{ log_bin: number | string; format: string | null; image: string | null; server_id: number | string }>(
+    db,
+    'SELECT @@log_bin AS log_bin, @@binlog_format AS format, @@binlog_row_image AS image, @@server_id AS server_id',
+  );
+  if (Number(settings?.log_bin ?? 0) !== 1) {
+    problems.push(`binary logging is off on server ${server}: start it with log-bin (and binlog_format=ROW) in its configuration and restart it`);
+  } else {
+    if ((settings?.format ?? '').toUpperCase() !== 'ROW') {
+      problems.push(`binlog_format is ${settings?.format ?? 'unset'} on server ${server}: set binlog_format=ROW in its configuration and SET GLOBAL binlog_format='ROW'`);
+    }
+    if (!['FULL', 'NOBLOB'].includes((settings?.image ?? 'FULL').toUpperCase())) {
+      problems.push(`binlog_row_image is ${settings?.image ?? ''} on server ${server}: capture needs the whole key in every row image; set binlog_row_image=FULL (or NOBLOB)`);
+    }
+  }
+  const privileges = await globalPrivileges(db);
+  const all = privileges.has('ALL PRIVILEGES') || privileges.has('ALL');
+  if (!all && !privileges.has('REPLICATION SLAVE')) {
+    problems.push(`cleave's account on server ${server} lacks REPLICATION SLAVE: GRANT REPLICATION SLAVE ON *.* TO <cleave's account>`);
+  }
+  if (!all && !privileges.has('REPLICATION CLIENT') && !privileges.has('BINLOG MONITOR')) {
+    problems.push(`cleave's account on server ${server} lacks REPLICATION CLIENT (MariaDB: BINLOG MONITOR): GRANT REPLICATION CLIENT ON *.* TO <cleave's account>`);
+  }
+  return { server, problems };
+}
+
+/** Throws `CAPTURE_UNAVAILABLE` listing every problem of {@link checkCaptureSupport}. */
+export async function requireCaptureSupport(db: SqlQueryable, server: string): Promise<void> {
+  const support = await checkCaptureSupport(db, server);
+  if (support.problems.length === 0) return;
+  throw new CleaveError('CAPTURE_UNAVAILABLE', `server ${server} cannot feed binlog change capture:\n  - ${support.problems.join('\n  - ')}`, {
+    hint: 'Fix the settings above, or start with --no-capture: writes made outside @cleave/router are then caught only by verification passes, and a change after the last pass is lost at the switch.',
+  });
+}
+
+/**
+ * The replication server id a stream announces: derived from the migration and stream (so a
+ * restarted stream keeps it), in a range far from the small ids servers are usually given, and
+ * never the server's own.
+ */
+export function readerServerId(migrationId: string, stream: string, serverOwnId: number): number {
+  const hash = createHash('sha256').update(`${migrationId}/${stream}`).digest().readUInt32BE(0);
+  const id = 0x40000000 + (hash % 0x3fffffff);
+  return id === serverOwnId ? id + 1 : id;
+}
