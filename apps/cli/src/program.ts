@@ -99,12 +99,23 @@ export function buildProgram(): Command {
     .command('start')
     .description('register a migration from a plan and enqueue its backfill')
     .argument('<plan.json>', 'plan file (see `cleave plan`)')
-    .addHelpText('after', '\nExample:\n  cleave start split-mail.json\n  cleave start split-mail.json --json | jq -r .id')
-    .action((planFile: string) =>
+    .option('--no-capture', 'do not capture changes from the source binlog: writes made outside @cleave/router are then caught only by verification passes')
+    .addHelpText(
+      'after',
+      '\nChanges are captured from the source\'s ROW binlog from before the first chunk is copied; start refuses a source\n' +
+        'without a ROW binlog or without REPLICATION SLAVE/CLIENT for cleave\'s account, naming each fix.\n' +
+        '\nExample:\n  cleave start split-mail.json\n  cleave start split-mail.json --json | jq -r .id',
+    )
+    .action((planFile: string, options: { capture: boolean }) =>
       run(globals(), async (ctx) => {
-        const m = await startMigration(ctx, planFile);
-        emit(Boolean(globals().json), { id: m.id, name: m.name, phase: m.phase, epoch: m.epoch }, () =>
-          [`started migration ${m.name} (id ${m.id}), phase ${m.phase}`, `watch it: cleave status ${m.id}`, 'workers copy it: cleave worker'].join('\n'),
+        const m = await startMigration(ctx, planFile, { capture: options.capture });
+        emit(Boolean(globals().json), { id: m.id, name: m.name, phase: m.phase, epoch: m.epoch, capture: options.capture }, () =>
+          [
+            `started migration ${m.name} (id ${m.id}), phase ${m.phase}`,
+            options.capture ? 'changes are captured from the source binlog' : 'WARNING: no binlog capture: writes made outside @cleave/router reach the target only through verification passes',
+            `watch it: cleave status ${m.id}`,
+            'workers copy it: cleave worker',
+          ].join('\n'),
         );
       }),
     );

@@ -11,6 +11,7 @@ import { lowerProcessPriority } from './process-priority.js';
 import { repairShadowFailures } from '@cleave/verify';
 import { runVerifyJob } from './verify-job.js';
 import { ShadowRepairScheduler } from './shadow-repair-scheduler.js';
+import { CaptureSupervisor } from './capture-supervisor.js';
 import type { WorkerSettings } from './worker-settings.js';
 import { WorkerMetrics } from './ui/worker-metrics.js';
 
@@ -33,6 +34,7 @@ export class WorkerHost {
   #active = 0;
   #stopping: Promise<void> | undefined;
   #repairs: ShadowRepairScheduler | undefined;
+  #capture: CaptureSupervisor | undefined;
   readonly metrics = new WorkerMetrics({
     connectionsByServer: () => Object.fromEntries(Object.entries(this.pools.stats().servers).map(([k, s]) => [k, s.connectionsOpened])),
     activeJobs: () => this.#active,
@@ -67,6 +69,19 @@ export class WorkerHost {
     // Failed shadow writes that routers recorded are repaired from the primary by a job.
     this.#repairs = new ShadowRepairScheduler(this.#store, this.#producer, (error) => this.#log.warn({ err: (error as Error).message }, 'shadow repair scheduling failed'));
     this.#repairs.start();
+    // Binlog capture streams of live migrations: one worker runs each (a lease in the control store).
+    this.#capture = new CaptureSupervisor({
+      store: this.#store,
+      servers: this.servers,
+      urls: (name) => serverUrl(this.#config, name),
+      owner: this.settings.workerId,
+      log: this.#log,
+      onProgress: (event) => {
+        this.metrics.captureChangesApplied.inc({ migration: event.migrationId, stream: event.stream }, event.applied);
+        if (event.lagMs !== null) this.metrics.captureLagSeconds.set({ migration: event.migrationId, stream: event.stream }, event.lagMs / 1000);
+      },
+    });
+    this.#capture.start();
   }
 
   /** The control store (open after start()). */
@@ -88,6 +103,7 @@ export class WorkerHost {
       workerId: this.settings.workerId,
       concurrency: this.settings.concurrency,
       activeJobs: this.#active,
+      captureStreams: this.#capture?.running ?? [],
       connectionsOpened: stats.connectionsOpened,
       servers: Object.fromEntries(Object.entries(stats.servers).map(([k, s]) => [k, { budget: s.budget, connectionsOpened: s.connectionsOpened }])),
       uptimeSeconds: Math.round(process.uptime()),
@@ -180,6 +196,7 @@ export class WorkerHost {
     this.#stopping ??= (async () => {
       this.#abort.abort();
       this.#repairs?.stop();
+      await this.#capture?.stop();
       await Promise.all(this.#workers.map((w) => w.close()));
       await this.#gates?.close();
       await this.#producer?.close();

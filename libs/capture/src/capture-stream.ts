@@ -1,9 +1,8 @@
 import { CleaveError, isCleaveError } from '@cleave/core';
-import type { BinlogCoordinate, CaptureLease, CaptureStreams, MigrationRecord } from '@cleave/control';
+import { formatCoordinate, type BinlogCoordinate, type CaptureLease, type CaptureStreams, type MigrationRecord } from '@cleave/control';
 import type { Pool } from 'mysql2/promise';
 import { readCatalog, syncKeys, type Catalog, type ConnectionUrl } from '@cleave/mysql';
 import { BinlogReader, purgedError, type BinlogChange } from './binlog-reader.js';
-import { formatCoordinate } from './binlog-position.js';
 import { cascadedKeys, firesCascade, type ParentChange } from './cascades.js';
 import { tablesNamedBy } from './ddl-guard.js';
 import { KeyBatch } from './key-batch.js';
@@ -47,6 +46,7 @@ export interface CaptureStreamConfig {
 export type CaptureStreamEnd = 'busy' | 'stopped' | 'lost' | 'failed';
 
 const RETRY_MS = [100, 250, 500, 1_000, 2_000, 5_000];
+const IDLE_CHECKPOINT_MS = 100;
 
 /**
  * Runs one capture stream until the signal stops it, its lease is lost (another worker, a
@@ -178,6 +178,10 @@ class StreamLoop {
   async #flush(force: boolean): Promise<void> {
     if (this.#parents.length > 0) await this.#collectCascades();
     const groups = this.#batch.groups();
+    // A switch retires or re-aims streams while writes are held: confirm the lease before writing.
+    if (groups.length > 0 && !(await this.config.streams.renew(this.lease, this.ttl))) {
+      throw new CleaveError('CONFLICT', `capture stream ${this.lease.stream}: lease lost`);
+    }
     let applied = 0;
     for (const group of groups) {
       const keys = [...group.keys.values()];
@@ -197,9 +201,10 @@ class StreamLoop {
     const commit = this.#lastCommit;
     const now = Date.now();
     const moved = commit !== undefined && (this.#checkpointed === undefined || commit.at.file !== this.#checkpointed.file || commit.at.position !== this.#checkpointed.position);
-    // Idle streams checkpoint at most once a second: the control store may live on the server
-    // whose binlog this reads, and every checkpoint is a transaction there.
-    const due = applied > 0 || force || now - this.#lastCheckpointAt >= 1_000;
+    // Idle streams checkpoint at most every IDLE_CHECKPOINT_MS: a switch waits for the checkpoint
+    // to pass the binlog end, while the control store may live on the server whose binlog this
+    // reads, so every checkpoint is itself a transaction there (a few small writes a second).
+    const due = applied > 0 || force || now - this.#lastCheckpointAt >= IDLE_CHECKPOINT_MS;
     if (moved && due) {
       const lagMs = Math.max(0, now - commit.timestamp);
       await this.config.streams.checkpoint(this.lease, commit.at, { changesApplied: applied, lastEventAt: new Date(commit.timestamp), lagMs }, this.ttl);

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { CleaveError } from '@cleave/core';
-import type { BinlogCoordinate } from '@cleave/control';
 
 /** The one call these checks make (a mysql2 promise pool or connection fits). */
 export interface SqlQueryable {
@@ -10,32 +9,6 @@ export interface SqlQueryable {
 async function rows<T>(db: SqlQueryable, sql: string): Promise<T[]> {
   const [result] = await db.query(sql);
   return result as T[];
-}
-
-/**
- * The server's binlog end now (`SHOW MASTER STATUS`, MySQL 8.4's `SHOW BINARY LOG STATUS`), with
- * MariaDB's `@@gtid_binlog_pos`: every transaction committed before the call is before it.
- */
-export async function currentCoordinate(db: SqlQueryable, server: string): Promise<BinlogCoordinate> {
-  let status: Array<{ File: string; Position: number | string }>;
-  try {
-    status = await rows(db, 'SHOW MASTER STATUS');
-  } catch {
-    status = await rows(db, 'SHOW BINARY LOG STATUS');
-  }
-  const first = status[0];
-  if (first === undefined) {
-    throw new CleaveError('CAPTURE_UNAVAILABLE', `server ${server} writes no binary log (SHOW MASTER STATUS is empty)`, {
-      hint: 'Start it with log-bin and binlog_format=ROW, or start the migration with --no-capture.',
-    });
-  }
-  let gtid: string | null = null;
-  try {
-    gtid = (await rows<{ g: string | null }>(db, 'SELECT @@gtid_binlog_pos AS g'))[0]?.g ?? null;
-  } catch {
-    gtid = null; // MySQL: file and offset are the position
-  }
-  return { file: first.File, position: Number(first.Position), gtid: gtid === '' ? null : gtid };
 }
 
 /** The binlog files the server still has. */

@@ -1,29 +1,7 @@
 import { CleaveError, movedTables, tablePlacement, type Plan, type PlanEndpoint } from '@cleave/core';
+import { FORWARD_STREAM, streamServer } from '@cleave/control';
 import { findTable, tableShape, type Catalog, type CatalogForeignKey, type TableShape } from '@cleave/mysql';
 import type { DecodedRow } from './row-keys.js';
-
-/** The forward stream reads the source's binlog; a reverse stream reads one target server's. */
-export const FORWARD_STREAM = 'forward';
-export const reverseStream = (server: string): string => `reverse:${server}`;
-
-/** The stream names a phase runs: forward while the source is the primary, reverse after the writes switch. */
-export function streamsForPhase(plan: Plan, phase: string): string[] {
-  if (phase === 'dual_write' || phase === 'verified' || phase === 'reads_switched') return [FORWARD_STREAM];
-  if (phase === 'writes_switched') return targetServers(plan).map(reverseStream);
-  return [];
-}
-
-/** The servers that hold targets of a plan, each once. */
-export function targetServers(plan: Plan): string[] {
-  return [...new Set(movedTables(plan).flatMap((t) => tablePlacement(plan, t)?.targets.map((e) => e.server) ?? []))];
-}
-
-/** The server whose binlog a stream reads. */
-export function streamServer(plan: Plan, stream: string): string {
-  if (stream === FORWARD_STREAM) return plan.source.server;
-  if (stream.startsWith('reverse:')) return stream.slice('reverse:'.length);
-  throw new CleaveError('INVALID_ARGUMENT', `unknown capture stream ${stream}: expected ${FORWARD_STREAM} or reverse:<server>`);
-}
 
 /** A moved table as one stream sees it: where its rows are read and where they go. */
 export interface WatchedTable {

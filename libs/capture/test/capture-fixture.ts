@@ -1,9 +1,9 @@
 import { parsePlan, type PlanInput } from '@cleave/core';
-import { ControlStore, type CaptureStreams, type MigrationRecord } from '@cleave/control';
+import { ControlStore, FORWARD_STREAM, compareCoordinates, currentCoordinate, formatCoordinate, type CaptureStreams, type MigrationRecord } from '@cleave/control';
 import { MysqlPools, parseConnectionUrl, type ConnectionUrl } from '@cleave/mysql';
 import { controlDatabase, endpointUrl, hexRows, type TestDatabases } from '@cleave/testing';
 import type { Pool } from 'mysql2/promise';
-import { compareCoordinates, currentCoordinate, FORWARD_STREAM, formatCoordinate, runCaptureStream, type CaptureStreamEnd } from '../src/index.js';
+import { runCaptureStream, type CaptureStreamEnd } from '../src/index.js';
 
 /** A capture stream running in the background of a test. */
 export interface RunningStream {

@@ -2,6 +2,7 @@ export { ControlStore } from './control-store.js';
 export type { ChangeActor, ControlStoreConfig, CoordinatorFence } from './control-store.js';
 export { StaleCoordinatorError } from './stale-coordinator-error.js';
 export { CAPTURE_STREAM_STATES, CaptureStreams } from './capture-streams.js';
+export { FORWARD_STREAM, compareCoordinates, currentCoordinate, formatCoordinate, reverseStream, streamServer, streamsForPhase, targetServers } from './capture-coordinates.js';
 export type { BinlogCoordinate, CaptureLease, CaptureProgress, CaptureStreamRecord, CaptureStreamState } from './capture-streams.js';
 export { CONTROL_COLUMN_UPGRADES, CONTROL_SCHEMA_VERSION, CONTROL_TABLES } from './control-schema.js';
 export type { Queryable, TransactionalQueryable } from './queryable.js';

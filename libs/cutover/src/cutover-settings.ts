@@ -43,6 +43,12 @@ export interface CutoverSettings {
    * @defaultValue 1
    */
   readonly counterLockWaitSeconds: number;
+  /**
+   * With writes held, how long a switch waits for each binlog capture stream to apply what its
+   * server committed before the fence, before it aborts (writes released, old epoch kept).
+   * @defaultValue 2000
+   */
+  readonly captureCatchUpMs: number;
 }
 
 export const DEFAULT_CUTOVER_SETTINGS: CutoverSettings = Object.freeze({
@@ -53,12 +59,13 @@ export const DEFAULT_CUTOVER_SETTINGS: CutoverSettings = Object.freeze({
   maxTargetLagSeconds: 5,
   heldWritesReportMs: 2_000,
   counterLockWaitSeconds: 1,
+  captureCatchUpMs: 2_000,
 });
 
 /** Defaults filled in, validated, frozen. Throws `CONFIG_INVALID` naming the bad setting. */
 export function resolveCutoverSettings(partial: Partial<CutoverSettings> = {}): CutoverSettings {
   const s = { ...DEFAULT_CUTOVER_SETTINGS, ...partial, soakMs: Object.freeze({ ...(partial.soakMs ?? {}) }) };
-  for (const key of ['fenceTtlMs', 'fenceAckTimeoutMs', 'epochAckTimeoutMs', 'maxTargetLagSeconds', 'heldWritesReportMs', 'counterLockWaitSeconds'] as const) {
+  for (const key of ['fenceTtlMs', 'fenceAckTimeoutMs', 'epochAckTimeoutMs', 'maxTargetLagSeconds', 'heldWritesReportMs', 'counterLockWaitSeconds', 'captureCatchUpMs'] as const) {
     if (!Number.isFinite(s[key]) || s[key] < 0) throw new CleaveError('CONFIG_INVALID', `cutover setting ${key} must be a number >= 0, got ${String(s[key])}`);
   }
   for (const [phase, ms] of Object.entries(s.soakMs)) {

@@ -13,6 +13,7 @@ export type CutoverStore = Pick<
   | 'openShadowFailures'
   | 'claimCoordinator'
   | 'coordinatorToken'
+  | 'captureStreams'
 >;
 
 /** The few mysql2 methods the cutover needs on a data server (replica status, table renames). */

@@ -382,6 +382,10 @@ export class Cutover {
         else {
           const counters = await sw.alignCounters(ctx);
           if (counters.status === 'fail') abortWhy = counters.detail;
+          else {
+            const capture = await sw.awaitCapture(ctx);
+            if (capture.status === 'fail') abortWhy = capture.detail;
+          }
         }
         timing.syncCheckMs = performance.now() - t;
       }
@@ -411,6 +415,7 @@ export class Cutover {
     resumedFrom: string | null,
     done: (extra: Partial<CutoverResult>) => T,
   ): Promise<T> {
+    await sw.handOverCapture(ctx, await this.#c.store.getMigration(ctx.migration.id));
     await sw.announceEpoch(ctx, epoch);
     const t = performance.now();
     const acks = await sw.awaitEpochAcks(ctx, epoch);

@@ -80,6 +80,17 @@ export class DryRunSwitcher implements Switcher {
     return { name: COUNTERS_CHECK, status: 'pass', detail: 'dry run' };
   }
 
+  async awaitCapture(ctx: ChangeContext): Promise<CheckResult> {
+    this.#do(
+      `wait up to ${this.#settings.captureCatchUpMs} ms for each binlog capture stream to apply up to its server's binlog end; otherwise unfence, keep epoch ${ctx.migration.epoch}, record aborted`,
+    );
+    return { name: 'capture-caught-up', status: 'pass', detail: 'dry run' };
+  }
+
+  async handOverCapture(ctx: ChangeContext): Promise<void> {
+    this.#do(`start the capture streams of ${ctx.change.to} at their servers' binlog ends and retire those of ${ctx.change.from} (writes still held)`);
+  }
+
   async flip(ctx: ChangeContext): Promise<MigrationRecord> {
     const { change, migration } = ctx;
     this.#do(

@@ -9,6 +9,7 @@ import { quoteIdentifier } from '@cleave/mysql';
 import { alignAutoIncrement, COUNTERS_CHECK, CounterAlignmentError } from './auto-increment-alignment.js';
 import { fencedStore } from './fenced-store.js';
 import { shadowFailuresRepaired } from './preconditions/shadow-failures-repaired.js';
+import { awaitCaptureCaughtUp, CAPTURE_CHECK, handOverCapture } from './capture-handover.js';
 
 /** The points after which {@link LiveSwitcherConfig.onStep} is called. */
 export const CUTOVER_STEP_POINTS = ['begun', 'fenced', 'fence-acked', 'flipped', 'epoch-acked', 'unfenced', 'archived'] as const;
@@ -118,6 +119,20 @@ export class LiveSwitcher implements Switcher {
       if (error instanceof CounterAlignmentError) return { name, status: 'fail', detail: error.message };
       throw error;
     }
+  }
+
+  async awaitCapture(ctx: ChangeContext): Promise<CheckResult> {
+    const servers = this.#c.servers;
+    if (servers === undefined) return { name: CAPTURE_CHECK, status: 'warn', detail: 'this coordinator has no connection to the data servers: capture progress was not checked' };
+    const result = await awaitCaptureCaughtUp(ctx.migration, this.#c.store.captureStreams(), servers, this.#c.settings.captureCatchUpMs);
+    return { name: CAPTURE_CHECK, status: result.ok ? 'pass' : 'fail', detail: result.detail };
+  }
+
+  async handOverCapture(ctx: ChangeContext, after: MigrationRecord): Promise<void> {
+    const servers = this.#c.servers;
+    if (servers === undefined) return;
+    const changes = await handOverCapture(after, ctx.change.from, this.#c.store.captureStreams(), servers);
+    if (changes.length > 0) await this.#c.store.appendEvent(ctx.migration.id, 'note', this.#by(ctx), this.#journal(ctx, { cutover: 'capture', streams: changes }));
   }
 
   async flip(ctx: ChangeContext, details: Record<string, unknown>): Promise<MigrationRecord> {

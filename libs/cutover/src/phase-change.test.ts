@@ -55,6 +55,7 @@ describe('precondition registry', () => {
     for (const names of Object.values(CHANGE_PRECONDITIONS)) for (const n of names ?? []) expect(PRECONDITIONS.has(n)).toBe(true);
     expect(preconditionsFor({ from: 'reads_switched', to: 'writes_switched' }).map((p) => p.name)).toEqual([
       'all-routers-acked',
+      'capture-healthy',
       'shadow-failures-repaired',
       'shadow-read-mismatches-zero',
       'soak-time-elapsed',

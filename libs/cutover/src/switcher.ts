@@ -78,6 +78,10 @@ export interface Switcher {
    * are raised to the old primary's (no id is handed out twice). `fail` aborts the change.
    */
   alignCounters(ctx: ChangeContext): Promise<CheckResult>;
+  /** With writes held: every capture stream applied what its server committed. `fail` aborts the change. */
+  awaitCapture(ctx: ChangeContext): Promise<CheckResult>;
+  /** After the flip, writes still held: start the new phase's capture streams, retire the old ones. */
+  handOverCapture(ctx: ChangeContext, after: MigrationRecord): Promise<void>;
   /** The point of no return of this change: phase and epoch, compare-and-set, with the event. */
   flip(ctx: ChangeContext, details: Record<string, unknown>): Promise<MigrationRecord>;
   announceEpoch(ctx: ChangeContext, epoch: number): Promise<void>;

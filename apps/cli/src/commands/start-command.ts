@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { CleaveError, backfillUnits, parsePlan, type Plan } from '@cleave/core';
-import { preflightPlan, type MigrationRecord } from '@cleave/control';
+import { FORWARD_STREAM, currentCoordinate, preflightPlan, type MigrationRecord } from '@cleave/control';
 import { ensureTargetTable, readCatalog } from '@cleave/mysql';
+import { requireCaptureSupport } from '@cleave/capture';
 import type { CliContext } from '../cli-context.js';
 
 export function readPlanFile(file: string): Plan {
@@ -31,10 +32,13 @@ export const actor = () => `cli:${userInfo().username}`;
  * fails), records it in the control store, moves it to dual_write and enqueues one split job per
  * table (deterministic ids, so running the same step twice enqueues nothing new).
  */
-export async function startMigration(ctx: CliContext, planFile: string): Promise<MigrationRecord> {
+export async function startMigration(ctx: CliContext, planFile: string, options: { capture?: boolean } = {}): Promise<MigrationRecord> {
+  const capture = options.capture ?? true;
   const plan = readPlanFile(planFile);
   for (const server of new Set([plan.source.server, ...Object.values(plan.targets).map((t) => t.server)])) ctx.pool(server);
   const source = ctx.pool(plan.source.server, plan.source.database);
+  // Binlog capture is checked before anything is created; it is what carries writes made outside the routers.
+  if (capture) await requireCaptureSupport(source.promise, plan.source.server);
   // The whole catalog: foreign keys of tables that stay can point at tables that move.
   const catalog = await readCatalog(source.promise, plan.source.database);
   preflightPlan(plan, catalog);
@@ -53,7 +57,12 @@ export async function startMigration(ctx: CliContext, planFile: string): Promise
   }
   const store = await ctx.store();
   const by = { actor: actor(), reason: `cleave start ${planFile}` };
+  // The capture starts at the binlog end taken before the migration exists, so before any chunk is
+  // copied: every change a chunk could miss is after it.
+  const captureFrom = capture ? await currentCoordinate(source.promise, plan.source.server) : null;
   const migration = await store.createMigration(plan, by);
+  if (captureFrom !== null) await store.captureStreams().aim(migration.id, FORWARD_STREAM, plan.source.server, captureFrom, migration.epoch);
+  else await store.appendEvent(migration.id, 'note', { actor: by.actor, reason: 'started with --no-capture' }, { capture: 'off' });
   for (const unit of units) {
     const table = catalog.tables.find((t) => t.name === unit.table);
     await store.registerBackfillTable(migration.id, unit.id, unit.targetName, table?.rowEstimate ?? 0);

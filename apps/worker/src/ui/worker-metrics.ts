@@ -18,6 +18,18 @@ export class WorkerMetrics {
   readonly verifyRowsChecked = new Counter({ name: 'cleave_verify_rows_checked_total', help: 'Rows compared by verification', labelNames: ['migration'], registers: [this.registry] });
   readonly verifyDifferences = new Counter({ name: 'cleave_verify_differences_total', help: 'Rows that differed between primary and shadow', labelNames: ['migration'], registers: [this.registry] });
   readonly verifyRepairs = new Counter({ name: 'cleave_verify_repairs_total', help: 'Rows repaired from the primary', labelNames: ['migration'], registers: [this.registry] });
+  readonly captureChangesApplied = new Counter({
+    name: 'cleave_capture_changes_applied_total',
+    help: 'Keys of changed rows a binlog capture stream of this worker synced to the shadow',
+    labelNames: ['migration', 'stream'],
+    registers: [this.registry],
+  });
+  readonly captureLagSeconds = new Gauge({
+    name: 'cleave_capture_lag_seconds',
+    help: 'Apply time minus binlog commit time of the last transaction a capture stream of this worker checkpointed',
+    labelNames: ['migration', 'stream'],
+    registers: [this.registry],
+  });
   readonly connectionsOpened: Gauge;
   readonly activeJobs: Gauge;
   readonly shadowReadsCompared: Gauge;
