@@ -4,6 +4,7 @@ import { CliContext, type GlobalOptions } from './cli-context.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
 import { emit, fmtTime } from './output.js';
 import { startMigration } from './commands/start-command.js';
+import { captureResetCommand } from './commands/capture-reset-command.js';
 import { formatStatus, listMigrations, migrationStatus } from './commands/status-command.js';
 import { watchStatus } from './commands/watch-status.js';
 import { runWorkerProcess } from './commands/worker-command.js';
@@ -215,6 +216,23 @@ export function buildProgram(): Command {
         const result = await rollbackCommand(ctx, id, { dryRun: Boolean(opts.dryRun), ...(opts.reason === undefined ? {} : { reason: opts.reason }) });
         emit(Boolean(globals().json), result, () => formatCutover(result));
         return exitCodeOfResult(result);
+      }),
+    );
+
+  program
+    .command('capture-reset')
+    .description('restart the binlog capture of a migration at the binlog end (after a purged checkpoint or DDL on a moved table); run `cleave verify <id> --repair` next')
+    .argument('<id>', 'migration id or name')
+    .addHelpText('after', '\nExample:\n  cleave capture-reset split-mail && cleave verify split-mail --repair')
+    .action((id: string) =>
+      run(globals(), async (ctx) => {
+        const result = await captureResetCommand(ctx, id);
+        emit(Boolean(globals().json), result, () =>
+          [
+            ...result.streams.map((s) => `capture stream ${s.stream} restarts on ${s.server} at ${s.from}`),
+            `changes before that position and after the old checkpoint were not captured: run cleave verify ${id} --repair now`,
+          ].join('\n'),
+        );
       }),
     );
 

@@ -183,7 +183,7 @@ export class BinlogReader {
 /** The error of a checkpoint the server no longer has, with the documented recovery. */
 export function purgedError(server: string, from: string, cause?: unknown): CleaveError {
   return new CleaveError('CAPTURE_POSITION_PURGED', `the binlog at the capture checkpoint ${from} is no longer on server ${server} (purged or expired)`, {
-    hint: 'Changes after the checkpoint cannot be read. Run `cleave capture reset <id>` (a new position at the binlog end), then `cleave verify <id> --repair` for a full pass before any switch; keep binlogs longer (binlog_expire_logs_seconds) than a worker can be down.',
+    hint: 'Changes after the checkpoint cannot be read. Run `cleave capture-reset <id>` (a new position at the binlog end), then `cleave verify <id> --repair` for a full pass before any switch; keep binlogs longer (binlog_expire_logs_seconds) than a worker can be down.',
     ...(cause === undefined ? {} : { cause }),
   });
 }

@@ -128,7 +128,8 @@ class StreamLoop {
       const change = await this.reader.next(wait);
       if (change !== undefined) await this.#take(change);
       const due = this.#batch.size > 0 || this.#parents.length > 0 ? Date.now() - this.#firstPendingAt >= flushMs || this.#batch.size >= maxKeys : false;
-      if (due || (change === undefined && !pending)) await this.#flush(false);
+      // Also when busy with other tables' transactions: the position moves and a switch waits for it.
+      if (due || (change === undefined && !pending) || Date.now() - this.#lastCheckpointAt >= IDLE_CHECKPOINT_MS) await this.#flush(false);
     }
     await this.#flush(true);
     await this.config.streams.release(this.lease);
@@ -145,7 +146,7 @@ class StreamLoop {
       if (named.length > 0) {
         await this.#flush(true);
         throw new CleaveError('CAPTURE_DDL', `capture stream ${this.plan.stream} read a statement on moved table ${named.join(', ')} at ${formatCoordinate(change.at)}: ${change.statement.slice(0, 300)}`, {
-          hint: 'Apply the same change to the table on the other side, then run `cleave capture reset <id>` and `cleave verify <id> --repair`. Schema changes of moved tables wait until the migration is finalized or cancelled.',
+          hint: 'Apply the same change to the table on the other side, then run `cleave capture-reset <id>` and `cleave verify <id> --repair`. Schema changes of moved tables wait until the migration is finalized or cancelled.',
         });
       }
       this.#lastCommit = { at: change.at, timestamp: change.timestamp }; // DDL has no commit marker of its own

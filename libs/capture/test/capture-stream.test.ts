@@ -135,7 +135,7 @@ describe('binlog capture', () => {
     const record = await fx.streams.get(m.id, 'forward');
     expect(record?.state).toBe('failed');
     expect(record?.error).toContain('ALTER TABLE altered ADD COLUMN w INT');
-    expect(record?.error).toContain('cleave capture reset');
+    expect(record?.error).toContain('cleave capture-reset');
     const sides = await fx.bothSides('altered');
     expect(sides.target).toHaveLength(1);
   });
@@ -147,7 +147,7 @@ describe('binlog capture', () => {
     await fx.streams.aim(m.id, 'forward', 'source', { file: record.checkpoint.file.replace(/\d+$/, (n) => '0'.repeat(n.length)), position: 4 }, m.epoch);
     expect(await fx.start(m).ended).toBe('failed');
     const failed = await fx.streams.get(m.id, 'forward');
-    expect(failed?.error).toMatch(/is no longer on server source.*cleave capture reset.*verify .*--repair/s);
+    expect(failed?.error).toMatch(/is no longer on server source.*cleave capture-reset.*verify .*--repair/s);
   });
 
   it('runs once: a second worker is turned away, and a re-aimed stream stops its old holder', async () => {

@@ -64,12 +64,18 @@ interface StreamRow {
   error: string | null;
   owner: string | null;
   token: string | number;
-  lease_until: Date | null;
+  lease_until: Date | string | null;
   changes_applied: string | number;
-  last_event_at: Date | null;
+  last_event_at: Date | string | null;
   lag_ms: string | number | null;
-  checkpointed_at: Date | null;
-  updated_at: Date;
+  checkpointed_at: Date | string | null;
+  updated_at: Date | string;
+}
+
+/** The control pool may return DATETIME as text (`dateStrings`): always a Date here, in UTC. */
+function toDate(value: Date | string | null): Date | null {
+  if (value === null) return null;
+  return value instanceof Date ? value : new Date(`${value.replace(' ', 'T')}Z`);
 }
 
 function toRecord(row: StreamRow): CaptureStreamRecord {
@@ -83,12 +89,12 @@ function toRecord(row: StreamRow): CaptureStreamRecord {
     error: row.error,
     owner: row.owner,
     token: Number(row.token),
-    leaseUntil: row.lease_until,
+    leaseUntil: toDate(row.lease_until),
     changesApplied: Number(row.changes_applied),
-    lastEventAt: row.last_event_at,
+    lastEventAt: toDate(row.last_event_at),
     lagMs: row.lag_ms === null ? null : Number(row.lag_ms),
-    checkpointedAt: row.checkpointed_at,
-    updatedAt: row.updated_at,
+    checkpointedAt: toDate(row.checkpointed_at),
+    updatedAt: toDate(row.updated_at) ?? new Date(0),
   };
 }
 

@@ -1,3 +1,4 @@
+import type { CaptureStreamRecord } from './capture-streams.js';
 import type { ControlStore } from './control-store.js';
 import type { BackfillTableRecord, MigrationEvent, MigrationRecord, ThrottleStat, VerificationRunRecord } from './records.js';
 
@@ -16,15 +17,18 @@ export interface MigrationStatus {
   readonly throttling: readonly ThrottleStat[];
   readonly verification: readonly VerificationRunRecord[];
   readonly events: readonly MigrationEvent[];
+  /** The binlog capture streams (empty: started with --no-capture). */
+  readonly capture: readonly CaptureStreamRecord[];
 }
 
 export async function readMigrationStatus(store: ControlStore, idOrName: string, now = new Date()): Promise<MigrationStatus> {
   const migration = await store.getMigration(idOrName);
-  const [tables, throttling, verification, events] = await Promise.all([
+  const [tables, throttling, verification, events, capture] = await Promise.all([
     store.backfillTables(migration.id),
     store.throttleStats(migration.id),
     store.verificationRuns(migration.id),
     store.events(migration.id),
+    store.captureStreams().list(migration.id),
   ]);
   const units = tables.map((t) => ({
     ...t,
@@ -36,6 +40,7 @@ export async function readMigrationStatus(store: ControlStore, idOrName: string,
     backfill: { tables: units, rowsCopied: tables.reduce((n, t) => n + t.rowsCopied, 0), complete: tables.length > 0 && tables.every((t) => t.state === 'copied') },
     throttling,
     verification,
+    capture,
     events,
   };
 }

@@ -40,8 +40,23 @@ export function formatStatus(s: CliMigrationStatus): string {
         `${v.passes} passes, ${fmtInt(v.chunks)} chunks, ${fmtInt(v.rowsChecked)} rows checked, ${fmtInt(v.rowsDiffering)} differing, ${fmtInt(v.rowsRepaired)} repaired`,
     );
   }
+  lines.push('', 'binlog capture:');
+  if (s.capture.length === 0) lines.push('  OFF (started with --no-capture): writes made outside @cleave/router reach the other side only through verification passes');
+  for (const c of s.capture) {
+    const age = c.checkpointedAt === null ? 'never checkpointed' : `checkpointed ${fmtDuration(Date.now() - c.checkpointedAt.getTime())} ago`;
+    lines.push(
+      `  ${c.stream.padEnd(18)} ${c.state.padEnd(8)} reads ${c.server} at ${c.checkpoint.file}:${c.checkpoint.position}  lag ${c.lagMs === null ? '-' : `${fmtInt(c.lagMs)} ms`}  ` +
+        `${fmtInt(c.changesApplied)} keys applied  ${age}${c.owner ? `  run by ${c.owner}` : c.state === 'active' ? '  NO WORKER RUNNING IT' : ''}${c.error ? `\n    error: ${c.error}` : ''}`,
+    );
+  }
   lines.push('', 'routers:');
-  if (s.routers.length === 0) lines.push('  none registered: writes that do not go through @cleave/router reach only the source and are caught only by verification');
+  if (s.routers.length === 0) {
+    lines.push(
+      s.capture.length > 0
+        ? '  none registered: writes reach the other side through binlog capture'
+        : '  none registered: writes that do not go through @cleave/router reach only the source and are caught only by verification',
+    );
+  }
   for (const r of s.routers) {
     lines.push(`  ${r.routerId} (${r.service} on ${r.host})  epoch ${r.ackedEpoch ?? '-'}${r.ackedEpoch === m.epoch ? ' (current)' : ''}${r.fenceId ? `  holding writes for fence ${r.fenceId}` : ''}`);
   }
