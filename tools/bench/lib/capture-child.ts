@@ -1,0 +1,126 @@
+// One capture stream in a process of its own (bench:capture measures its CPU from /proc): runs
+// @cleave/capture's runCaptureStream for one migration and stream until SIGTERM, as a worker does.
+// Settings come in BENCH_CAPTURE (JSON, server URLs with their passwords: the environment, not
+// the command line). Writes one JSON object a line: {"event":"ready"} once the binlog streams,
+// {"event":"log",...}, {"event":"timing",...} on SIGUSR2 (cumulative: flushes, keys applied,
+// wall time spent in the calls to each server), and {"event":"ended","end":...} when the stream
+// returned.
+import type { Pool } from 'mysql2/promise';
+import { runCaptureStream } from '@cleave/capture';
+import { ControlStore } from '@cleave/control';
+import { MysqlPools, parseConnectionUrl, type ConnectionUrl } from '@cleave/mysql';
+
+export interface CaptureChildSettings {
+  readonly migrationId: string;
+  readonly stream: string;
+  readonly controlDatabase: string;
+  /** Server name -> connection URL; the control store lives on `controlServer`. */
+  readonly servers: Record<string, string>;
+  readonly controlServer: string;
+  readonly flushIntervalMs?: number;
+  readonly maxBatchKeys?: number;
+}
+
+const settings = JSON.parse(process.env['BENCH_CAPTURE'] ?? '{}') as CaptureChildSettings;
+const emit = (line: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(line)}\n`);
+
+/** Time spent in calls to each server (the stream runs one call at a time: they add up to wall time). */
+export interface CaptureTiming {
+  readonly event: 'timing';
+  readonly flushes: number;
+  readonly applied: number;
+  /** label -> [ms, calls]: source (image reads), target1 (the locked sync), control (checkpoints, lease). */
+  readonly calls: Record<string, [number, number]>;
+  readonly cpuSeconds: number;
+}
+const calls: Record<string, [number, number]> = {};
+let flushes = 0;
+let appliedKeys = 0;
+const account = (label: string, ms: number) => {
+  const entry = (calls[label] ??= [0, 0]);
+  entry[0] += ms;
+  entry[1] += 1;
+};
+/** The pool (or a connection taken from it) with every query, execute and getConnection timed under `label`. */
+function timed<T extends object>(target: T, label: string): T {
+  return new Proxy(target, {
+    get(obj, prop) {
+      const value: unknown = Reflect.get(obj, prop, obj);
+      if (typeof value !== 'function') return value;
+      const fn = value as (...args: unknown[]) => unknown;
+      if (prop === 'query' || prop === 'execute' || prop === 'getConnection') {
+        return async (...args: unknown[]) => {
+          const started = performance.now();
+          try {
+            const result = await fn.apply(obj, args);
+            return prop === 'getConnection' ? timed(result as object, label) : result;
+          } finally {
+            account(label, performance.now() - started);
+          }
+        };
+      }
+      return fn.bind(obj);
+    },
+  });
+}
+
+// As the capture tests and a worker: a pool per server, the stream's syncs take what they need;
+// the control store on a pool of its own, so that its checkpoints are timed apart from the source's reads.
+const pools = new MysqlPools({ maxConnectionsPerServer: 20, defaultConnectionLimit: 8 });
+const controlPools = new MysqlPools({ maxConnectionsPerServer: 4, defaultConnectionLimit: 2 });
+const urls: Record<string, ConnectionUrl> = Object.fromEntries(Object.entries(settings.servers).map(([name, url]) => [name, parseConnectionUrl(url)]));
+const url = (name: string): ConnectionUrl => {
+  const found = urls[name];
+  if (found === undefined) throw new Error(`capture child: no URL for server ${name}`);
+  return found;
+};
+const timedPools = new Map<string, Pool>();
+const servers = (name: string): Pool => {
+  let pool = timedPools.get(name);
+  if (pool === undefined) {
+    pool = timed(pools.pool(url(name)).promise as unknown as Pool, name);
+    timedPools.set(name, pool);
+  }
+  return pool;
+};
+const store = await ControlStore.open({ pool: timed(controlPools.pool(url(settings.controlServer)).promise as unknown as Pool, 'control'), database: settings.controlDatabase });
+const migration = await store.getMigration(settings.migrationId);
+const abort = new AbortController();
+process.on('SIGTERM', () => abort.abort());
+process.on('SIGINT', () => abort.abort());
+const cpuSeconds = () => {
+  const cpu = process.cpuUsage();
+  return (cpu.user + cpu.system) / 1e6;
+};
+process.on('SIGUSR2', () => emit({ event: 'timing', flushes, applied: appliedKeys, calls, cpuSeconds: cpuSeconds() } satisfies CaptureTiming));
+
+let end: string;
+try {
+  end = await runCaptureStream({
+    migration,
+    stream: settings.stream,
+    streams: store.captureStreams(),
+    owner: `bench-capture-${process.pid}`,
+    servers,
+    urls: url,
+    signal: abort.signal,
+    ...(settings.flushIntervalMs === undefined ? {} : { flushIntervalMs: settings.flushIntervalMs }),
+    ...(settings.maxBatchKeys === undefined ? {} : { maxBatchKeys: settings.maxBatchKeys }),
+    onProgress: (progress) => {
+      if (progress.applied > 0) {
+        flushes += 1;
+        appliedKeys += progress.applied;
+      }
+    },
+    log: (level, message, details) => {
+      emit({ event: 'log', level, message, ...(details === undefined ? {} : { details }) });
+      if (level === 'info' && message.includes(' reading ')) emit({ event: 'ready' });
+    },
+  });
+} catch (error) {
+  end = `error: ${(error as Error).message}`;
+}
+emit({ event: 'ended', end, cpuSeconds: cpuSeconds() });
+await pools.end().catch(() => undefined);
+await controlPools.end().catch(() => undefined);
+process.exit(end === 'stopped' ? 0 : 1);
