@@ -4,6 +4,7 @@ import { parsePlan, isCleaveError, type Plan } from '@cleave/core';
 import { quoteIdentifier } from '@cleave/mysql';
 import { useTestDatabases } from '@cleave/testing';
 import { ControlStore } from './control-store.js';
+import { CONTROL_SCHEMA_VERSION } from './control-schema.js';
 import { StaleCoordinatorError } from './stale-coordinator-error.js';
 
 const plan = (name: string): Plan =>
@@ -56,7 +57,7 @@ describe('ControlStore: coordinator fencing tokens', () => {
     await upgraded.changePhase('old1', { from: 'dual_write', to: 'verified', expectedEpoch: 2, fence: { token: 3 } }, { actor: 'test' });
     expect(await upgraded.coordinatorToken('old1')).toBe(3);
     const [versions] = await pool.query(`SELECT version FROM ${quoteIdentifier(db)}.schema_version ORDER BY version`);
-    expect((versions as Array<{ version: number }>).map((v) => v.version)).toContain(2);
+    expect((versions as Array<{ version: number }>).map((v) => v.version)).toContain(CONTROL_SCHEMA_VERSION);
   });
 
   it('refuses a phase change with a lower token than the stored one, writing nothing; a newer token goes through and is recorded', async () => {
