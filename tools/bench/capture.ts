@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import type mysql from 'mysql2/promise';
 import { parsePlan } from '@cleave/core';
-import { ControlStore, type CaptureStreams, type MigrationRecord } from '@cleave/control';
+import { ControlStore, FORWARD_STREAM, compareCoordinates, currentCoordinate, type CaptureStreams, type MigrationRecord } from '@cleave/control';
 import { MysqlPools, parseConnectionUrl } from '@cleave/mysql';
 import {
   controlDatabase,
@@ -34,7 +34,7 @@ import {
 } from '@cleave/testing';
 import type { CaptureChildSettings, CaptureTiming } from './lib/capture-child.js';
 import type { WritersReport, WritersSettings } from './lib/capture-writers.js';
-import { binlogEnd, compareCoordinates, HeartbeatLag, percentile, replicaExecuted, slope, type BeatLag, type Coordinate } from './lib/lag.js';
+import { HeartbeatLag, percentile, replicaExecuted, slope, type BeatLag } from './lib/lag.js';
 import { replicaPort, replicationHealthy, startReplica, startReplication, type ReplicaInstance } from './lib/replica.js';
 import { procCpuSeconds, sourceAndTargetPids } from './lib/shell.js';
 
@@ -143,7 +143,7 @@ try {
   cleanups.push(() => replicaDb.end());
   // Same empty tables on every side; every row after this arrives on target1 and the replica through the binlog.
   for (const ddl of benchDdl()) for (const conn of [source, target1, replicaDb]) await conn.query(ddl);
-  const start = await binlogEnd(source);
+  const start = await currentCoordinate(source, 'source');
   await startReplication(replicaAdmin, {
     host: config.host,
     port: dbs.source.endpoint.port,
@@ -171,10 +171,10 @@ try {
     moves: [{ kind: 'tables', tables: [...MOVED], to: 't1' }],
   });
   const created = await store.createMigration(plan, { actor: 'bench' });
-  await streams.aim(created.id, 'forward', 'source', { ...start, gtid: null }, created.epoch);
+  await streams.aim(created.id, FORWARD_STREAM, 'source', start, created.epoch);
   const migration: MigrationRecord = await store.changePhase(created.id, { from: 'planned', to: 'dual_write' }, { actor: 'bench' });
   const stream = async () => {
-    const record = await streams.get(migration.id, 'forward');
+    const record = await streams.get(migration.id, FORWARD_STREAM);
     if (record === null) throw new Error('the capture stream is gone from the control store');
     if (record.state === 'failed') throw new Error(`the capture stream failed: ${record.error ?? ''}`);
     return record;
@@ -182,7 +182,7 @@ try {
 
   const childSettings: CaptureChildSettings = {
     migrationId: migration.id,
-    stream: 'forward',
+    stream: FORWARD_STREAM,
     controlDatabase: controlDatabase(dbs),
     controlServer: 'source',
     servers: { source: endpointUrl(dbs.source.endpoint), target1: endpointUrl(dbs.target1.endpoint) },
@@ -213,7 +213,7 @@ try {
 
   /** Both sides applied everything the source committed until now. */
   const catchUp = async (what: string, timeoutMs: number): Promise<{ captureMs: number; replicaMs: number }> => {
-    const goal: Coordinate = await binlogEnd(source);
+    const goal = await currentCoordinate(source, 'source');
     const [captureMs, replicaMs] = await Promise.all([
       waitUntil(`the capture to pass ${goal.file}:${goal.position} (${what})`, timeoutMs, async () => compareCoordinates((await stream()).checkpoint, goal) >= 0),
       waitUntil(`the replica to pass ${goal.file}:${goal.position} (${what})`, timeoutMs, async () => {
@@ -250,7 +250,7 @@ try {
         const { index, at } = lag.next();
         await heartbeatConn.query('UPDATE bench_heartbeat SET at = ? WHERE id = 1', [at]);
         const ackedMs = performance.now();
-        lag.acked(index, ackedMs, await binlogEnd(heartbeatConn));
+        lag.acked(index, ackedMs, await currentCoordinate(heartbeatConn, 'source'));
         tick += HEARTBEAT_MS;
         await sleep(Math.max(0, tick - performance.now()));
       }

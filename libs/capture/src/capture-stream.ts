@@ -123,17 +123,21 @@ class StreamLoop {
     const maxKeys = this.config.maxBatchKeys ?? 2_000;
     this.#lastCheckpointAt = Date.now();
     while (!this.config.signal.aborted) {
-      const pending = this.#batch.size > 0 || this.#parents.length > 0;
-      const wait = pending ? Math.max(0, this.#firstPendingAt + flushMs - Date.now()) : 200;
+      const wait = this.#pending() ? Math.max(0, this.#firstPendingAt + flushMs - Date.now()) : IDLE_CHECKPOINT_MS;
       const change = await this.reader.next(wait);
       if (change !== undefined) await this.#take(change);
-      const due = this.#batch.size > 0 || this.#parents.length > 0 ? Date.now() - this.#firstPendingAt >= flushMs || this.#batch.size >= maxKeys : false;
-      // Also when busy with other tables' transactions: the position moves and a switch waits for it.
-      if (due || (change === undefined && !pending) || Date.now() - this.#lastCheckpointAt >= IDLE_CHECKPOINT_MS) await this.#flush(false);
+      const now = Date.now();
+      const keysDue = this.#pending() && (now - this.#firstPendingAt >= flushMs || this.#batch.size >= maxKeys);
+      // Without keys too: the position moves (other tables' transactions, idle time) and a switch waits for it.
+      if (keysDue || now - this.#lastCheckpointAt >= IDLE_CHECKPOINT_MS) await this.#flush(false);
     }
     await this.#flush(true);
     await this.config.streams.release(this.lease);
     return 'stopped';
+  }
+
+  #pending(): boolean {
+    return this.#batch.size > 0 || this.#parents.length > 0;
   }
 
   async #take(change: BinlogChange): Promise<void> {
@@ -153,7 +157,7 @@ class StreamLoop {
       return;
     }
     const id = `${change.database}.${change.table}`;
-    if (this.#batch.size === 0 && this.#parents.length === 0) this.#firstPendingAt = Date.now();
+    if (!this.#pending()) this.#firstPendingAt = Date.now();
     const watched = this.plan.watched.get(id);
     if (watched !== undefined) for (const row of change.rows) this.#addRow(watched, row.before, row.after);
     const links = this.plan.cascades.get(id);
@@ -183,21 +187,25 @@ class StreamLoop {
     if (groups.length > 0 && !(await this.config.streams.renew(this.lease, this.ttl))) {
       throw new CleaveError('CONFLICT', `capture stream ${this.lease.stream}: lease lost`);
     }
-    let applied = 0;
-    for (const group of groups) {
-      const keys = [...group.keys.values()];
-      await this.#withRetry(`sync ${keys.length} keys of ${group.watched.table} to ${group.shadow.server}`, () =>
-        syncKeys({
-          source: this.config.servers(group.watched.primary.server),
-          target: this.config.servers(group.shadow.server),
-          sourceShape: group.watched.shape,
-          targetTable: { database: group.shadow.database, table: group.watched.table },
-          keys,
-          options: { imageLiterals: 'client' },
-        }),
-      );
-      applied += keys.length;
-    }
+    // Each group is another table or another shadow server, so their locked syncs never wait for
+    // each other: run them side by side (one after another, the flush took the sum of their round trips).
+    const counts = await Promise.all(
+      groups.map(async (group) => {
+        const keys = [...group.keys.values()];
+        await this.#withRetry(`sync ${keys.length} keys of ${group.watched.table} to ${group.shadow.server}`, () =>
+          syncKeys({
+            source: this.config.servers(group.watched.primary.server),
+            target: this.config.servers(group.shadow.server),
+            sourceShape: group.watched.shape,
+            targetTable: { database: group.shadow.database, table: group.watched.table },
+            keys,
+            options: { imageLiterals: 'client' },
+          }),
+        );
+        return keys.length;
+      }),
+    );
+    const applied = counts.reduce((sum, n) => sum + n, 0);
     this.#batch.clear();
     const commit = this.#lastCommit;
     const now = Date.now();

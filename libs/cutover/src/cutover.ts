@@ -399,7 +399,7 @@ export class Cutover {
     const t = performance.now();
     const after = await sw.flip(ctx, { fenceId, fenceAckMs: Math.round(timing.fenceAckMs), checks: checks.map((c) => `${c.name}:${c.status}`) });
     timing.flipMs = performance.now() - t;
-    return this.#finish(sw, ctx, after.epoch, fenceId, fenceAt, timing, null, (extra) =>
+    return this.#finish(sw, ctx, after, fenceId, fenceAt, timing, null, (extra) =>
       result(sw.dryRun ? 'dry-run' : 'done', { changeId: sw.dryRun ? null : ctx.changeId, epoch: sw.dryRun ? migration.epoch : after.epoch, ...extra }),
     );
   }
@@ -408,14 +408,15 @@ export class Cutover {
   async #finish<T>(
     sw: Switcher,
     ctx: ChangeContext,
-    epoch: number,
+    after: MigrationRecord,
     fenceId: string | null,
     fenceAt: number,
     timing: { fenceAckMs: number; syncCheckMs: number; flipMs: number; epochAckMs: number },
     resumedFrom: string | null,
     done: (extra: Partial<CutoverResult>) => T,
   ): Promise<T> {
-    await sw.handOverCapture(ctx, await this.#c.store.getMigration(ctx.migration.id));
+    const epoch = after.epoch;
+    await sw.handOverCapture(ctx, after);
     await sw.announceEpoch(ctx, epoch);
     const t = performance.now();
     const acks = await sw.awaitEpochAcks(ctx, epoch);
@@ -448,7 +449,7 @@ export class Cutover {
     const sw = this.#live(lease);
     await lease.check();
     if (interrupted.flipped) {
-      await this.#finish(sw, ctx, migration.epoch, interrupted.fenceId, performance.now(), { fenceAckMs: 0, syncCheckMs: 0, flipMs: 0, epochAckMs: 0 }, interrupted.holder, () => null);
+      await this.#finish(sw, ctx, migration, interrupted.fenceId, performance.now(), { fenceAckMs: 0, syncCheckMs: 0, flipMs: 0, epochAckMs: 0 }, interrupted.holder, () => null);
       return { changeId: interrupted.changeId, from: interrupted.from, to: interrupted.to, action: 'finished', interruptedHolder: interrupted.holder, epoch: migration.epoch };
     }
     await sw.abort(ctx, `switch aborted, epoch ${interrupted.fromEpoch} kept: its coordinator (${interrupted.holder}) stopped before the flip`, interrupted.fenceId, {

@@ -1,14 +1,12 @@
+import { compareCoordinates, type BinlogCoordinate } from '@cleave/control';
+
 // Replication lag from a heartbeat row, for bench:capture: the bench writes a new time into
 // bench_heartbeat on the source every 100 ms, each side is read every few ms, and the lag of a
 // heartbeat on a side is the time from the source acknowledging its write to the first read
-// that shows it (or a later one) there. Plus binlog coordinates: where the source's binlog ends,
-// how far a replica has executed, and their order.
+// that shows it (or a later one) there. Plus how far a replica has executed the source's binlog.
 
 /** A binlog position of one server. */
-export interface Coordinate {
-  readonly file: string;
-  readonly position: number;
-}
+export type Coordinate = BinlogCoordinate;
 
 interface Queryable {
   query(sql: string): Promise<[unknown, unknown]>;
@@ -16,31 +14,11 @@ interface Queryable {
 
 const rowsOf = async <T>(db: Queryable, sql: string): Promise<T[]> => (await db.query(sql))[0] as T[];
 
-/** The server's binlog end now (every transaction committed before the call is before it). */
-export async function binlogEnd(db: Queryable): Promise<Coordinate> {
-  const [status] = await rowsOf<{ File: string; Position: number | string }>(db, 'SHOW MASTER STATUS');
-  if (status === undefined) throw new Error('the source writes no binlog (SHOW MASTER STATUS is empty)');
-  return { file: status.File, position: Number(status.Position) };
-}
-
 /** How far a replica's SQL thread executed the source's binlog. */
 export async function replicaExecuted(db: Queryable): Promise<Coordinate> {
   const [status] = await rowsOf<Record<string, string | number | null>>(db, 'SHOW SLAVE STATUS');
   if (status === undefined) throw new Error('the replica is not configured (SHOW SLAVE STATUS is empty)');
   return { file: String(status['Relay_Master_Log_File']), position: Number(status['Exec_Master_Log_Pos']) };
-}
-
-const NUMBERED = /^(.*)\.(\d+)$/;
-
-/** Orders two coordinates of one server's binlog: by the file's number, then by offset. */
-export function compareCoordinates(a: Coordinate, b: Coordinate): number {
-  if (a.file !== b.file) {
-    const x = NUMBERED.exec(a.file);
-    const y = NUMBERED.exec(b.file);
-    if (x === null || y === null || x[1] !== y[1]) throw new Error(`binlog files ${a.file} and ${b.file} are not of one series`);
-    return Number(x[2]) - Number(y[2]);
-  }
-  return a.position - b.position;
 }
 
 /** A DATETIME(6) literal of a wall-clock time in ms, as the server returns it with dateStrings. */
