@@ -33,10 +33,20 @@ export function keyPartOf(column: ShapeColumn, columnType: string, value: unknow
   throw new CleaveError('INTERNAL', `binlog row of ${table} has a ${typeof value} value for key column ${column.name}`);
 }
 
+/** Column types of each shape's key columns, looked up once per shape (rowKey runs per row). */
+const KEY_COLUMN_TYPES = new WeakMap<TableShape, readonly string[]>();
+
+function keyColumnTypes(shape: TableShape): readonly string[] {
+  let types = KEY_COLUMN_TYPES.get(shape);
+  if (types === undefined) {
+    types = shape.keyShapeColumns.map((column) => shape.catalog.columns.find((c) => c.name === column.name)?.columnType ?? '');
+    KEY_COLUMN_TYPES.set(shape, types);
+  }
+  return types;
+}
+
 /** The key of a decoded row under `shape` (its usable key, in key order). */
 export function rowKey(shape: TableShape, row: DecodedRow): KeyTuple {
-  return shape.keyShapeColumns.map((column) => {
-    const catalogColumn = shape.catalog.columns.find((c) => c.name === column.name);
-    return keyPartOf(column, catalogColumn?.columnType ?? '', row[column.name], shape.table);
-  });
+  const types = keyColumnTypes(shape);
+  return shape.keyShapeColumns.map((column, i) => keyPartOf(column, types[i] ?? '', row[column.name], shape.table));
 }
