@@ -46,7 +46,13 @@ export interface CaptureStreamConfig {
 export type CaptureStreamEnd = 'busy' | 'stopped' | 'lost' | 'failed';
 
 const RETRY_MS = [100, 250, 500, 1_000, 2_000, 5_000];
-const IDLE_CHECKPOINT_MS = 100;
+/**
+ * How often a stream checkpoints when its position moved but it applied nothing. A switch waits
+ * for the checkpoint to pass the binlog end: a stream that reads the control server's binlog gets
+ * the switch's request there and checkpoints at once, so it idles at the slow pace (its own
+ * checkpoints are transactions in that binlog); any other answers within the fast one.
+ */
+const IDLE_CHECKPOINT_MS = { requestsSeen: 1_000, otherwise: 100 } as const;
 
 /**
  * Runs one capture stream until the signal stops it, its lease is lost (another worker, a
@@ -83,7 +89,8 @@ export async function runCaptureStream(config: CaptureStreamConfig): Promise<Cap
       url: config.urls(server),
       serverId: readerServerId(migration.id, stream, Number((ids as Array<{ id: number }>)[0]?.id ?? 0)),
       from: record.checkpoint,
-      tables: plan.filter,
+      // Its own row too: a switch's catch-up request arrives there when the control store lives on this server.
+      tables: { ...plan.filter, [config.streams.location.database]: [...(plan.filter[config.streams.location.database] ?? []), config.streams.location.table] },
     });
     await reader.start();
     log('info', `capture stream ${stream} of ${migration.name} reading ${server} from ${formatCoordinate(record.checkpoint)}`, { token: lease.token });
@@ -109,6 +116,11 @@ class StreamLoop {
   #checkpointed: BinlogCoordinate | undefined;
   #firstPendingAt = 0;
   #lastCheckpointAt = 0;
+  /** The stream saw its own row change in its binlog: catch-up requests reach it there. */
+  #seesOwnRow = false;
+  /** A switch asked for a checkpoint: taken at the next commit (the request's own). */
+  #catchUpRequested = false;
+  readonly #ownRow: string;
 
   constructor(
     readonly config: CaptureStreamConfig,
@@ -116,20 +128,26 @@ class StreamLoop {
     readonly plan: StreamPlan,
     readonly reader: BinlogReader,
     readonly ttl: number,
-  ) {}
+  ) {
+    this.#ownRow = `${config.streams.location.database}.${config.streams.location.table}`;
+  }
+
+  #idleCheckpointMs(): number {
+    return this.#seesOwnRow ? IDLE_CHECKPOINT_MS.requestsSeen : IDLE_CHECKPOINT_MS.otherwise;
+  }
 
   async run(): Promise<CaptureStreamEnd> {
     const flushMs = this.config.flushIntervalMs ?? 20;
     const maxKeys = this.config.maxBatchKeys ?? 2_000;
     this.#lastCheckpointAt = Date.now();
     while (!this.config.signal.aborted) {
-      const wait = this.#pending() ? Math.max(0, this.#firstPendingAt + flushMs - Date.now()) : IDLE_CHECKPOINT_MS;
+      const wait = this.#pending() ? Math.max(0, this.#firstPendingAt + flushMs - Date.now()) : this.#idleCheckpointMs();
       const change = await this.reader.next(wait);
       if (change !== undefined) await this.#take(change);
       const now = Date.now();
       const keysDue = this.#pending() && (now - this.#firstPendingAt >= flushMs || this.#batch.size >= maxKeys);
       // Without keys too: the position moves (other tables' transactions, idle time) and a switch waits for it.
-      if (keysDue || now - this.#lastCheckpointAt >= IDLE_CHECKPOINT_MS) await this.#flush(false);
+      if (keysDue || now - this.#lastCheckpointAt >= this.#idleCheckpointMs()) await this.#flush(false);
     }
     await this.#flush(true);
     await this.config.streams.release(this.lease);
@@ -143,6 +161,10 @@ class StreamLoop {
   async #take(change: BinlogChange): Promise<void> {
     if (change.kind === 'commit') {
       this.#lastCommit = { at: change.at, timestamp: change.timestamp };
+      if (this.#catchUpRequested) {
+        this.#catchUpRequested = false;
+        await this.#flush(true);
+      }
       return;
     }
     if (change.kind === 'statement') {
@@ -157,12 +179,24 @@ class StreamLoop {
       return;
     }
     const id = `${change.database}.${change.table}`;
+    if (id === this.#ownRow) {
+      this.#noteOwnRow(change.rows);
+      return;
+    }
     if (!this.#pending()) this.#firstPendingAt = Date.now();
     const watched = this.plan.watched.get(id);
     if (watched !== undefined) for (const row of change.rows) this.#addRow(watched, row.before, row.after);
     const links = this.plan.cascades.get(id);
     if (links !== undefined) {
       for (const row of change.rows) if (row.before !== undefined) this.#parents.push({ parent: id, change: { before: row.before, ...(row.after === undefined ? {} : { after: row.after }) } });
+    }
+  }
+
+  #noteOwnRow(rows: ReadonlyArray<{ readonly before?: DecodedRow; readonly after?: DecodedRow }>): void {
+    for (const { before, after } of rows) {
+      if (after?.['migration_id'] !== this.lease.migrationId || after['stream'] !== this.lease.stream) continue;
+      this.#seesOwnRow = true;
+      if (before !== undefined && String(before['catch_up_seq']) !== String(after['catch_up_seq'])) this.#catchUpRequested = true;
     }
   }
 
@@ -210,10 +244,7 @@ class StreamLoop {
     const commit = this.#lastCommit;
     const now = Date.now();
     const moved = commit !== undefined && (this.#checkpointed === undefined || commit.at.file !== this.#checkpointed.file || commit.at.position !== this.#checkpointed.position);
-    // Idle streams checkpoint at most every IDLE_CHECKPOINT_MS: a switch waits for the checkpoint
-    // to pass the binlog end, while the control store may live on the server whose binlog this
-    // reads, so every checkpoint is itself a transaction there (a few small writes a second).
-    const due = applied > 0 || force || now - this.#lastCheckpointAt >= IDLE_CHECKPOINT_MS;
+    const due = applied > 0 || force || now - this.#lastCheckpointAt >= this.#idleCheckpointMs();
     if (moved && due) {
       const lagMs = Math.max(0, now - commit.timestamp);
       await this.config.streams.checkpoint(this.lease, commit.at, { changesApplied: applied, lastEventAt: new Date(commit.timestamp), lagMs }, this.ttl);

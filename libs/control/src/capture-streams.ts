@@ -1,4 +1,5 @@
 import { CleaveError } from '@cleave/core';
+import { quoteIdentifier } from '@cleave/mysql';
 import { rowsOf, type Queryable } from './queryable.js';
 
 /** A binlog coordinate: the file and the byte offset to resume from, and the GTID there if known. */
@@ -111,11 +112,17 @@ function affected(result: unknown): number {
 export class CaptureStreams {
   readonly #db: Queryable;
   readonly #table: string;
+  /**
+   * Where the streams' rows live. A stream reading the binlog of the control server sees its own
+   * row change there, and so sees a switch's catch-up request ({@link requestCatchUp}) at once.
+   */
+  readonly location: { readonly database: string; readonly table: string };
 
   /** @internal Built by `ControlStore.captureStreams()`. */
-  constructor(db: Queryable, qualifiedTable: string) {
+  constructor(db: Queryable, location: { readonly database: string; readonly table: string }) {
     this.#db = db;
-    this.#table = qualifiedTable;
+    this.location = location;
+    this.#table = `${quoteIdentifier(location.database)}.${quoteIdentifier(location.table)}`;
   }
 
   /**
@@ -189,6 +196,15 @@ export class CaptureStreams {
       [at.file, at.position, at.gtid ?? null, progress.changesApplied, progress.lastEventAt, progress.lagMs, ttlMs * 1000, lease.migrationId, lease.stream, lease.token],
     );
     if (affected(result) !== 1) throw lostLease(lease);
+  }
+
+  /**
+   * Asks the stream to checkpoint as soon as it has read this request (a switch waits for it with
+   * writes held). The request is a change of the stream's row, which a stream reading the control
+   * server's binlog finds in its order; elsewhere the stream's regular checkpoints answer.
+   */
+  async requestCatchUp(migrationId: string, stream: string): Promise<void> {
+    await this.#db.query(`UPDATE ${this.#table} SET catch_up_seq = catch_up_seq + 1 WHERE migration_id = ? AND stream = ?`, [migrationId, stream]);
   }
 
   /** Stops the stream on an error an operator must act on (purged binlog, DDL): no worker restarts it. */

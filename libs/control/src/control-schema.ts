@@ -111,6 +111,7 @@ export const CONTROL_TABLES = [
     last_event_at DATETIME(6) NULL,
     lag_ms BIGINT UNSIGNED NULL,
     checkpointed_at DATETIME(6) NULL,
+    catch_up_seq BIGINT UNSIGNED NOT NULL DEFAULT 0,
     updated_at DATETIME(6) NOT NULL,
     PRIMARY KEY (migration_id, stream)
   ) ENGINE=InnoDB`,
@@ -129,5 +130,12 @@ export const CONTROL_COLUMN_UPGRADES = [
     column: 'coordinator_token',
     /** The highest coordinator fencing token the store has seen for the migration (0: none yet). */
     definition: 'BIGINT UNSIGNED NOT NULL DEFAULT 0 AFTER epoch',
+  },
+  {
+    version: 3,
+    table: 'capture_streams',
+    column: 'catch_up_seq',
+    /** Bumped by a switch that waits for the stream: the stream checkpoints when it reads the change. */
+    definition: 'BIGINT UNSIGNED NOT NULL DEFAULT 0 AFTER checkpointed_at',
   },
 ] as const;

@@ -132,7 +132,7 @@ export class ControlStore {
 
   /** The migrations' binlog capture streams: checkpoints and leases. */
   captureStreams(): CaptureStreams {
-    return new CaptureStreams(this.#pool, this.#t('capture_streams'));
+    return new CaptureStreams(this.#pool, { database: this.#dbName, table: 'capture_streams' });
   }
 
   // ---- migrations -------------------------------------------------------------------------

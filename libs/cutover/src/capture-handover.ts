@@ -17,7 +17,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * With writes held: waits until every capture stream of the phase being left has checkpointed
- * past its server's binlog end taken now, so the shadow has every committed change (the routers'
+ * past its server's binlog end taken now (asking it to checkpoint as soon as it read that far), so the shadow has every committed change (the routers'
  * and everyone else's). Returns the reason to abort, or `null`.
  */
 export async function awaitCaptureCaughtUp(
@@ -32,6 +32,8 @@ export async function awaitCaptureCaughtUp(
   for (const record of records) {
     if (record.state !== 'active') return { ok: false, detail: `capture stream ${record.stream} is ${record.state}${record.error ? `: ${record.error}` : ''}` };
     const goal = await currentCoordinate(servers(record.server), record.server);
+    // The request lands after the goal: the stream checkpoints once it read it, not at its idle pace.
+    await streams.requestCatchUp(migration.id, record.stream);
     const deadline = performance.now() + timeoutMs;
     for (;;) {
       const now = await streams.get(migration.id, record.stream);
