@@ -1,12 +1,5 @@
-export { BinlogReader, purgedError } from './binlog-reader.js';
-export type { BinlogChange, BinlogReaderConfig } from './binlog-reader.js';
+// The binlog capture: what a worker runs, and what `cleave start` checks first.
 export { runCaptureStream } from './capture-stream.js';
 export type { CapturePool, CaptureProgressEvent, CaptureStreamConfig, CaptureStreamEnd } from './capture-stream.js';
-export { binlogFiles, checkCaptureSupport, readerServerId, requireCaptureSupport } from './server-binlog.js';
-export type { SqlQueryable } from './server-binlog.js';
-export type { CaptureSupport } from './server-binlog.js';
-export { streamPlan } from './stream-plan.js';
-export type { StreamPlan, WatchedTable } from './stream-plan.js';
-export { keyPartOf, rowKey } from './row-keys.js';
-export type { DecodedRow } from './row-keys.js';
-export { tablesNamedBy } from './ddl-guard.js';
+export { checkCaptureSupport, requireCaptureSupport } from './server-binlog.js';
+export type { CaptureSupport, SqlQueryable } from './server-binlog.js';

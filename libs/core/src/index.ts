@@ -59,5 +59,5 @@ export type { PlanParseResult } from './parse-plan.js';
 export { backfillUnits, movedTables } from './backfill-units.js';
 export { WORKER_NODE_FLAGS } from './worker-node-flags.js';
 export type { BackfillUnit, UnitFilter } from './backfill-units.js';
-export { rowPlacement, sameEndpoint, tablePlacement } from './table-placement.js';
+export { rowPlacement, tablePlacement } from './table-placement.js';
 export type { PlacementValue, RowPlacement, TablePlacement } from './table-placement.js';

@@ -82,8 +82,3 @@ export function rowPlacement(phase: MigrationPhase, source: PlanEndpoint, target
   const shadow = routing.shadow === null ? null : routing.shadow === 'source' ? source : target;
   return { primary, shadow };
 }
-
-/** Whether two endpoints name the same database on the same server. */
-export function sameEndpoint(a: PlanEndpoint, b: PlanEndpoint): boolean {
-  return a.server === b.server && a.database === b.database;
-}
