@@ -170,8 +170,7 @@ try {
     targets: { t1: { server: 'target1', database: DB } },
     moves: [{ kind: 'tables', tables: [...MOVED], to: 't1' }],
   });
-  const created = await store.createMigration(plan, { actor: 'bench' });
-  await streams.aim(created.id, FORWARD_STREAM, 'source', start, created.epoch);
+  const created = await store.createMigration(plan, { actor: 'bench' }, { capture: { server: 'source', from: start } });
   const migration: MigrationRecord = await store.changePhase(created.id, { from: 'planned', to: 'dual_write' }, { actor: 'bench' });
   const stream = async () => {
     const record = await streams.get(migration.id, FORWARD_STREAM);

@@ -1,12 +1,19 @@
 // npm run bench:router [-- --iterations N --seconds S]
-// Latency (p50/p99) of a single-row INSERT, UPDATE and point SELECT through @cleave/router in
-// `dual_write` against plain Kysely (MysqlDialect) on the source, in the same run, on the same
-// pools, interleaved call by call — the router in its default mode and in replay mode
-// (`replayWrites`: deterministic key-addressed updates sent to both sides at once), and the
-// floor of any dual write that applies the primary's row image before it returns: the design's
-// statements alone, raw mysql2 callbacks, no router (insert: INSERT … RETURNING, then the upsert
-// on the shadow; update: the UPDATE, the image read, the upsert). Then throughput at 16
-// concurrent callers. Last line: JSON.
+// Latency (p50/p99) of a single-row INSERT, UPDATE and point SELECT through @cleave/router
+// against plain Kysely (MysqlDialect) on the source, in the same run, on the same pools,
+// interleaved call by call. The router sides:
+// - `routed`: a migration without capture in `dual_write`: every write is dual-written (image
+//   read from the primary, upsert on the shadow; the confirm off the caller's path);
+// - `capture`: a migration with binlog capture in `dual_write`: the capture brings the writes to
+//   the shadow, the router does no shadow work (no capture stream runs here: it runs in a worker
+//   and has its own bench, bench:capture; this measures the router's cost alone);
+// - `reads_switched`: a migration with capture in `reads_switched`: readers read the shadow, so
+//   the router applies each write's rows to it and waits for the confirm (read-your-writes).
+// Also the floor of any dual write that applies the primary's row image before it returns: the
+// design's statements alone, raw mysql2 callbacks, no router (insert: INSERT … RETURNING, then
+// the upsert on the shadow; update: the UPDATE, the image read, the upsert). Reads are measured
+// through `routed` (they go to the source, as plain's). Then throughput at 16 concurrent
+// callers. Last line: JSON.
 import { Command } from 'commander';
 import { Kysely, MysqlDialect } from 'kysely';
 import { Redis } from 'ioredis';
@@ -45,7 +52,8 @@ const pools = new MysqlPools({ maxConnectionsPerServer: 64 });
 const redis = new Redis({ host: dbs.redis.host, port: dbs.redis.port });
 let plain: Kysely<DB> | undefined;
 let routed: Kysely<DB> | undefined;
-let replayed: Kysely<DB> | undefined;
+let captured: Kysely<DB> | undefined;
+let switched: Kysely<DB> | undefined;
 try {
   for (const s of ['source', 'target1'] as const) await createSampleAccounts(await dbs.admin(s));
   const source = pools.pool(parseConnectionUrl(dbs.source.url), { connectionLimit: 32 });
@@ -58,22 +66,24 @@ try {
     moves: [{ kind: 'tables', tables: ['users'], to: 't1' }],
   } as Plan;
   const phase: MigrationPhase = 'dual_write';
-  const migration = { id: 'bench0000001', name: 'bench', plan, phase, epoch: 2 };
   const channel = new RoutingChannel({ redis, prefix: dbs.redisPrefix });
   plain = new Kysely<DB>({ dialect: new MysqlDialect({ pool: source.callback }) });
-  const routerOn = (mode: { replayWrites: boolean }) =>
-    new CleaveDialect({
+  // One router per side, each with its own migration of the same plan (its own id on the channel).
+  const routerOn = (id: string, migrationPhase: MigrationPhase, capture: boolean) => {
+    const migration = { id, name: `bench-${id}`, plan, phase: migrationPhase, epoch: 2, capture };
+    return new CleaveDialect({
       servers: { source: source.callback as unknown as RouterPool, target1: target1.callback as unknown as RouterPool },
       store: { listMigrations: async () => [migration] },
       channel,
       leaseTtlMs: 3_000,
       pollMs: 1_000,
-      // users has ON UPDATE CURRENT_TIMESTAMP(6): replayed with the time pinned.
-      ...(mode.replayWrites ? { replayWrites: true, replayPinsTime: true } : {}),
     });
-  const dialect = routerOn({ replayWrites: false });
+  };
+  const dialect = routerOn('bench0000001', phase, false);
+  const switchedDialect = routerOn('bench0000003', 'reads_switched', true);
   routed = new Kysely<DB>({ dialect });
-  replayed = new Kysely<DB>({ dialect: routerOn({ replayWrites: true }) });
+  captured = new Kysely<DB>({ dialect: routerOn('bench0000002', phase, true) });
+  switched = new Kysely<DB>({ dialect: switchedDialect });
 
   // Seed through the router, so both sides hold the same rows.
   const SEED = 2_000;
@@ -85,6 +95,7 @@ try {
   let counter = 0;
 
   type Op = 'insert' | 'update' | 'select';
+  type Side = 'plain' | 'routed' | 'capture' | 'reads_switched' | 'floor';
   // The floor: the statements a dual write cannot do without, on the same pools, nothing else.
   const raw = (pool: typeof source.callback, sql: string, values: unknown[]) =>
     new Promise<unknown>((resolve, reject) =>
@@ -117,20 +128,14 @@ try {
   const ops: Op[] = ['insert', 'update', 'select'];
   const samples: Record<string, number[]> = {};
   for (const op of ops) {
-    for (let i = 0; i < 200; i++) {
-      await call(plain, op);
-      await call(routed, op);
-      await call(replayed, op);
-      if (op !== 'select') await call('floor', op);
-    }
-    samples[`plain-${op}`] = [];
-    samples[`routed-${op}`] = [];
-    samples[`replay-${op}`] = [];
-    const sides: Array<['plain' | 'routed' | 'replay' | 'floor', Kysely<DB> | 'floor']> = [['plain', plain], ['routed', routed], ['replay', replayed]];
-    if (op !== 'select') {
-      samples[`floor-${op}`] = [];
-      sides.push(['floor', 'floor']);
-    }
+    // Writes on every side; reads through plain and routed (the capture side reads the source as
+    // they do, the reads_switched side reads another server).
+    const sides: Array<[Side, Kysely<DB> | 'floor']> =
+      op === 'select'
+        ? [['plain', plain], ['routed', routed]]
+        : [['plain', plain], ['routed', routed], ['capture', captured], ['reads_switched', switched], ['floor', 'floor']];
+    for (let i = 0; i < 200; i++) for (const [, db] of sides) await call(db, op);
+    for (const [side] of sides) samples[`${side}-${op}`] = [];
     for (let i = 0; i < ITERATIONS; i++) {
       // Interleaved, rotating who goes first: drift and caches hit every side alike.
       const order = [...sides.slice(i % sides.length), ...sides.slice(0, i % sides.length)];
@@ -149,7 +154,7 @@ try {
   const latency: Record<string, { p50: number; p99: number }> = {};
   for (const [key, values] of Object.entries(samples)) {
     latency[key] = { p50: ms(q(values, 50)), p99: ms(q(values, 99)) };
-    log(`${key.padEnd(14)} p50 ${latency[key]!.p50.toFixed(3)} ms   p99 ${latency[key]!.p99.toFixed(3)} ms   (${values.length} calls)`);
+    log(`${key.padEnd(21)} p50 ${latency[key]!.p50.toFixed(3)} ms   p99 ${latency[key]!.p99.toFixed(3)} ms   (${values.length} calls)`);
   }
   const writesOf = (side: string) => [...samples[`${side}-insert`]!, ...samples[`${side}-update`]!];
   const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;
@@ -158,36 +163,45 @@ try {
   const throughput: Record<string, number> = {};
   /** CPU microseconds per call: this process (callers + router), source server, target server. */
   const cpuPerCall: Record<string, { node: number; source: number; target: number }> = {};
-  for (const op of ['update', 'select'] as const) {
-    for (const [side, db] of [['plain', plain], ['routed', routed], ['replay', replayed]] as const) {
-      let done = 0;
-      const cpu0 = cpuNow();
-      const until = performance.now() + SECONDS * 1000;
-      await Promise.all(
-        Array.from({ length: CONCURRENCY }, async () => {
-          while (performance.now() < until) {
-            await call(db, op);
-            done += 1;
-          }
-        }),
-      );
-      const cpu = cpuNow().map((c, i) => Math.round(((c - cpu0[i]!) * 1e6) / done));
-      throughput[`${side}-${op}`] = Math.round(done / SECONDS);
-      cpuPerCall[`${side}-${op}`] = { node: cpu[0]!, source: cpu[1]!, target: cpu[2]! };
-      log(`${`${side}-${op}`.padEnd(14)} ${throughput[`${side}-${op}`]} ops/s at ${CONCURRENCY} callers; CPU µs per call: node ${cpu[0]}, source ${cpu[1]}, target ${cpu[2]}`);
-    }
+  const throughputSides: Array<[Op, Side, Kysely<DB>]> = [
+    ['update', 'plain', plain],
+    ['update', 'routed', routed],
+    ['update', 'capture', captured],
+    ['update', 'reads_switched', switched],
+    ['select', 'plain', plain],
+    ['select', 'routed', routed],
+  ];
+  for (const [op, side, db] of throughputSides) {
+    let done = 0;
+    const cpu0 = cpuNow();
+    const until = performance.now() + SECONDS * 1000;
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (performance.now() < until) {
+          await call(db, op);
+          done += 1;
+        }
+      }),
+    );
+    const cpu = cpuNow().map((c, i) => Math.round(((c - cpu0[i]!) * 1e6) / done));
+    throughput[`${side}-${op}`] = Math.round(done / SECONDS);
+    cpuPerCall[`${side}-${op}`] = { node: cpu[0]!, source: cpu[1]!, target: cpu[2]! };
+    log(`${`${side}-${op}`.padEnd(21)} ${throughput[`${side}-${op}`]} ops/s at ${CONCURRENCY} callers; CPU µs per call: node ${cpu[0]}, source ${cpu[1]}, target ${cpu[2]}`);
   }
-  const status = dialect.router.status();
-  if (status.pendingFailures > 0) log(`warning: ${status.pendingFailures} shadow failures pending`);
+  for (const d of [dialect, switchedDialect]) {
+    const status = d.router.status();
+    if (status.pendingFailures > 0) log(`warning: ${status.pendingFailures} shadow failures pending (${status.migrations.map((m) => m.phase).join()})`);
+  }
   const result = {
     bench: 'router',
     phase,
     iterations: ITERATIONS,
     write_p50_ratio: ratio(q(writesOf('routed'), 50), q(writesOf('plain'), 50)),
     write_p99_ratio: ratio(q(writesOf('routed'), 99), q(writesOf('plain'), 99)),
-    replay_write_p50_ratio: ratio(q(writesOf('replay'), 50), q(writesOf('plain'), 50)),
-    replay_write_p99_ratio: ratio(q(writesOf('replay'), 99), q(writesOf('plain'), 99)),
-    replay_update_p50_ratio: ratio(latency['replay-update']!.p50, latency['plain-update']!.p50),
+    capture_write_p50_ratio: ratio(q(writesOf('capture'), 50), q(writesOf('plain'), 50)),
+    capture_write_p99_ratio: ratio(q(writesOf('capture'), 99), q(writesOf('plain'), 99)),
+    reads_switched_write_p50_ratio: ratio(q(writesOf('reads_switched'), 50), q(writesOf('plain'), 50)),
+    reads_switched_write_p99_ratio: ratio(q(writesOf('reads_switched'), 99), q(writesOf('plain'), 99)),
     floor_write_p50_ratio: ratio(q(writesOf('floor'), 50), q(writesOf('plain'), 50)),
     floor_insert_p50_ratio: ratio(latency['floor-insert']!.p50, latency['plain-insert']!.p50),
     floor_update_p50_ratio: ratio(latency['floor-update']!.p50, latency['plain-update']!.p50),
@@ -200,14 +214,16 @@ try {
     throughput_ops_per_s: throughput,
     cpu_us_per_call: cpuPerCall,
     write_throughput_ratio: ratio(throughput['routed-update']!, throughput['plain-update']!),
-    replay_write_throughput_ratio: ratio(throughput['replay-update']!, throughput['plain-update']!),
+    capture_write_throughput_ratio: ratio(throughput['capture-update']!, throughput['plain-update']!),
+    reads_switched_write_throughput_ratio: ratio(throughput['reads_switched-update']!, throughput['plain-update']!),
     read_throughput_ratio: ratio(throughput['routed-select']!, throughput['plain-select']!),
-    targets: { write_p50_ratio: 1.6, read_p50_ratio: 1.05 },
+    targets: { write_p50_ratio: 1.6, capture_write_p50_ratio: 1.1, read_p50_ratio: 1.05 },
   };
   console.log(JSON.stringify(result));
 } finally {
   await routed?.destroy();
-  await replayed?.destroy();
+  await captured?.destroy();
+  await switched?.destroy();
   // Not plain.destroy(): MysqlDialect would end the shared pool that pools.end() ends.
   redis.disconnect();
   await pools.end();

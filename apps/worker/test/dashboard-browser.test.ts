@@ -55,6 +55,12 @@ describe('the worker dashboard in a real headless Chromium', () => {
       await waitUntil('the progress to move', async () => copiedOf(await rowsText()) > first, 60_000);
       await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-backfill.png'), fullPage: true });
 
+      // The capture stream the migration started with: running, with its position and what it applied.
+      const stream = page.locator('tr[data-stream="forward"]');
+      await stream.waitFor();
+      await waitUntil('the capture stream to checkpoint on the page', async () => !(await stream.innerText()).includes('never'), 30_000);
+      expect(await stream.innerText()).toMatch(/^forward\tsource\tactive\t.+:\d+/);
+
       const html = await page.content();
       expect(html).not.toContain(dbs().source.endpoint.password);
       expect(html).toContain('sessions');

@@ -2,12 +2,14 @@ import { MysqlPools, parseConnectionUrl, readCatalog, syncKeys, tableShape, type
 import type { TestDatabases } from '@cleave/testing';
 
 /**
- * Application writers with dual-write semantics, as @cleave/router will apply them: each write
- * commits on the source (the primary), then the touched keys are synced to the target by key
- * (lock the target row, read the primary, apply). Inserts, updates, deletes and key updates on
+ * Application writers with dual-write semantics, as @cleave/router applies them without binlog
+ * capture: each write commits on the source (the primary), then the touched keys are synced to
+ * the target by key (lock the target row, read the primary, apply). With `shadow: false` they
+ * are writers outside the router: the source only. Inserts, updates, deletes and key updates on
  * the `sessions` table, spread over the whole key space so they hit chunks being copied.
  */
-export async function startDualWriters(dbs: TestDatabases, targetServer: 'target1' | 'target2', writers: number) {
+export async function startDualWriters(dbs: TestDatabases, targetServer: 'target1' | 'target2', writers: number, options: { shadow?: boolean } = {}) {
+  const shadow = options.shadow ?? true;
   const pools = new MysqlPools({ maxConnectionsPerServer: 2 * writers + 2 });
   const source = pools.pool(parseConnectionUrl(dbs.source.url).withDatabase(undefined), { connectionLimit: writers + 1 }).promise;
   const target = pools.pool(parseConnectionUrl(dbs[targetServer].url).withDatabase(undefined), { connectionLimit: writers + 1 }).promise;
@@ -19,6 +21,7 @@ export async function startDualWriters(dbs: TestDatabases, targetServer: 'target
   let running = true;
   const counts = { inserts: 0, updates: 0, deletes: 0, keyUpdates: 0, shadowApplied: 0, refused: 0 };
   const apply = async (keys: KeyTuple[]) => {
+    if (!shadow) return;
     await syncKeys({ source, target, sourceShape: shape, targetTable: { database: dbs.name, table: 'sessions' }, keys });
     counts.shadowApplied += keys.length;
   };

@@ -94,6 +94,11 @@ export class BinlogReader {
     }
   }
 
+  /** Changes read from the server and not yet taken with {@link next}. */
+  get buffered(): number {
+    return this.#queue.length;
+  }
+
   /** The next change, or `undefined` when none arrived within `waitMs`. Throws what the stream failed with. */
   async next(waitMs: number): Promise<BinlogChange | undefined> {
     let item = this.#queue.shift();

@@ -34,7 +34,10 @@ export interface CaptureStreamConfig {
   readonly signal: AbortSignal;
   /** Lease length; renewed with every checkpoint and at a third of it when idle. @defaultValue 10000 */
   readonly leaseTtlMs?: number;
-  /** Longest a changed key waits before it is applied. @defaultValue 20 */
+  /**
+   * Longest a changed key waits before it is applied while changes keep streaming in. A quiet
+   * moment (every change read so far taken, the last one a commit) applies at once. @defaultValue 20
+   */
   readonly flushIntervalMs?: number;
   /** Keys applied per flush at most. @defaultValue 2000 */
   readonly maxBatchKeys?: number;
@@ -145,7 +148,11 @@ class StreamLoop {
       const change = await this.reader.next(wait);
       if (change !== undefined) await this.#take(change);
       const now = Date.now();
-      const keysDue = this.#pending() && (now - this.#firstPendingAt >= flushMs || this.#batch.size >= maxKeys);
+      // Applied as soon as the stream has nothing more to hand over at a transaction boundary: the
+      // changes that arrive during one flush make up the next, so batches grow with the load
+      // instead of every key waiting out a fixed interval.
+      const quiet = change?.kind === 'commit' && this.reader.buffered === 0;
+      const keysDue = this.#pending() && (quiet || now - this.#firstPendingAt >= flushMs || this.#batch.size >= maxKeys);
       // Without keys too: the position moves (other tables' transactions, idle time) and a switch waits for it.
       if (keysDue || now - this.#lastCheckpointAt >= this.#idleCheckpointMs()) await this.#flush(false);
     }

@@ -35,8 +35,7 @@ export async function captureFixture(dbs: TestDatabases) {
       moves,
     });
     const at = await currentCoordinate(servers('source'), 'source');
-    const m = await store.createMigration(plan, { actor: 'test' });
-    await streams.aim(m.id, FORWARD_STREAM, 'source', at, m.epoch);
+    const m = await store.createMigration(plan, { actor: 'test' }, { capture: { server: 'source', from: at } });
     return store.changePhase(m.id, { from: 'planned', to: 'dual_write' }, { actor: 'test' });
   }
 

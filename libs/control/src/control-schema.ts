@@ -3,7 +3,7 @@
  * (default `cleave_control`) on a server the operators choose, usually the source. Every
  * statement is idempotent so that any cleave process may ensure it at start.
  */
-export const CONTROL_SCHEMA_VERSION = 3;
+export const CONTROL_SCHEMA_VERSION = 4;
 
 export const CONTROL_TABLES = [
   `CREATE TABLE IF NOT EXISTS schema_version (
@@ -17,6 +17,7 @@ export const CONTROL_TABLES = [
     phase VARCHAR(32) NOT NULL,
     epoch BIGINT UNSIGNED NOT NULL DEFAULT 1,
     coordinator_token BIGINT UNSIGNED NOT NULL DEFAULT 0,
+    capture TINYINT(1) NOT NULL DEFAULT 0,
     created_at DATETIME(6) NOT NULL,
     updated_at DATETIME(6) NOT NULL,
     UNIQUE KEY uk_migrations_name (name)
@@ -137,5 +138,12 @@ export const CONTROL_COLUMN_UPGRADES = [
     column: 'catch_up_seq',
     /** Bumped by a switch that waits for the stream: the stream checkpoints when it reads the change. */
     definition: 'BIGINT UNSIGNED NOT NULL DEFAULT 0 AFTER checkpointed_at',
+  },
+  {
+    version: 4,
+    table: 'migrations',
+    column: 'capture',
+    /** 1: a binlog capture stream carries the writes, and routers do no shadow work where nobody reads the shadow. */
+    definition: 'TINYINT(1) NOT NULL DEFAULT 0 AFTER coordinator_token',
   },
 ] as const;

@@ -16,7 +16,8 @@ import type {
   VerificationRunRecord,
 } from './records.js';
 import { StaleCoordinatorError } from './stale-coordinator-error.js';
-import { CaptureStreams } from './capture-streams.js';
+import { CaptureStreams, type BinlogCoordinate } from './capture-streams.js';
+import { FORWARD_STREAM } from './capture-coordinates.js';
 
 /** Construction settings of {@link ControlStore}. */
 export interface ControlStoreConfig {
@@ -53,6 +54,7 @@ interface MigrationRow {
   plan: string;
   phase: MigrationPhase;
   epoch: string | number;
+  capture: string | number;
   created_at: Date | string;
   updated_at: Date | string;
 }
@@ -66,6 +68,7 @@ function toMigration(row: MigrationRow): MigrationRecord {
     plan: JSON.parse(row.plan) as Plan,
     phase: row.phase,
     epoch: Number(row.epoch),
+    capture: Number(row.capture) === 1,
     createdAt: toDate(row.created_at)!,
     updatedAt: toDate(row.updated_at)!,
   };
@@ -130,27 +133,39 @@ export class ControlStore {
     return `${this.#db}.${table}`;
   }
 
+  get #captureLocation(): { database: string; table: string } {
+    return { database: this.#dbName, table: 'capture_streams' };
+  }
+
   /** The migrations' binlog capture streams: checkpoints and leases. */
   captureStreams(): CaptureStreams {
-    return new CaptureStreams(this.#pool, { database: this.#dbName, table: 'capture_streams' });
+    return new CaptureStreams(this.#pool, this.#captureLocation);
   }
 
   // ---- migrations -------------------------------------------------------------------------
 
   /** Registers a migration in phase `planned`, with an event. Names are unique. */
-  async createMigration(plan: Plan, by: ChangeActor): Promise<MigrationRecord> {
+  /**
+   * Registers a migration in `planned`. With `capture`, its forward capture stream is created in
+   * the same transaction, aimed at `capture.from` (a binlog position taken before anything of the
+   * migration exists): a migration marked as captured always has its stream.
+   */
+  async createMigration(plan: Plan, by: ChangeActor, options: { capture?: { server: string; from: BinlogCoordinate } } = {}): Promise<MigrationRecord> {
     const id = randomBytes(6).toString('hex');
     const at = now();
+    const capture = options.capture;
     try {
       await inTransaction(this.#pool, async (tx) => {
-        await tx.query(`INSERT INTO ${this.#t('migrations')} (id, name, plan, phase, epoch, created_at, updated_at) VALUES (?, ?, ?, 'planned', 1, ?, ?)`, [
+        await tx.query(`INSERT INTO ${this.#t('migrations')} (id, name, plan, phase, epoch, capture, created_at, updated_at) VALUES (?, ?, ?, 'planned', 1, ?, ?, ?)`, [
           id,
           plan.name,
           JSON.stringify(plan),
+          capture === undefined ? 0 : 1,
           at,
           at,
         ]);
-        await this.#insertEvent(tx, id, 'created', by, null, 'planned', { moves: plan.moves.length });
+        await this.#insertEvent(tx, id, 'created', by, null, 'planned', { moves: plan.moves.length, capture: capture === undefined ? 'off' : 'binlog' });
+        if (capture !== undefined) await new CaptureStreams(tx, this.#captureLocation).aim(id, FORWARD_STREAM, capture.server, capture.from, 1);
       });
     } catch (error) {
       if ((error as { code?: string }).code === 'ER_DUP_ENTRY') {

@@ -8,6 +8,11 @@ export interface MigrationRecord {
   readonly phase: MigrationPhase;
   /** Bumped on every phase change; routers acknowledge the epoch they applied. */
   readonly epoch: number;
+  /**
+   * A binlog capture stream brings every write of the primary to the other side (set at start,
+   * fixed for the migration's life). Without it only the routers' dual writes and repairs do.
+   */
+  readonly capture: boolean;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }

@@ -289,7 +289,7 @@ export class Cutover {
   #changeFor(migration: MigrationRecord, to: MigrationPhase | undefined): PhaseChange {
     const target = to ?? nextPhase(migration.phase);
     if (target === null) throw new CleaveError('PHASE_TRANSITION_INVALID', `migration ${migration.name} is finalized: there is no next phase`);
-    return phaseChange(migration.phase, target);
+    return phaseChange(migration.phase, target, { capture: migration.capture });
   }
 
   #live(lease: CoordinatorLease): LiveSwitcher {
@@ -380,8 +380,8 @@ export class Cutover {
         const sync = await sw.checkInSync(ctx);
         if (sync.status === 'fail') abortWhy = `not in sync: ${sync.detail}`;
         else {
-          const counters = await sw.alignCounters(ctx);
-          if (counters.status === 'fail') abortWhy = counters.detail;
+          const counters = ctx.change.primaryMoves ? await sw.alignCounters(ctx) : null;
+          if (counters?.status === 'fail') abortWhy = counters.detail;
           else {
             const capture = await sw.awaitCapture(ctx);
             if (capture.status === 'fail') abortWhy = capture.detail;
@@ -436,7 +436,7 @@ export class Cutover {
     const interrupted = interruptedChange(await this.#c.store.events(id));
     if (interrupted === null) return null;
     const migration = await this.#c.store.getMigration(id);
-    const change = phaseChange(interrupted.from, interrupted.to);
+    const change = phaseChange(interrupted.from, interrupted.to, { capture: migration.capture });
     // The context as the interrupted coordinator had it: the migration at the old epoch.
     const old: MigrationRecord = { ...migration, phase: interrupted.from, epoch: interrupted.fromEpoch };
     const ctx: ChangeContext = {

@@ -36,6 +36,22 @@ describe('phaseChange', () => {
     expect(phaseChange('writes_switched', 'finalized')).toMatchObject({ fenced: false, irreversible: true });
   });
 
+  it('with binlog capture also fences the reads switch (readers move to what only the capture filled), not its rollback', () => {
+    const fencedWithCapture = MIGRATION_PHASES.flatMap((from) =>
+      MIGRATION_PHASES.filter((to) => to !== from)
+        .map((to) => {
+          try {
+            return phaseChange(from, to, { capture: true });
+          } catch {
+            return null;
+          }
+        })
+        .filter((c) => c?.fenced === true)
+        .map((c) => `${c!.from}->${c!.to}${c!.primaryMoves ? ' (primary moves)' : ''}`),
+    );
+    expect(fencedWithCapture).toEqual(['verified->reads_switched', 'reads_switched->writes_switched (primary moves)', 'writes_switched->reads_switched (primary moves)']);
+  });
+
   it('refuses a skip with PHASE_TRANSITION_INVALID and says where it can go', () => {
     const error = (() => {
       try {

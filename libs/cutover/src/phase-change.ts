@@ -7,9 +7,13 @@ export interface PhaseChange {
   readonly direction: 'forward' | 'rollback';
   /**
    * Whether the change runs the fence protocol: it flips the write primary, so no router may
-   * write under the old routing once a router writes under the new one.
+   * write under the old routing once a router writes under the new one; or, with binlog capture,
+   * it sends reads to the side only the capture was filling, so every committed write must be
+   * there first (writes held while the capture catches up).
    */
   readonly fenced: boolean;
+  /** Whether the write primary moves (the fence then also aligns auto-increment counters). */
+  readonly primaryMoves: boolean;
   /** Whether the change cannot be undone (`finalized`). */
   readonly irreversible: boolean;
   readonly routingBefore: PhaseRouting;
@@ -21,8 +25,9 @@ export interface PhaseChange {
  *
  * @example
  * phaseChange('reads_switched', 'writes_switched').fenced; // true: the primary moves to the target
+ * phaseChange('verified', 'reads_switched', { capture: true }).fenced; // true: reads move to what the capture filled
  */
-export function phaseChange(from: MigrationPhase, to: MigrationPhase): PhaseChange {
+export function phaseChange(from: MigrationPhase, to: MigrationPhase, options: { capture?: boolean } = {}): PhaseChange {
   if (!canTransition(from, to)) {
     const legal = [nextPhase(from), previousPhase(from)].filter((p) => p !== null);
     throw new CleaveError('PHASE_TRANSITION_INVALID', `a migration cannot go from ${from} to ${to}`, {
@@ -35,11 +40,20 @@ export function phaseChange(from: MigrationPhase, to: MigrationPhase): PhaseChan
     from,
     to,
     direction: to === nextPhase(from) ? 'forward' : 'rollback',
-    fenced: before.primary !== after.primary,
+    fenced: before.primary !== after.primary || (options.capture === true && readsMoveToShadow(before, after)),
+    primaryMoves: before.primary !== after.primary,
     irreversible: to === 'finalized',
     routingBefore: before,
     routingAfter: after,
   });
+}
+
+/**
+ * Readers move to the side that is not the primary. With capture, routers write that side only
+ * while readers read it, so until this change it was filled by the capture alone, behind by its lag.
+ */
+function readsMoveToShadow(before: PhaseRouting, after: PhaseRouting): boolean {
+  return before.reads !== after.reads && after.reads === after.shadow;
 }
 
 /** `reads source, primary source, shadow target` */

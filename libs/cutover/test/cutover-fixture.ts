@@ -1,7 +1,7 @@
 import mysql from 'mysql2/promise';
 import { Redis } from 'ioredis';
 import { parsePlan } from '@cleave/core';
-import { ControlStore, RoutingChannel, type MigrationRecord } from '@cleave/control';
+import { ControlStore, RoutingChannel, currentCoordinate, type MigrationRecord } from '@cleave/control';
 import type { TestDatabases } from '@cleave/testing';
 import { CoordinatorLeases, Cutover, type CutoverConfig } from '../src/index.js';
 
@@ -67,7 +67,7 @@ export async function openFixture(dbs: TestDatabases) {
     });
 
   /** A migration in dual_write whose backfill is copied and verification clean. */
-  async function readyMigration(name: string, tables: readonly string[] = ['sessions', 'user_keys']): Promise<MigrationRecord> {
+  async function readyMigration(name: string, tables: readonly string[] = ['sessions', 'user_keys'], options: { capture?: boolean } = {}): Promise<MigrationRecord> {
     const plan = parsePlan({
       version: 1,
       name,
@@ -75,7 +75,8 @@ export async function openFixture(dbs: TestDatabases) {
       targets: { keys: { server: 'target1', database: dbs.name } },
       moves: [{ kind: 'tables', tables, to: 'keys' }],
     });
-    const m = await store.createMigration(plan, { actor: 'test' });
+    const capture = options.capture === true ? { capture: { server: 'source', from: await currentCoordinate(source, 'source') } } : {};
+    const m = await store.createMigration(plan, { actor: 'test' }, capture);
     await store.changePhase(m.id, { from: 'planned', to: 'dual_write' }, { actor: 'test' });
     for (const t of tables) {
       await store.registerBackfillTable(m.id, t, 'keys', 10);

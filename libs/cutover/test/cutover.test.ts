@@ -100,6 +100,26 @@ describe('Cutover (real control store, real Redis routing channel)', () => {
     expect((await c.change(m.id)).outcome).toBe('done');
   });
 
+  it('with binlog capture the reads switch is fenced and waits for the capture: a stream whose worker died aborts it, old epoch kept, fence lifted', async () => {
+    await Promise.all(routers.splice(0).map((r) => r.stop()));
+    const m = await fx.readyMigration('capture-reads', ['sessions', 'user_keys'], { capture: true });
+    routers.push(await startFakeRouter(fx.redis, dbs().redisPrefix, fx.store, m.id, `${m.id}-r1`));
+    const c = fx.cutover();
+    // A worker ran the stream a moment ago (checkpointed, so the stream looks healthy) and died.
+    const streams = fx.store.captureStreams();
+    const lease = (await streams.tryAcquire(m.id, 'forward', 'dead-worker', 60_000))!;
+    const record = (await streams.get(m.id, 'forward'))!;
+    // Its checkpoint is where it was aimed; the source's binlog has moved on since (the control store lives there).
+    await streams.checkpoint(lease, record.checkpoint, { changesApplied: 0, lastEventAt: null, lagMs: 0 }, 60_000);
+    expect((await c.change(m.id)).outcome).toBe('done'); // -> verified: readers still read the source, no fence
+    const before = await fx.store.getMigration(m.id);
+    const result = await c.change(m.id);
+    expect(result).toMatchObject({ outcome: 'aborted', epoch: before.epoch });
+    expect(result.reason).toMatch(/^capture stream forward did not apply up to source's .* within 2000 ms/);
+    expect(await fx.store.getMigration(m.id)).toMatchObject({ phase: 'verified', epoch: before.epoch });
+    expect(await fx.fleet.fences([m.id])).toEqual(new Map());
+  });
+
   it('one coordinator at a time: a second waits, then gets a higher fencing token', async () => {
     const m = await fx.readyMigration('lease');
     const a = new CoordinatorLeases({ redis: fx.redis, prefix: dbs().redisPrefix, ttlMs: 1000, holder: 'a' });

@@ -25,8 +25,6 @@ describe('public API', () => {
         'buildCatalog',
         'columnCodec',
         'confirmApplies',
-        'confirmKeys',
-        'confirmReplays',
         'createKysely',
         'decodeKey',
         'encodeKey',

@@ -1,7 +1,7 @@
 import type { SyncQueryable, TransactionalPool } from '@cleave/mysql';
 import { LaneBatcher, type BusyLane } from './lane-batcher.js';
 
-/** Confirms a batch of writes to one table through `source` (`confirmApplies`, `confirmReplays`). */
+/** Confirms a batch of writes to one table through `source` (`confirmApplies`). */
 export type ConfirmMany<T> = (source: SyncQueryable, items: readonly T[]) => Promise<PromiseSettledResult<boolean>[]>;
 
 interface ConfirmItem<T> {

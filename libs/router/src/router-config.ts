@@ -101,25 +101,6 @@ export interface CleaveDialectConfig {
    * @defaultValue 60000
    */
   readonly shadowStatementTimeoutMs?: number;
-  /**
-   * Replay mode for dual writes. An UPDATE / DELETE that states its integer keys (`id = ?` /
-   * `id IN (...)`) and depends only on literals and the row's own columns is sent to the primary
-   * and the shadow AT ONCE (one round trip of latency instead of three), then both sides' rows are
-   * read and compared off the caller's path, and synced under the shadow's lock if they differ
-   * (a stale shadow row, writes crossing each other): the rows end up exactly as with the normal
-   * path. Other writes take the normal path (read back from the primary, applied). Needs MariaDB on
-   * both sides, with the same session time zone and sql_mode on both pools.
-   * @defaultValue false
-   */
-  readonly replayWrites?: boolean;
-  /**
-   * Replay mode also for UPDATEs of tables with `ON UPDATE CURRENT_TIMESTAMP` columns, by pinning
-   * the time of both statements (`SET STATEMENT timestamp`): such columns then take the ROUTER's
-   * clock at millisecond precision instead of the primary's. Without it those updates take the
-   * normal path.
-   * @defaultValue false
-   */
-  readonly replayPinsTime?: boolean;
   /** Shadow reads: a sample of reads also runs on the other side and is compared. */
   readonly shadowReads?: {
     /** Share of eligible reads (0..1). @defaultValue 0 */

@@ -2,7 +2,7 @@
 export const ROUTER_COUNTERS = [
   /** Queries routed; labels: kind (select/insert/update/delete/other), side (source/target/home/fanout). */
   'cleave_router_queries_total',
-  /** Shadow applies; labels: result (ok/failed/skipped/raced: the confirm found a newer write and synced under the lock), path (apply/replay). */
+  /** Shadow applies; labels: result (ok/failed/skipped/raced: the confirm found a newer write and synced under the lock), path (apply). */
   'cleave_router_shadow_applies_total',
   /** Shadow failures recorded; labels: where (store/journal/memory). */
   'cleave_router_shadow_failures_recorded_total',

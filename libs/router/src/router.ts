@@ -1,7 +1,7 @@
 import { CompiledQuery, MysqlQueryCompiler, type QueryResult, type RootOperationNode, type TransactionSettings } from 'kysely';
 import { CleaveError, type MigrationSide } from '@cleave/core';
 import { encodeShadowKeys } from '@cleave/control';
-import { applyKeys, confirmApplies, confirmReplays, prepareApply, readApplyImages, writeApplies, imagesFromRaw, isRetryableLockError, mysqlErrno, rawImageSelectList, rawTypeCast, readCatalog, rowKey, tableShape, type AppliedKeys, type ApplyKeysArgs, type KeyTuple, type PendingConfirm, type PreparedApply, type SyncKeysArgs, type RawRow, type SyncOptions, type TableShape } from '@cleave/mysql';
+import { applyKeys, confirmApplies, prepareApply, readApplyImages, writeApplies, imagesFromRaw, mysqlErrno, rawImageSelectList, rawTypeCast, readCatalog, rowKey, tableShape, type AppliedKeys, type ApplyKeysArgs, type KeyTuple, type PendingConfirm, type PreparedApply, type RawRow, type SyncOptions, type TableShape } from '@cleave/mysql';
 import { ConfirmBatcher } from './confirm-batcher.js';
 import { FailureRecorder } from './failure-recorder.js';
 import { LaneBatcher } from './lane-batcher.js';
@@ -27,11 +27,9 @@ const SYNC_OPTIONS: SyncOptions = { imageLiterals: 'client' };
 /** What the router knows about one server's pool. */
 interface ServerInfo {
   readonly database: string;
-  readonly timeZone: string;
   readonly autoIncMode: number;
   /** MariaDB (has `SET STATEMENT`): writes can be bounded per statement and applied optimistically. */
   readonly mariadb: boolean;
-  readonly sqlMode: string;
 }
 
 /**
@@ -127,8 +125,6 @@ export class Router {
   readonly #applies = new LaneBatcher<PreparedApply, AppliedKeys>((_lane, items) => writeApplies(items));
   /** The confirms of shadow applies, batched per (primary table, shadow table) (see ConfirmBatcher). */
   readonly #confirms = new ConfirmBatcher<PendingConfirm>(confirmApplies);
-  /** The confirms of replayed writes, batched the same way. */
-  readonly #replayConfirms = new ConfirmBatcher<SyncKeysArgs>(confirmReplays);
   /** Routes by (cached, frozen) query analysis, valid for one routing table. */
   readonly #routes = new WeakMap<QueryAnalysis, { table: RoutingTable; routes: [Route | undefined, Route | undefined] }>();
   #started: Promise<void> | undefined;
@@ -184,12 +180,12 @@ export class Router {
   start(): Promise<void> {
     this.#started ??= (async () => {
       for (const name of Object.keys(this.#config.servers)) {
-        const [rows] = (await this.#promisePool(name).query({ sql: 'SELECT DATABASE() AS db, @@session.time_zone AS tz, @@innodb_autoinc_lock_mode AS mode, VERSION() AS version, @@session.sql_mode AS sqlMode' })) as unknown as [
-          Array<{ db: string | null; tz: string; mode: number | string; version: string; sqlMode: string }>,
+        const [rows] = (await this.#promisePool(name).query({ sql: 'SELECT DATABASE() AS db, @@innodb_autoinc_lock_mode AS mode, VERSION() AS version' })) as unknown as [
+          Array<{ db: string | null; mode: number | string; version: string }>,
         ];
         const row = rows[0]!;
         if (row.db === null) throw new CleaveError('CONFIG_INVALID', `the pool of server "${name}" has no default database: give it the database the plans name on that server`);
-        this.#servers.set(name, { database: row.db, timeZone: row.tz, autoIncMode: Number(row.mode), mariadb: /mariadb/i.test(row.version), sqlMode: row.sqlMode });
+        this.#servers.set(name, { database: row.db, autoIncMode: Number(row.mode), mariadb: /mariadb/i.test(row.version) });
       }
       await this.control.start();
       this.#checkEndpoints();
@@ -358,7 +354,7 @@ export class Router {
       placements.push({ name, servers, covered });
       if (written) {
         if (covered.migration.phase !== 'finalized') gate.add(covered.migration.id);
-        if (routing.shadow !== null) {
+        if (routing.shadow !== null && covered.shadowWrites) {
           if (analysis.raw) {
             throw this.#refuse(
               new RouterError('unsupported-write', `raw SQL writes to ${covered.table} cannot be dual-written (phase ${covered.migration.phase}); use the query builder`, {
@@ -551,7 +547,6 @@ export class Router {
         imageReads: this.#imageReads.busyLanes(),
         applies: this.#applies.busyLanes(),
         confirms: this.#confirms.busyLanes(),
-        replayConfirms: this.#replayConfirms.busyLanes(),
       },
     };
   }
@@ -627,8 +622,6 @@ export class Router {
         }
         const dual = await this.#dualWrite<R>(route, compiled, attempt);
         settled = dual.settled;
-        // A failed replayed write stays in flight until its confirm put the shadow back.
-        if (dual.outcome === undefined) throw dual.error;
         const outcome = dual.outcome;
         if (outcome === 'lease-lapsed') {
           if (attempt >= 3) throw new RouterError('write-held-timeout', 'the control-plane lease kept lapsing while this write ran; it was rolled back and not run');
@@ -691,7 +684,7 @@ export class Router {
     route: Route,
     compiled: CompiledQuery,
     attempt: number,
-  ): Promise<{ outcome: QueryResult<R> | 'lease-lapsed'; error?: undefined; settled: Promise<unknown> } | { outcome: undefined; error: unknown; settled: Promise<unknown> }> {
+  ): Promise<{ outcome: QueryResult<R> | 'lease-lapsed'; settled: Promise<unknown> }> {
     const { plan, shape } = await this.planDual(route, compiled.query);
     const connection = await acquire(this.pool(route.server));
     let settled: Promise<unknown> = Promise.resolve();
@@ -705,13 +698,6 @@ export class Router {
       let result: unknown;
       let keys: KeyTuple[];
       const autocommit = this.#autocommitSql(plan, route.server, compiled.sql, attempt);
-      const replay = autocommit === undefined ? undefined : this.#replayTarget(route, plan, shape);
-      if (replay !== undefined && autocommit !== undefined) {
-        const replayed = await this.#replay(route, compiled, shape, plan, connection, autocommit, replay);
-        settled = replayed.settled;
-        if (replayed.outcome === undefined) return { outcome: undefined, error: replayed.error, settled };
-        return { outcome: replayed.outcome as QueryResult<R> | 'lease-lapsed', settled };
-      }
       let images: RawRow[] | undefined;
       if (autocommit !== undefined) {
         keys = await plan.before(connection);
@@ -760,104 +746,6 @@ export class Router {
     } finally {
       releaseConnection();
     }
-  }
-
-  /**
-   * Where a dual write is replayed (replay mode): the one shadow endpoint of its stated keys, when
-   * both servers are MariaDB with the same session time zone and sql_mode, the shadow's pool uses
-   * the endpoint's database, and the shadow did not fail recently. `undefined`: the normal path.
-   */
-  #replayTarget(route: Route, plan: WriteKeyPlan, shape: TableShape): Endpoint | undefined {
-    const dual = route.dual;
-    if (this.#config.replayWrites !== true || dual === undefined || plan.replayKeys === undefined || plan.replayKeys.length === 0) return undefined;
-    // ON UPDATE CURRENT_TIMESTAMP columns are only deterministic with the time pinned, which changes
-    // what the primary stores (the router's clock): only when that was asked for.
-    if (plan.updatesTimestamp === true && this.#config.replayPinsTime !== true) return undefined;
-    const { covered } = dual;
-    let endpoint: Endpoint | undefined;
-    if (dual.shadow === 'source') endpoint = covered.source;
-    else if (covered.move.kind === 'tables') endpoint = covered.move.target;
-    else {
-      const at = shape.keyColumns.indexOf(covered.move.column);
-      const endpoints = new Set(plan.replayKeys.map((key) => (at < 0 ? undefined : shardEndpoint(covered, key[at] as string))));
-      if (endpoints.size !== 1) return undefined;
-      endpoint = [...endpoints][0];
-    }
-    if (endpoint === undefined) return undefined;
-    const primary = this.#servers.get(route.server);
-    const shadow = this.#servers.get(endpoint.server);
-    if (primary === undefined || shadow === undefined || !primary.mariadb || !shadow.mariadb) return undefined;
-    if (primary.timeZone !== shadow.timeZone || primary.sqlMode !== shadow.sqlMode || shadow.database !== endpoint.database) return undefined;
-    if (performance.now() < (this.#shadowDownUntil.get(endpoint.server) ?? 0)) return undefined;
-    return endpoint;
-  }
-
-  /**
-   * Replay mode: the statement runs on the primary (autocommit, lease-bounded) and on the shadow at
-   * the same time; once both settled, `confirmKeys` compares both sides' rows and syncs them under
-   * the shadow's lock if they differ. Every outcome of the shadow statement (applied, failed, raced,
-   * run on a stale row) is thus corrected by the confirm, or recorded for repair if that fails.
-   */
-  async #replay(
-    route: Route,
-    compiled: CompiledQuery,
-    shape: TableShape,
-    plan: WriteKeyPlan,
-    connection: RouterPoolConnection,
-    primarySql: string,
-    endpoint: Endpoint,
-  ): Promise<{ outcome: QueryResult<unknown> | 'lease-lapsed' | undefined; error?: unknown; settled: Promise<unknown> }> {
-    const dual = route.dual!;
-    const { covered } = dual;
-    const keys = plan.replayKeys!.map((key) => [...key]);
-    const work: ShadowWork = { covered, primary: dual.primary, shadow: dual.shadow, primaryServer: route.server, shape, keys };
-    const started = performance.now();
-    // ON UPDATE CURRENT_TIMESTAMP columns: the same time on both sides.
-    const pin = plan.updatesTimestamp === true;
-    const time = pin ? `timestamp = ${(Date.now() / 1000).toFixed(3)}` : '';
-    const primaryStatement = !pin ? primarySql : primarySql.startsWith('SET STATEMENT ') ? `SET STATEMENT ${time}, ${primarySql.slice('SET STATEMENT '.length)}` : `SET STATEMENT ${time} FOR ${primarySql}`;
-    const shadowPool = this.#promisePool(endpoint.server);
-    const shadowSettled: Promise<unknown> = shadowPool
-      .query({ sql: `SET STATEMENT ${pin ? `${time}, ` : ''}foreign_key_checks = 0 FOR ${compiled.sql}`, values: compiled.parameters as unknown[] })
-      .then(
-        () => null,
-        (error: unknown) => error,
-      );
-    let result: unknown;
-    let primaryError: unknown;
-    try {
-      result = await run(connection, primaryStatement, compiled.parameters);
-    } catch (error) {
-      primaryError = error;
-    }
-    const confirm = shadowSettled
-      .then(async (shadowError) => {
-        if (shadowError !== null && mysqlErrno(shadowError) === undefined && !isRetryableLockError(shadowError)) {
-          // Not an SQL error: the server is unreachable. Later writes skip it for a while.
-          this.#shadowDownUntil.set(endpoint.server, performance.now() + (this.#config.shadowRetryAfterMs ?? 1_000));
-        }
-        // Batched with the confirms of concurrent replayed writes to the table (off the caller's path).
-        const lane = pairLane(route.server, shape, endpoint);
-        const args = { source: this.#promisePool(route.server), target: shadowPool, sourceShape: shape, targetTable: { database: endpoint.database, table: covered.table }, keys, options: SYNC_OPTIONS };
-        const raced = await this.#replayConfirms.confirm(lane, this.#promisePool(route.server), args);
-        this.metrics.increment('cleave_router_shadow_applies_total', { result: raced ? 'raced' : 'ok', path: 'replay' });
-        this.metrics.observe('cleave_router_shadow_apply_ms', { result: 'ok', path: 'replay' }, performance.now() - started);
-      })
-      .catch(async (error: unknown) => {
-        this.#shadowDownUntil.set(endpoint.server, performance.now() + (this.#config.shadowRetryAfterMs ?? 1_000));
-        this.metrics.increment('cleave_router_shadow_applies_total', { result: 'failed', path: 'replay' });
-        await this.#recordFailure(work, keys, error);
-      });
-    const timeoutMs = this.#config.shadowTimeoutMs ?? 2_000;
-    // The caller waits for the shadow statement (as it would for an apply), and for the confirm
-    // too where it reads the shadow.
-    await withTimeout(covered.routing.reads === dual.shadow ? confirm : shadowSettled, timeoutMs).catch(() => undefined);
-    if (primaryError !== undefined) {
-      if (this.#hitLeaseBound(primaryError, route.server)) return { outcome: 'lease-lapsed', settled: confirm };
-      // The shadow may have run it: the confirm (still pending) puts the shadow back.
-      return { outcome: undefined, error: primaryError, settled: confirm };
-    }
-    return { outcome: toQueryResult(result), settled: confirm };
   }
 
   /** A transaction's state: one server, shadow work applied after commit. */

@@ -9,6 +9,8 @@ export interface RoutedMigration {
   readonly phase: MigrationPhase;
   /** Bumped on every phase change; the router acknowledges the epoch it applied. */
   readonly epoch: number;
+  /** A binlog capture stream carries the primary's writes to the other side (see {@link CoveredTable.shadowWrites}). */
+  readonly capture?: boolean;
 }
 
 /** A database on a named server. */
@@ -30,6 +32,12 @@ export interface CoveredTable {
   readonly table: string;
   readonly source: Endpoint;
   readonly routing: PhaseRouting;
+  /**
+   * Whether a routed write also brings its rows to the shadow itself, after the primary commit.
+   * Without capture: in every phase with a shadow. With capture, only where readers read the
+   * shadow (`reads_switched`), for read-your-writes; elsewhere the capture alone does it.
+   */
+  readonly shadowWrites: boolean;
   readonly move:
     | { readonly kind: 'tables'; readonly target: Endpoint }
     | { readonly kind: 'shard'; readonly column: string; readonly type: KeyType; readonly ranges: readonly ShardTarget[] };
@@ -89,6 +97,7 @@ export class RoutingTable {
       const { plan } = migration;
       const source: Endpoint = { server: plan.source.server, database: plan.source.database };
       const routing = PHASE_ROUTING[migration.phase];
+      const shadowWrites = routing.shadow !== null && (migration.capture !== true || routing.reads === routing.shadow);
       const endpoint = (name: string): Endpoint => {
         const t = plan.targets[name];
         if (t === undefined) throw new Error(`plan ${plan.name} names unknown target ${name}`);
@@ -97,7 +106,7 @@ export class RoutingTable {
       for (const move of plan.moves) {
         if (move.kind === 'tables') {
           for (const table of move.tables) {
-            this.#tables.set(`${source.database}.${table}`, { migration, table, source, routing, move: { kind: 'tables', target: endpoint(move.to) } });
+            this.#tables.set(`${source.database}.${table}`, { migration, table, source, routing, shadowWrites, move: { kind: 'tables', target: endpoint(move.to) } });
           }
         } else {
           this.#tables.set(`${source.database}.${move.table}`, {
@@ -105,6 +114,7 @@ export class RoutingTable {
             table: move.table,
             source,
             routing,
+            shadowWrites,
             move: { kind: 'shard', column: move.key.column, type: move.key.type, ranges: move.ranges.map((r) => ({ from: r.from, to: r.to, target: endpoint(r.target) })) },
           });
         }

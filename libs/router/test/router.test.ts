@@ -45,8 +45,8 @@ describe('@cleave/router routes by phase and dual-writes (real MariaDB)', () => 
     await pools.end();
   });
 
-  function routerAt(phase: MigrationPhase): Kysely<DB> {
-    const migration: RoutedMigration = { id: 'abcdefabcdef', name: 'split', plan, phase, epoch: 1 + MIGRATION_PHASES.indexOf(phase) };
+  function routerAt(phase: MigrationPhase, options: { capture?: boolean } = {}): Kysely<DB> {
+    const migration: RoutedMigration = { id: 'abcdefabcdef', name: 'split', plan, phase, epoch: 1 + MIGRATION_PHASES.indexOf(phase), capture: options.capture ?? false };
     const db = new Kysely<DB>({ dialect: new CleaveDialect({ servers, store: { listMigrations: async () => [migration] }, pollMs: 60_000 }) });
     routers.push(db);
     return db;
@@ -137,5 +137,26 @@ describe('@cleave/router routes by phase and dual-writes (real MariaDB)', () => 
     await expect(sql`SELECT * FROM users u JOIN user_settings s ON s.user_id = u.id`.execute(db)).rejects.toMatchObject({ reason: 'cross-server-query' });
     const raw = await sql<{ n: number }>`SELECT COUNT(*) AS n FROM users`.execute(db);
     expect(Number(raw.rows[0]!.n)).toBeGreaterThan(0);
+  });
+
+  it('with binlog capture, a routed write writes the shadow itself only where readers read it (reads_switched); raw SQL writes are left to the capture', async () => {
+    const wroteShadow: string[] = [];
+    for (const phase of MIGRATION_PHASES) {
+      const db = routerAt(phase, { capture: true });
+      const email = `capture-${phase}@example.com`;
+      await db.insertInto('users').values(user(email)).execute();
+      const primary = phase === 'writes_switched' || phase === 'finalized' ? 'target1' : 'source';
+      const other = primary === 'source' ? 'target1' : 'source';
+      expect(await emails(primary), phase).toContain(email);
+      if ((await emails(other)).includes(email)) wroteShadow.push(phase);
+    }
+    expect(wroteShadow).toEqual(['reads_switched']);
+    // Without router shadow work a raw write is routed to the primary like any write (gated, not refused).
+    const db = routerAt('dual_write', { capture: true });
+    await sql`UPDATE users SET status = 'suspended' WHERE email = 'capture-dual_write@example.com'`.execute(db);
+    const [rows] = await (await dbs().admin('source')).query(`SELECT status FROM users WHERE email = 'capture-dual_write@example.com'`);
+    expect(rows).toEqual([{ status: 'suspended' }]);
+    await expect(sql`UPDATE users SET status = 'active' WHERE email = 'x'`.execute(routerAt('dual_write'))).rejects.toMatchObject({ reason: 'unsupported-write' });
+    for (const server of ['source', 'target1'] as const) await (await dbs().admin(server)).query(`DELETE FROM users WHERE email LIKE 'capture-%'`);
   });
 });

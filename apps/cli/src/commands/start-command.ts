@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { CleaveError, backfillUnits, parsePlan, type Plan } from '@cleave/core';
-import { FORWARD_STREAM, currentCoordinate, preflightPlan, type MigrationRecord } from '@cleave/control';
+import { currentCoordinate, preflightPlan, type MigrationRecord } from '@cleave/control';
 import { ensureTargetTable, readCatalog } from '@cleave/mysql';
 import { requireCaptureSupport } from '@cleave/capture';
 import type { CliContext } from '../cli-context.js';
@@ -60,9 +60,8 @@ export async function startMigration(ctx: CliContext, planFile: string, options:
   // The capture starts at the binlog end taken before the migration exists, so before any chunk is
   // copied: every change a chunk could miss is after it.
   const captureFrom = capture ? await currentCoordinate(source.promise, plan.source.server) : null;
-  const migration = await store.createMigration(plan, by);
-  if (captureFrom !== null) await store.captureStreams().aim(migration.id, FORWARD_STREAM, plan.source.server, captureFrom, migration.epoch);
-  else await store.appendEvent(migration.id, 'note', { actor: by.actor, reason: 'started with --no-capture' }, { capture: 'off' });
+  const migration = await store.createMigration(plan, by, captureFrom === null ? {} : { capture: { server: plan.source.server, from: captureFrom } });
+  if (captureFrom === null) await store.appendEvent(migration.id, 'note', { actor: by.actor, reason: 'started with --no-capture' }, { capture: 'off' });
   for (const unit of units) {
     const table = catalog.tables.find((t) => t.name === unit.table);
     await store.registerBackfillTable(migration.id, unit.id, unit.targetName, table?.rowEstimate ?? 0);

@@ -38,6 +38,7 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
     <table id="backfill"><thead><tr><th>unit</th><th>target</th><th>state</th><th>progress</th><th>rows</th><th>rows/s</th><th>segments</th></tr></thead><tbody></tbody></table>
     <svg id="chart" width="600" height="120" viewBox="0 0 600 120" role="img" aria-label="rows per second"></svg>
   </section>
+  <section id="capture-section" hidden><h2>Binlog capture</h2><table id="capture"><thead><tr><th>stream</th><th>server</th><th>state</th><th>position</th><th>behind</th><th>changes applied</th><th>last checkpoint</th></tr></thead><tbody></tbody></table></section>
   <section id="routers-section" hidden><h2>Routers</h2><table id="routers"><thead><tr><th>router</th><th>service</th><th>host</th><th>epoch acknowledged</th><th>holding writes for fence</th></tr></thead><tbody></tbody></table></section>
   <section id="shadow-section" hidden><h2>Shadow reads</h2><table id="shadow-reads"><thead><tr><th>reads routed under</th><th>compared</th><th>mismatched</th><th>mismatch rate</th><th>failed to run</th></tr></thead><tbody></tbody></table><ul id="shadow-mismatches"></ul></section>
   <section id="throttle-section" hidden><h2>Throttling</h2><table id="throttle"><tbody></tbody></table></section>
@@ -66,6 +67,17 @@ function shadowReads(s) {
     (r.currentPhase ? shadowRow('this phase, ' + esc(r.currentPhase.phase) + ' (epoch ' + r.currentPhase.epoch + ')', r.currentPhase) : '<tr><td colspan="5">none compared in this phase yet</td></tr>');
   $('shadow-mismatches').innerHTML = r.recentMismatches.map((m) =>
     '<li>' + esc(new Date(m.at).toISOString()) + ' ' + esc(m.table) + ' (epoch ' + m.epoch + ', router ' + esc(m.routerId) + '): ' + m.servedOnly + ' rows only served, ' + m.otherOnly + ' only on the other side</li>').join('');
+}
+
+function capture(s) {
+  if (s.capture.length === 0) {
+    $('capture').tBodies[0].innerHTML = '<tr><td colspan="7" class="dirty">OFF (started with --no-capture): writes made outside @cleave/router reach the other side only through verification passes</td></tr>';
+    return;
+  }
+  $('capture').tBodies[0].innerHTML = s.capture.map((c) =>
+    '<tr data-stream="' + esc(c.stream) + '"><td>' + esc(c.stream) + '</td><td>' + esc(c.server) + '</td><td class="' + (c.state === 'failed' ? 'dirty' : '') + '">' + esc(c.state) + (c.error ? ': ' + esc(c.error) : '') + '</td>' +
+    '<td>' + esc(c.checkpoint.file + ':' + c.checkpoint.position) + (c.checkpoint.gtid ? ' (GTID ' + esc(c.checkpoint.gtid) + ')' : '') + '</td>' +
+    '<td>' + (c.lagMs === null ? '-' : ms(c.lagMs)) + '</td><td>' + fmt(c.changesApplied) + '</td><td>' + (c.checkpointedAt ? esc(c.checkpointedAt) : 'never') + '</td></tr>').join('');
 }
 
 function switchFigures(d) {
@@ -99,11 +111,12 @@ async function refreshDetail() {
   const res = await fetch('api/migrations/' + encodeURIComponent(selected));
   if (!res.ok) return;
   const s = await res.json();
-  for (const id of ['detail', 'backfill-section', 'routers-section', 'shadow-section', 'throttle-section', 'verify-section', 'events-section']) $(id).hidden = false;
+  for (const id of ['detail', 'backfill-section', 'capture-section', 'routers-section', 'shadow-section', 'throttle-section', 'verify-section', 'events-section']) $(id).hidden = false;
   shadowReads(s);
+  capture(s);
   $('routers').tBodies[0].innerHTML = s.routers.length
     ? s.routers.map((r) => '<tr><td>' + esc(r.routerId) + '</td><td>' + esc(r.service) + '</td><td>' + esc(r.host) + '</td><td>' + (r.ackedEpoch === null ? '-' : r.ackedEpoch) + (r.ackedEpoch === s.migration.epoch ? ' (current)' : '') + '</td><td>' + esc(r.fenceId || '-') + '</td></tr>').join('')
-    : '<tr><td colspan="5">no router registered: writes that bypass @cleave/router are caught only by verification</td></tr>';
+    : '<tr><td colspan="5">' + (s.capture.length > 0 ? 'none registered: writes reach the other side through binlog capture' : 'no router registered: writes that bypass @cleave/router are caught only by verification') + '</td></tr>';
   $('name').textContent = s.migration.name + ' (' + s.migration.id + ')';
   $('phase').textContent = s.migration.phase;
   $('backfill').tBodies[0].innerHTML = s.backfill.tables.map((t) =>

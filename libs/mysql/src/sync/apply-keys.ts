@@ -25,11 +25,11 @@
 // updates and never overwrites rows a dual write inserted (sync-rows.ts), so it keeps this order.
 
 import { CleaveError } from '@cleave/core';
-import { distinctKeys, encodeKey } from './key-codec.js';
+import { distinctKeys } from './key-codec.js';
 import { keysWhere, qualifiedName } from './key-range.js';
 import type { Queryable } from './queryable.js';
 import type { KeyTuple } from './key-codec.js';
-import { rowKey, rowKeyId, sameRow, type RawRow } from './raw-rows.js';
+import { rowKeyId, sameRow, type RawRow } from './raw-rows.js';
 import { context, emptyResult, readImages, readImagesTagged, syncKeys, writeRows, type SyncKeysArgs, type SyncResult } from './sync-rows.js';
 import { isRetryableLockError, mysqlErrno, ER_DUP_ENTRY } from './sync-errors.js';
 
@@ -259,80 +259,4 @@ export async function confirmApplies(source: Queryable, pending: readonly Pendin
     }
   }
   return raced.map((fellBack): PromiseSettledResult<boolean> => (fellBack && failure !== undefined ? { status: 'rejected', reason: failure.reason } : { status: 'fulfilled', value: fellBack }));
-}
-
-/**
- * The confirms of several writes applied to ONE target table by other means (statements replayed
- * on both sides, see the router), in one read of each side: the rows of all their keys, the
- * target's with a locking read (as {@link confirmKeys}), compared row by row; the keys that
- * differ are synced under the target's lock in one syncKeys. Read AFTER every write landed on both
- * sides. One outcome per write, in order: `true` when some of its keys differed and were synced;
- * rejected when that sync failed. Throws when a read fails (a lock conflict is not a failure:
- * every key is synced then).
- */
-export async function confirmReplays(source: Queryable, items: readonly SyncKeysArgs[]): Promise<PromiseSettledResult<boolean>[]> {
-  if (items.length === 0) return [];
-  requireOneTable('confirmReplays', items);
-  const first = items[0]!;
-  const ctx = context({ ...first, source }, false);
-  const keys = distinctKeys(items.flatMap((item) => item.keys));
-  if (keys.length === 0) return items.map(() => ({ status: 'fulfilled', value: false }));
-  const where = keysWhere(ctx.shape, keys);
-  let differing: KeyTuple[];
-  try {
-    const [primary, target] = await Promise.all([readImages(ctx, source, ctx.shape, where), readImages(ctx, ctx.target, ctx.targetTable, where, 'share')]);
-    const targetByKey = new Map(target.map((row) => [rowKeyId(row, ctx.positions), row] as const));
-    const primaryKeys = new Set<string>();
-    differing = [];
-    for (const row of primary) {
-      const id = rowKeyId(row, ctx.positions);
-      primaryKeys.add(id);
-      const other = targetByKey.get(id);
-      if (other === undefined || !sameRow(row, other)) differing.push(rowKey(ctx.shape, row, ctx.positions));
-    }
-    for (const row of target) if (!primaryKeys.has(rowKeyId(row, ctx.positions))) differing.push(rowKey(ctx.shape, row, ctx.positions));
-  } catch (error) {
-    // The locking read met a deadlock or lock wait timeout (a copy chunk holds the rows): the
-    // locked sync settles every key, with its own retries.
-    if (!isRetryableLockError(error)) throw error;
-    differing = keys;
-  }
-  if (differing.length === 0) return items.map(() => ({ status: 'fulfilled', value: false }));
-  const differs = new Set(differing.map(encodeKey));
-  const touched = items.map((item) => item.keys.some((key) => differs.has(encodeKey(key))));
-  try {
-    await syncKeys({ ...first, source, keys: distinctKeys(differing) });
-  } catch (error) {
-    return touched.map((hit): PromiseSettledResult<boolean> => (hit ? { status: 'rejected', reason: error } : { status: 'fulfilled', value: false }));
-  }
-  return touched.map((hit): PromiseSettledResult<boolean> => ({ status: 'fulfilled', value: hit }));
-}
-
-/**
- * The confirm of a write applied to the target by other means (a replayed statement, see the
- * router): compares the primary's rows of `keys` with the target's, read AFTER the write landed
- * on both sides, and syncs the keys under the target's lock (syncKeys) when they differ.
- *
- * The target read is a locking read (`LOCK IN SHARE MODE`): it waits for any transaction that
- * holds a row of the set (a backfill chunk, a locked sync, an uncommitted insert) and sees its
- * outcome, instead of the last committed image that such a transaction is about to replace.
- * Resolves `true` when the rows differed and were synced.
- */
-export async function confirmKeys(args: SyncKeysArgs): Promise<boolean> {
-  const ctx = context(args, false);
-  const keys = distinctKeys(args.keys);
-  if (keys.length === 0) return false;
-  const where = keysWhere(ctx.shape, keys);
-  let same = false;
-  try {
-    const [primary, target] = await Promise.all([readImages(ctx, ctx.source, ctx.shape, where), readImages(ctx, ctx.target, ctx.targetTable, where, 'share')]);
-    same = sameImages(primary, target, ctx.positions);
-  } catch (error) {
-    // The locking read met a deadlock or lock wait timeout (a copy chunk holds the rows): the
-    // locked sync below settles the keys, with its own retries.
-    if (!isRetryableLockError(error)) throw error;
-  }
-  if (same) return false;
-  await syncKeys({ ...args, keys });
-  return true;
 }

@@ -232,10 +232,10 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
  * Two images are equal exactly when the rows are byte-identical (the literal is an injective
  * encoding), so the diff compares images, and an insert sends the literal as it came.
  */
-export async function readImages(ctx: Context, db: Queryable, table: TableName, where: string, lock: boolean | 'share' = false): Promise<RawRow[]> {
+export async function readImages(ctx: Context, db: Queryable, table: TableName, where: string, lock = false): Promise<RawRow[]> {
   const rows = await queryRaw(
     db,
-    `SELECT ${imageList(ctx)} FROM ${qualifiedName(table)} WHERE ${where} ORDER BY ${keyOrderBy(ctx.shape)}${lock === 'share' ? ' LOCK IN SHARE MODE' : lock ? ' FOR UPDATE' : ''}`,
+    `SELECT ${imageList(ctx)} FROM ${qualifiedName(table)} WHERE ${where} ORDER BY ${keyOrderBy(ctx.shape)}${lock ? ' FOR UPDATE' : ''}`,
   );
   return imagesOf(ctx, table, rows);
 }
