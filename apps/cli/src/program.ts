@@ -189,13 +189,19 @@ export function buildProgram(): Command {
     .option('--to <phase>', 'target phase (one step: the next phase, or the previous one)')
     .option('--dry-run', 'print the checks and the exact steps; change nothing')
     .option('--reason <text>', 'why (recorded with the event)')
+    .option('--accept-uncaptured-writes', 'switch a migration without binlog capture and with no router registered: writes made since the last verification pass are lost')
     .addHelpText('after', '\nExamples:\n  cleave cutover split-mail --dry-run\n  cleave cutover split-mail --to reads_switched --reason "soak ok"')
-    .action((id: string, opts: { to?: string; dryRun?: boolean; reason?: string }) =>
+    .action((id: string, opts: { to?: string; dryRun?: boolean; reason?: string; acceptUncapturedWrites?: boolean }) =>
       run(globals(), async (ctx) => {
         const { cutover, close } = await openCutover(ctx);
         try {
           const to = parsePhase(opts.to);
-          const result = await cutover.change(id, { ...(to === undefined ? {} : { to }), dryRun: Boolean(opts.dryRun), reason: opts.reason ?? `cleave cutover${to ? ` --to ${to}` : ''}` });
+          const result = await cutover.change(id, {
+            ...(to === undefined ? {} : { to }),
+            dryRun: Boolean(opts.dryRun),
+            acceptUncapturedWrites: Boolean(opts.acceptUncapturedWrites),
+            reason: opts.reason ?? `cleave cutover${to ? ` --to ${to}` : ''}`,
+          });
           emit(Boolean(globals().json), result, () => formatCutover(result));
           return exitCodeOfResult(result);
         } finally {
@@ -242,10 +248,11 @@ export function buildProgram(): Command {
     .argument('<id>', 'migration id or name')
     .option('--approve', 'approve the irreversible step')
     .option('--dry-run', 'print the checks and the exact steps; change nothing')
+    .option('--accept-uncaptured-writes', 'finalize a migration without binlog capture and with no router registered: writes made since the last verification pass are lost')
     .addHelpText('after', '\nExample:\n  cleave finalize split-mail --dry-run\n  cleave finalize split-mail --approve')
-    .action((id: string, opts: { approve?: boolean; dryRun?: boolean }) =>
+    .action((id: string, opts: { approve?: boolean; dryRun?: boolean; acceptUncapturedWrites?: boolean }) =>
       run(globals(), async (ctx) => {
-        const result = await finalizeCommand(ctx, id, { approve: Boolean(opts.approve), dryRun: Boolean(opts.dryRun) });
+        const result = await finalizeCommand(ctx, id, { approve: Boolean(opts.approve), dryRun: Boolean(opts.dryRun), acceptUncapturedWrites: Boolean(opts.acceptUncapturedWrites) });
         emit(Boolean(globals().json), result, () => formatCutover(result));
         return exitCodeOfResult(result);
       }),

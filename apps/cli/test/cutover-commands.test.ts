@@ -45,7 +45,8 @@ describe('cleave cutover / rollback / finalize (real processes, real servers, no
   it('a live refused change names the failing checks, exits 3 and records a refused event', async () => {
     const run = await cli('cutover', 'split-keys', '--to', 'verified');
     expect(run.code).toBe(3);
-    expect(run.stderr).toContain('cannot go from dual_write to verified: precondition failed: backfill-complete (no backfill is registered for this migration)');
+    expect(run.stderr).toContain('cannot go from dual_write to verified: precondition failed: all-routers-acked (no router is registered and the migration runs without binlog capture');
+    expect(run.stderr).toContain('backfill-complete (no backfill is registered for this migration)');
     expect((await store.events(id)).at(-1)?.kind).toBe('refused');
   });
 
@@ -56,25 +57,29 @@ describe('cleave cutover / rollback / finalize (real processes, real servers, no
     }
     const run = await store.startVerificationRun(id);
     await store.finishVerificationRun(run, { passes: 1, chunks: 1, rowsChecked: 0, rowsDiffering: 0, rowsRepaired: 0, clean: true });
-    expect((await cli('cutover', 'split-keys')).stdout).toContain('migration split-keys: dual_write -> verified (epoch 3)');
+    // No router and no capture (created in the store directly): the operator accepts it explicitly.
+    expect((await cli('cutover', 'split-keys', '--accept-uncaptured-writes')).stdout).toContain('migration split-keys: dual_write -> verified (epoch 3)');
     await store.changePhase(id, { from: 'verified', to: 'reads_switched' }, { actor: 'test' }); // (shown above: the CLI path)
-    const dry = await cli('cutover', 'split-keys', '--dry-run');
+    const dry = await cli('cutover', 'split-keys', '--dry-run', '--accept-uncaptured-writes');
     expect(dry.code).toBe(0);
     expect(dry.stdout).toMatchSnapshot();
-    const switched = await cli('cutover', 'split-keys', '--json');
+    const switched = await cli('cutover', 'split-keys', '--json', '--accept-uncaptured-writes');
     expect(JSON.parse(switched.stdout)).toMatchObject({ outcome: 'done', to: 'writes_switched', epoch: 5 });
     const back = await cli('rollback', 'split-keys');
     expect(back.stdout).toContain('migration split-keys: writes_switched -> reads_switched (epoch 6)');
     await store.changePhase(id, { from: 'reads_switched', to: 'writes_switched' }, { actor: 'test' });
+    // Finalize needs a clean verification from after the primary last moved.
+    const after = await store.startVerificationRun(id);
+    await store.finishVerificationRun(after, { passes: 1, chunks: 1, rowsChecked: 0, rowsDiffering: 0, rowsRepaired: 0, clean: true });
 
-    const finalizeDry = await cli('finalize', 'split-keys', '--dry-run');
+    const finalizeDry = await cli('finalize', 'split-keys', '--dry-run', '--accept-uncaptured-writes');
     expect(finalizeDry.stdout).toMatchSnapshot();
-    const refused = await cli('finalize', 'split-keys');
+    const refused = await cli('finalize', 'split-keys', '--accept-uncaptured-writes');
     expect(refused.code).toBe(3);
     expect(refused.stderr).toContain('finalize is IRREVERSIBLE');
     expect(refused.stderr).toContain('cleave finalize split-keys --approve');
     // (the live rollback refusal from finalized is covered in libs/cutover)
-    const final = await cli('finalize', 'split-keys', '--approve');
+    const final = await cli('finalize', 'split-keys', '--approve', '--accept-uncaptured-writes');
     expect(final.code).toBe(0);
     expect(final.stdout).toContain("archived <db>.sessions as <db>._cleave_archived_split-keys_sessions (not dropped)");
   });

@@ -43,6 +43,12 @@ export interface ChangeOptions {
   readonly dryRun?: boolean;
   /** Needed to enter `finalized` (irreversible). */
   readonly approve?: boolean;
+  /**
+   * A migration without binlog capture and with no router registered has nothing that carries
+   * writes to the other side: a switch refuses unless the operator accepts that writes made since
+   * the last verification pass are lost (`--accept-uncaptured-writes`).
+   */
+  readonly acceptUncapturedWrites?: boolean;
   /** Why (recorded with the events). */
   readonly reason?: string;
 }
@@ -106,11 +112,12 @@ export class Cutover {
   }
 
   /** Evaluates the preconditions of `from -> to` for a migration, without changing anything. */
-  async evaluate(migration: MigrationRecord, change: PhaseChange): Promise<CheckResult[]> {
+  async evaluate(migration: MigrationRecord, change: PhaseChange, options: Pick<ChangeOptions, 'acceptUncapturedWrites'> = {}): Promise<CheckResult[]> {
     let events: Promise<MigrationEvent[]> | undefined;
     const ctx: CheckContext = {
       migration,
       change,
+      acceptUncapturedWrites: options.acceptUncapturedWrites === true,
       store: this.#c.store,
       fleet: this.#c.fleet,
       settings: this.settings,
@@ -341,7 +348,7 @@ export class Cutover {
     });
 
     // 1. Preconditions (and approval for the irreversible step).
-    const checks = await this.evaluate(migration, change);
+    const checks = await this.evaluate(migration, change, options);
     sw.reportChecks(base, checks);
     const failed = checks.filter((c) => c.status === 'fail');
     if (failed.length > 0) {

@@ -76,6 +76,7 @@ describe('precondition registry', () => {
       'shadow-read-mismatches-zero',
       'soak-time-elapsed',
       'target-lag-ok',
+      'verification-clean',
     ]);
     expect(preconditionsFor({ from: 'dual_write', to: 'planned' })).toEqual([]);
   });

@@ -44,6 +44,8 @@ export interface CheckContext {
   readonly store: CutoverStore;
   readonly fleet: RouterFleet;
   readonly settings: CutoverSettings;
+  /** The operator accepted that nothing carries writes to the other side (see `ChangeOptions.acceptUncapturedWrites`). */
+  readonly acceptUncapturedWrites?: boolean;
   /** Data servers by name, for checks that ask them (replica lag). */
   readonly servers?: (server: string) => ServerQueryable;
   readonly shadowReads?: ShadowReadSource;

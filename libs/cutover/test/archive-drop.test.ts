@@ -29,8 +29,9 @@ describe('Cutover.dropArchive (real MariaDB: finalize, then drop the archived ta
     expect(isCleaveError(early, 'PRECONDITION_FAILED')).toBe(true);
     expect((early as Error).message).toBe('migration drop-me is in phase dual_write: its archive can be dropped only after finalize');
 
-    for (let i = 0; i < 3; i++) await c.change(m.id);
-    await c.finalize(m.id, { approve: true });
+    for (let i = 0; i < 3; i++) await c.change(m.id, { acceptUncapturedWrites: true }); // no router, no capture here
+    await fx.cleanVerification(m.id); // after the primary moved
+    await c.finalize(m.id, { approve: true, acceptUncapturedWrites: true });
     const db = dbs().name;
     // Look-alikes that must survive: a name this migration would use for a table it did not move,
     // another migration's archive, and a finalize record tampered to name a table it did not archive.

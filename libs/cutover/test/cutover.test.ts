@@ -25,8 +25,10 @@ describe('Cutover (real control store, real Redis routing channel)', () => {
     await fx.store.recordShadowFailure(plan.id, 'sessions', '[["1"]]', 'target down');
     const error = await fx.cutover().change(plan.id, { to: 'verified' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PreconditionFailedError);
-    expect((error as PreconditionFailedError).failed).toEqual(['shadow-failures-repaired']);
-    expect((error as Error).message).toContain('cannot go from dual_write to verified: precondition failed: shadow-failures-repaired (1 failed shadow writes await repair (sessions)');
+    // No router registered and no binlog capture: nothing would carry a write made after the last verification.
+    expect((error as PreconditionFailedError).failed).toEqual(['all-routers-acked', 'shadow-failures-repaired']);
+    expect((error as Error).message).toContain('cannot go from dual_write to verified: precondition failed: all-routers-acked (no router is registered and the migration runs without binlog capture');
+    expect((error as Error).message).toContain('pass --accept-uncaptured-writes to accept that such writes are lost); shadow-failures-repaired (1 failed shadow writes await repair (sessions)');
     const refused = (await fx.store.events(plan.id)).filter((e) => e.kind === 'refused');
     expect(refused).toHaveLength(1);
     expect(refused[0]!.reason).toContain('shadow-failures-repaired');
@@ -47,7 +49,15 @@ describe('Cutover (real control store, real Redis routing channel)', () => {
     expect(await fx.fleet.fences([m.id])).toEqual(new Map()); // unfenced
     const back = await c.rollback(m.id, { reason: 'test rollback' });
     expect(back).toMatchObject({ outcome: 'done', to: 'reads_switched' });
+    // The primary moved back: the verification from before compared the other direction.
+    const stale = await c.change(m.id, { to: 'writes_switched' }).catch((e: unknown) => e);
+    expect((stale as PreconditionFailedError).failed).toEqual(['verification-clean']);
+    expect((stale as Error).message).toContain('started before the write primary last moved');
+    await fx.cleanVerification(m.id);
     await c.change(m.id, { to: 'writes_switched' });
+    const unverified = await c.finalize(m.id, { approve: true }).catch((e: unknown) => e);
+    expect((unverified as PreconditionFailedError).failed).toEqual(['verification-clean']);
+    await fx.cleanVerification(m.id);
 
     const unapproved = await c.finalize(m.id).catch((e: unknown) => e);
     expect(isCleaveError(unapproved, 'APPROVAL_REQUIRED')).toBe(true);
@@ -73,7 +83,7 @@ describe('Cutover (real control store, real Redis routing channel)', () => {
       'phase_change writes_switched->finalized',
     ]);
     expect(log.filter((k) => k === 'note done')).toHaveLength(6);
-    expect(log.filter((k) => k === 'refused')).toHaveLength(1); // the unapproved finalize
+    expect(log.filter((k) => k === 'refused')).toHaveLength(3); // the two unverified changes, the unapproved finalize
     const events = await fx.store.events(m.id);
     const done = events.filter((e) => e.details?.['cutover'] === 'done' && e.details['writePause'] !== null);
     expect(done).toHaveLength(3); // the three fenced switches carry their measured write pause

@@ -1,9 +1,10 @@
-import { CleaveError, backfillUnits, movedTables } from '@cleave/core';
+import { CleaveError, PHASE_ROUTING, backfillUnits, isCleaveError, movedTables } from '@cleave/core';
 import type { ControlStore } from '@cleave/control';
 import type { Pool } from 'mysql2/promise';
 import { readCatalog, tableShape } from '@cleave/mysql';
 import { aggregateReport, type TableVerification, type VerificationReport } from './verification-report.js';
 import { verifyTable, type VerifyChunkOptions, type VerifyProgress } from './table-verifier.js';
+import { watchPrimary } from './primary-watch.js';
 
 /** What {@link verifyMigration} needs: the control store and the pool of each named server. */
 export interface VerifyMigrationDeps extends VerifyChunkOptions {
@@ -25,9 +26,11 @@ export interface VerifyMigrationOptions {
 }
 
 /**
- * Verifies every unit of a migration (each moved table, each shard range) against its target,
- * repairing from the primary until a full pass is clean when `repair` is set, and records the run
- * and an event in the control store. Before the writes switch, the source is the primary.
+ * Verifies every unit of a migration (each moved table, each shard range): the shadow against the
+ * primary of the phase (the source before the writes switch, the target after it), repairing from
+ * the primary until a full pass is clean when `repair` is set, and records the run and an event in
+ * the control store. A switch that moves the primary meanwhile stops the run (nothing is repaired
+ * in the old direction after it).
  */
 export async function verifyMigration(options: VerifyMigrationOptions, deps: VerifyMigrationDeps): Promise<VerificationReport & { readonly runId: number }> {
   const migration = await deps.store.getMigration(options.migrationId);
@@ -41,23 +44,30 @@ export async function verifyMigration(options: VerifyMigrationOptions, deps: Ver
   }
   const { plan } = migration;
   const { store: _store, servers: _servers, actor: _actor, onProgress: _onProgress, signal: _signal, ...chunkOptions } = deps;
+  const primarySide = PHASE_ROUTING[migration.phase].primary;
   const source = deps.servers(plan.source.server);
   const catalog = await readCatalog(source, plan.source.database, { tables: movedTables(plan) });
   const runId = await deps.store.startVerificationRun(migration.id);
+  const watch = watchPrimary(deps.store, migration.id, primarySide, deps.signal);
   const started = performance.now();
   const results: TableVerification[] = [];
   try {
     for (const unit of backfillUnits(plan)) {
       const table = catalog.tables.find((t) => t.name === unit.table);
       if (!table) throw new CleaveError('NOT_FOUND', `table ${unit.table} no longer exists in ${plan.source.database}`);
+      const sides = [
+        { pool: source, database: plan.source.database },
+        { pool: deps.servers(unit.target.server), database: unit.target.database },
+      ] as const;
+      const [primary, shadow] = primarySide === 'source' ? sides : [sides[1], sides[0]];
       results.push(
         await verifyTable({
           ...chunkOptions,
-          ...(deps.signal ? { signal: deps.signal } : {}),
-          source,
-          target: deps.servers(unit.target.server),
-          sourceShape: tableShape(table, plan.source.database),
-          targetTable: { database: unit.target.database, table: unit.table },
+          signal: watch.signal,
+          source: primary.pool,
+          target: shadow.pool,
+          sourceShape: tableShape(table, primary.database),
+          targetTable: { database: shadow.database, table: unit.table },
           ...(unit.filter ? { filter: unit.filter } : {}),
           repair: options.repair,
           maxPasses: options.maxPasses ?? 5,
@@ -66,8 +76,12 @@ export async function verifyMigration(options: VerifyMigrationOptions, deps: Ver
       );
     }
   } catch (error) {
-    await deps.store.finishVerificationRun(runId, { passes: 0, chunks: 0, rowsChecked: 0, rowsDiffering: 0, rowsRepaired: 0, clean: false, details: { error: (error as Error).message } });
-    throw error;
+    // Aborted by the watch: its reason names the switch.
+    const reason: unknown = watch.signal.aborted && isCleaveError(error, 'ABORTED') && watch.signal.reason instanceof Error ? watch.signal.reason : error;
+    await deps.store.finishVerificationRun(runId, { passes: 0, chunks: 0, rowsChecked: 0, rowsDiffering: 0, rowsRepaired: 0, clean: false, details: { error: (reason as Error).message } });
+    throw reason;
+  } finally {
+    watch.stop();
   }
   const report = aggregateReport(results, Math.round(performance.now() - started));
   await deps.store.finishVerificationRun(runId, { ...report, details: { tables: report.tables.map(({ sampleDifferences: _s, ...t }) => t), sampleDifferences: report.sampleDifferences } });
