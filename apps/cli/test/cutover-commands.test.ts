@@ -17,7 +17,8 @@ describe('cleave cutover / rollback / finalize (real processes, real servers, no
   };
 
   beforeAll(async () => {
-    await createSampleAccounts(await dbs().admin('source'));
+    // Both sides have the tables, as `cleave start` leaves them (the switches guard both).
+    for (const server of ['source', 'target1'] as const) await createSampleAccounts(await dbs().admin(server));
     const e = dbs().source.endpoint;
     pool = mysql.createPool({ host: e.host, port: e.port, user: e.user, password: e.password, connectionLimit: 2, timezone: 'Z' });
     store = await ControlStore.open({ pool, database: controlDatabase(dbs()) });

@@ -61,7 +61,7 @@ describe('a coordinator killed mid-switch is replaced by the coordinator service
   const env = () => cleaveEnv(dbs(), { CLEAVE_COORDINATOR_LEASE_MS: '1000', CLEAVE_COORDINATOR_POLL_MS: '200', CLEAVE_COORDINATOR_PORT: '0' });
 
   beforeAll(async () => {
-    await createSampleAccounts(await dbs().admin('source'));
+    for (const server of ['source', 'target1'] as const) await createSampleAccounts(await dbs().admin(server)); // both sides, as `cleave start` leaves them
     const e = dbs().source.endpoint;
     pool = mysql.createPool({ host: e.host, port: e.port, user: e.user, password: e.password, connectionLimit: 3, timezone: 'Z' });
     store = await ControlStore.open({ pool, database: controlDatabase(dbs()) });

@@ -27,6 +27,11 @@ describe('cutover under load: 4 writer processes (2 through the router, 2 around
     expect(result.failedWrites).toBe(0);
     expect(result.lostExamples).toEqual([]);
     expect(result.lostWrites).toBe(0);
+    // A writer outside cleave that kept writing the old primary gets an error, never a silent loss.
+    expect(result.bypassRefusals).toEqual([
+      'after the writes switch: cleave guard: sessions here is not the write primary of migration cutover-e2e; see cleave status',
+      'after finalize (the archived table): cleave guard: sessions here is not the write primary of migration cutover-e2e; see cleave status',
+    ]);
     expect(result.ledgerRows).toBeGreaterThan(1000);
     // The fenced switches held writes, and released them: writes were in flight and none failed.
     // Switching reads (readers move to what the capture filled), switching writes (twice) and

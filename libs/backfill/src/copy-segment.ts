@@ -137,7 +137,7 @@ export async function copySegment(payload: CopySegmentPayload, deps: CopySegment
         { hint: 'The job is retried; start the migration (phase dual_write) to let it run.' },
       );
     }
-    await copyChunks(migration.id, migration.plan.source, unit, segment, deps, totals, started);
+    await copyChunks(migration.id, migration.plan.source, unit, segment, deps, totals, started, migration.guardEpoch);
   }
   const finished = await finishUnit(migration.id, unit, migration.plan, deps);
   return {
@@ -162,6 +162,8 @@ async function copyChunks(
   d: CopySegmentDeps,
   t: Totals,
   t0: number,
+  /** The target refuses writes without the migration's guard epoch (it is not the primary while rows are copied). */
+  guardEpoch: number,
 ): Promise<void> {
   const source = d.servers(sourceEndpoint.server);
   const target = d.servers(u.target.server);
@@ -194,7 +196,7 @@ async function copyChunks(
       targetTable: { database: u.target.database, table: u.table },
       bounds: { lower, upper },
       ...(u.filter === null ? {} : { filter: u.filter }),
-      ...(d.bulkInsert === undefined ? {} : { options: { bulkInsert: d.bulkInsert } }),
+      options: { guardEpoch, ...(d.bulkInsert === undefined ? {} : { bulkInsert: d.bulkInsert }) },
     });
     const chunkMs = performance.now() - chunkStarted;
     checkpoint = done ? seg.upper : upperKey;

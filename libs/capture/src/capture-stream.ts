@@ -1,7 +1,7 @@
 import { CleaveError, isCleaveError } from '@cleave/core';
 import { formatCoordinate, type BinlogCoordinate, type CaptureLease, type CaptureStreams, type MigrationRecord } from '@cleave/control';
 import type { Pool } from 'mysql2/promise';
-import { readCatalog, syncKeys, type Catalog, type ConnectionUrl } from '@cleave/mysql';
+import { isGuardRefusal, readCatalog, syncKeys, type Catalog, type ConnectionUrl } from '@cleave/mysql';
 import { BinlogReader, purgedError, type BinlogChange } from './binlog-reader.js';
 import { cascadedKeys, firesCascade, type ParentChange } from './cascades.js';
 import { tablesNamedBy } from './ddl-guard.js';
@@ -240,7 +240,9 @@ class StreamLoop {
             sourceShape: group.watched.shape,
             targetTable: { database: group.shadow.database, table: group.watched.table },
             keys,
-            options: { imageLiterals: 'client' },
+            // The shadow side refuses writes without the migration's guard epoch.
+            // Locking read of the primary: a transaction's events arrive before its commit is visible.
+            options: { imageLiterals: 'client', guardEpoch: this.config.migration.guardEpoch, lockSourceRows: true },
           }),
         );
         return keys.length;
@@ -285,6 +287,10 @@ class StreamLoop {
         return await fn();
       } catch (error) {
         if (this.config.signal.aborted && attempt > 0) throw new CleaveError('ABORTED', `capture stream stopped while it could not ${what}`, { cause: error });
+        if (isGuardRefusal(error)) {
+          // A switch moved the primary since this run began: a new run takes the new epoch.
+          throw new CleaveError('CONFLICT', `capture stream ${this.lease.stream}: the shadow refused its write under guard epoch ${this.config.migration.guardEpoch} (a switch moved the primary)`, { cause: error });
+        }
         if (isCleaveError(error) && error.code !== 'CONNECTION_FAILED') throw error;
         const delay = RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]!;
         this.config.log?.('warn', `capture stream ${this.lease.stream} could not ${what}: ${(error as Error).message}; retrying in ${delay} ms`);

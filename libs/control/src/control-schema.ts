@@ -3,7 +3,7 @@
  * (default `cleave_control`) on a server the operators choose, usually the source. Every
  * statement is idempotent so that any cleave process may ensure it at start.
  */
-export const CONTROL_SCHEMA_VERSION = 4;
+export const CONTROL_SCHEMA_VERSION = 5;
 
 export const CONTROL_TABLES = [
   `CREATE TABLE IF NOT EXISTS schema_version (
@@ -18,6 +18,7 @@ export const CONTROL_TABLES = [
     epoch BIGINT UNSIGNED NOT NULL DEFAULT 1,
     coordinator_token BIGINT UNSIGNED NOT NULL DEFAULT 0,
     capture TINYINT(1) NOT NULL DEFAULT 0,
+    guard_epoch BIGINT UNSIGNED NOT NULL DEFAULT 1,
     created_at DATETIME(6) NOT NULL,
     updated_at DATETIME(6) NOT NULL,
     UNIQUE KEY uk_migrations_name (name)
@@ -145,5 +146,12 @@ export const CONTROL_COLUMN_UPGRADES = [
     column: 'capture',
     /** 1: a binlog capture stream carries the writes, and routers do no shadow work where nobody reads the shadow. */
     definition: 'TINYINT(1) NOT NULL DEFAULT 0 AFTER coordinator_token',
+  },
+  {
+    version: 5,
+    table: 'migrations',
+    column: 'guard_epoch',
+    /** The epoch of the placement guard: the migration's epoch when the write primary last moved. */
+    definition: 'BIGINT UNSIGNED NOT NULL DEFAULT 1 AFTER capture',
   },
 ] as const;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { CleaveError, canTransition, type MigrationPhase, type Plan } from '@cleave/core';
+import { CleaveError, PHASE_ROUTING, canTransition, type MigrationPhase, type Plan } from '@cleave/core';
 import { quoteIdentifier } from '@cleave/mysql';
 import { CONTROL_COLUMN_UPGRADES, CONTROL_SCHEMA_VERSION, CONTROL_TABLES } from './control-schema.js';
 import { inTransaction, rowsOf, type Queryable, type TransactionalQueryable } from './queryable.js';
@@ -55,6 +55,7 @@ interface MigrationRow {
   phase: MigrationPhase;
   epoch: string | number;
   capture: string | number;
+  guard_epoch: string | number;
   created_at: Date | string;
   updated_at: Date | string;
 }
@@ -69,10 +70,18 @@ function toMigration(row: MigrationRow): MigrationRecord {
     phase: row.phase,
     epoch: Number(row.epoch),
     capture: Number(row.capture) === 1,
+    guardEpoch: Number(row.guard_epoch),
     createdAt: toDate(row.created_at)!,
     updatedAt: toDate(row.updated_at)!,
   };
 }
+
+/** A new migration id (12 hex digits), for callers that prepare things under it before {@link ControlStore.createMigration}. */
+export function newMigrationId(): string {
+  return randomBytes(6).toString('hex');
+}
+
+const primaryMoves = (from: MigrationPhase, to: MigrationPhase) => PHASE_ROUTING[from].primary !== PHASE_ROUTING[to].primary;
 
 function validFence(fence: CoordinatorFence): CoordinatorFence {
   if (!Number.isSafeInteger(fence.token) || fence.token < 1) {
@@ -150,8 +159,8 @@ export class ControlStore {
    * the same transaction, aimed at `capture.from` (a binlog position taken before anything of the
    * migration exists): a migration marked as captured always has its stream.
    */
-  async createMigration(plan: Plan, by: ChangeActor, options: { capture?: { server: string; from: BinlogCoordinate } } = {}): Promise<MigrationRecord> {
-    const id = randomBytes(6).toString('hex');
+  async createMigration(plan: Plan, by: ChangeActor, options: { id?: string; capture?: { server: string; from: BinlogCoordinate } } = {}): Promise<MigrationRecord> {
+    const id = options.id ?? newMigrationId();
     const at = now();
     const capture = options.capture;
     try {
@@ -211,7 +220,7 @@ export class ControlStore {
     const fence = change.fence === undefined ? undefined : validFence(change.fence);
     await inTransaction(this.#pool, async (tx) => {
       const [result] = await tx.query(
-        `UPDATE ${this.#t('migrations')} SET phase = ?, epoch = epoch + 1, updated_at = ?${fence === undefined ? '' : ', coordinator_token = GREATEST(coordinator_token, ?)'}
+        `UPDATE ${this.#t('migrations')} SET phase = ?,${primaryMoves(change.from, change.to) ? ' guard_epoch = epoch + 1,' : ''} epoch = epoch + 1, updated_at = ?${fence === undefined ? '' : ', coordinator_token = GREATEST(coordinator_token, ?)'}
           WHERE id = ? AND phase = ?${change.expectedEpoch === undefined ? '' : ' AND epoch = ?'}${fence === undefined ? '' : ' AND coordinator_token <= ?'}`,
         [
           change.to,

@@ -13,6 +13,12 @@ export interface MigrationRecord {
    * fixed for the migration's life). Without it only the routers' dual writes and repairs do.
    */
   readonly capture: boolean;
+  /**
+   * The epoch the placement guard of the side that is not the primary checks: the migration's
+   * epoch when the write primary last moved (1 before it ever did). cleave's writers of that side
+   * carry it; it changes only with the primary, so unfenced phase changes do not refuse them.
+   */
+  readonly guardEpoch: number;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }

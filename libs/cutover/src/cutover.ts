@@ -373,7 +373,17 @@ export class Cutover {
     await sw.begin(ctx);
     let fenceId: string | null = null;
     let fenceAt = 0;
+    let guardMoved = false;
     const timing = { fenceAckMs: 0, syncCheckMs: 0, flipMs: 0, epochAckMs: 0 };
+    if (change.primaryMoves) {
+      // The slow part of moving the guards (DDL), before writes are held.
+      const prepared = await sw.prepareGuard(ctx);
+      if (prepared.status === 'fail') {
+        await sw.restoreGuard(ctx, migration).catch(() => undefined);
+        await sw.abort(ctx, `switch aborted, epoch ${migration.epoch} kept: ${prepared.detail}`, null, {});
+        return result('aborted', { changeId: ctx.changeId, reason: prepared.detail });
+      }
+    }
     if (change.fenced) {
       const fence = await sw.fence(ctx);
       fenceId = fence.fenceId;
@@ -392,11 +402,17 @@ export class Cutover {
           else {
             const capture = await sw.awaitCapture(ctx);
             if (capture.status === 'fail') abortWhy = capture.detail;
+            else if (ctx.change.primaryMoves) {
+              guardMoved = true;
+              const guard = await sw.moveGuard(ctx);
+              if (guard.status === 'fail') abortWhy = guard.detail;
+            }
           }
         }
         timing.syncCheckMs = performance.now() - t;
       }
       if (abortWhy !== null) {
+        if (guardMoved) await sw.restoreGuard(ctx, migration);
         const held = performance.now() - fenceAt;
         const writePause: WritePause = { heldUpToMs: held, ...timing, flipMs: 0, epochAckMs: 0, fenceToUnfenceMs: held };
         await sw.abort(ctx, `switch aborted, epoch ${migration.epoch} kept: ${abortWhy}`, fenceId, { writePause, missing: acks.missing });
@@ -404,7 +420,14 @@ export class Cutover {
       }
     }
     const t = performance.now();
-    const after = await sw.flip(ctx, { fenceId, fenceAckMs: Math.round(timing.fenceAckMs), checks: checks.map((c) => `${c.name}:${c.status}`) });
+    let after: MigrationRecord;
+    try {
+      after = await sw.flip(ctx, { fenceId, fenceAckMs: Math.round(timing.fenceAckMs), checks: checks.map((c) => `${c.name}:${c.status}`) });
+    } catch (error) {
+      // Not flipped: the guards go back to the phase the migration stays in (a recovery does the same).
+      if (guardMoved) await sw.restoreGuard(ctx, migration).catch(() => undefined);
+      throw error;
+    }
     timing.flipMs = performance.now() - t;
     return this.#finish(sw, ctx, after, fenceId, fenceAt, timing, null, (extra) =>
       result(sw.dryRun ? 'dry-run' : 'done', { changeId: sw.dryRun ? null : ctx.changeId, epoch: sw.dryRun ? migration.epoch : after.epoch, ...extra }),
@@ -423,6 +446,8 @@ export class Cutover {
     done: (extra: Partial<CutoverResult>) => T,
   ): Promise<T> {
     const epoch = after.epoch;
+    // A recovery repeats it (idempotent); a rollback to planned removes the guards.
+    if (after.phase === 'planned' || resumedFrom !== null) await sw.restoreGuard(ctx, after);
     await sw.handOverCapture(ctx, after);
     await sw.announceEpoch(ctx, epoch);
     const t = performance.now();
@@ -430,6 +455,7 @@ export class Cutover {
     timing.epochAckMs = performance.now() - t;
     const heldUpToMs = performance.now() - fenceAt;
     if (ctx.change.fenced) await sw.unfence(ctx, fenceId);
+    if (ctx.change.primaryMoves) await sw.releaseGuard(ctx, after);
     const writePause: WritePause | null =
       ctx.change.fenced && resumedFrom === null ? { heldUpToMs, ...timing, fenceToUnfenceMs: performance.now() - fenceAt } : null;
     const archived = ctx.change.to === 'finalized' ? this.archiveRenames(ctx.migration) : [];
@@ -459,6 +485,8 @@ export class Cutover {
       await this.#finish(sw, ctx, migration, interrupted.fenceId, performance.now(), { fenceAckMs: 0, syncCheckMs: 0, flipMs: 0, epochAckMs: 0 }, interrupted.holder, () => null);
       return { changeId: interrupted.changeId, from: interrupted.from, to: interrupted.to, action: 'finished', interruptedHolder: interrupted.holder, epoch: migration.epoch };
     }
+    // It may have moved the guards before it stopped: back to the phase the migration stays in.
+    await sw.restoreGuard(ctx, migration);
     await sw.abort(ctx, `switch aborted, epoch ${interrupted.fromEpoch} kept: its coordinator (${interrupted.holder}) stopped before the flip`, interrupted.fenceId, {
       recoveredBy: lease.holder,
     });

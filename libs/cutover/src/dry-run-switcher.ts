@@ -87,6 +87,26 @@ export class DryRunSwitcher implements Switcher {
     return { name: 'capture-caught-up', status: 'pass', detail: 'dry run' };
   }
 
+  async prepareGuard(ctx: ChangeContext): Promise<CheckResult> {
+    this.#do(`put the placement guard's triggers on the moved tables that ${ctx.change.to} denies (writes still pass); on a failure: refuse, nothing held`);
+    return { name: 'placement-guard-moved', status: 'pass', detail: 'dry run' };
+  }
+
+  async moveGuard(ctx: ChangeContext): Promise<CheckResult> {
+    this.#do(
+      `flip the placement guards to ${ctx.change.to}: the old primary's moved tables refuse writes without guard epoch ${ctx.migration.epoch + 1}, the new primary's take every write; on a failure: restore them, unfence, keep epoch ${ctx.migration.epoch}, record aborted`,
+    );
+    return { name: 'placement-guard-moved', status: 'pass', detail: 'dry run' };
+  }
+
+  async releaseGuard(ctx: ChangeContext): Promise<void> {
+    this.#do(`drop the placement guard's triggers from the new primary's moved tables (${ctx.change.to})`);
+  }
+
+  async restoreGuard(): Promise<void> {
+    // Nothing was moved in a dry run.
+  }
+
   async handOverCapture(ctx: ChangeContext): Promise<void> {
     this.#do(`start the capture streams of ${ctx.change.to} at their servers' binlog ends and retire those of ${ctx.change.from} (writes still held)`);
   }

@@ -24,3 +24,5 @@ export { ArchiveDropApprovalRequiredError, describeArchive, recordedArchives } f
 export type { DropArchiveOptions, DropArchiveResult, SkippedArchive } from './archive-drop.js';
 export { fencedStore } from './fenced-store.js';
 export { StaleCoordinatorError } from '@cleave/control';
+export { GUARD_LOCK_WAIT_SECONDS, enforceGuard, guardSides, removeGuards } from './placement-guard-sides.js';
+export type { GuardSide } from './placement-guard-sides.js';

@@ -10,6 +10,10 @@ import { alignAutoIncrement, COUNTERS_CHECK, CounterAlignmentError } from './aut
 import { fencedStore } from './fenced-store.js';
 import { shadowFailuresRepaired } from './preconditions/shadow-failures-repaired.js';
 import { awaitCaptureCaughtUp, CAPTURE_CHECK, handOverCapture } from './capture-handover.js';
+import { enforceGuard, flipGuard, prepareGuard, releaseGuard, removeGuards } from './placement-guard-sides.js';
+
+/** The name of the in-fence step that moves the placement guards. */
+export const GUARD_CHECK = 'placement-guard-moved';
 
 /** The points after which {@link LiveSwitcherConfig.onStep} is called. */
 export const CUTOVER_STEP_POINTS = ['begun', 'fenced', 'fence-acked', 'flipped', 'epoch-acked', 'unfenced', 'archived'] as const;
@@ -126,6 +130,44 @@ export class LiveSwitcher implements Switcher {
     if (servers === undefined) return { name: CAPTURE_CHECK, status: 'warn', detail: 'this coordinator has no connection to the data servers: capture progress was not checked' };
     const result = await awaitCaptureCaughtUp(ctx.migration, this.#c.store.captureStreams(), servers, this.#c.settings.captureCatchUpMs);
     return { name: CAPTURE_CHECK, status: result.ok ? 'pass' : 'fail', detail: result.detail };
+  }
+
+  async prepareGuard(ctx: ChangeContext): Promise<CheckResult> {
+    const name = GUARD_CHECK;
+    const servers = this.#c.servers;
+    if (servers === undefined) return { name, status: 'warn', detail: 'this coordinator has no connection to the data servers: the placement guards are not moved' };
+    try {
+      const sides = await prepareGuard(ctx.migration.plan, ctx.migration.id, ctx.change.to, servers);
+      return { name, status: 'pass', detail: `guard triggers ready on ${sides.join(', ')}` };
+    } catch (error) {
+      return { name, status: 'fail', detail: `the placement guard could not be prepared: ${(error as Error).message}` };
+    }
+  }
+
+  async releaseGuard(ctx: ChangeContext, after: MigrationRecord): Promise<void> {
+    const servers = this.#c.servers;
+    if (servers === undefined) return;
+    await releaseGuard(after.plan, after.id, after.phase, servers);
+  }
+
+  async moveGuard(ctx: ChangeContext): Promise<CheckResult> {
+    const name = GUARD_CHECK;
+    const servers = this.#c.servers;
+    if (servers === undefined) return { name, status: 'warn', detail: 'this coordinator has no connection to the data servers: the placement guards were not moved' };
+    try {
+      const done = await flipGuard(ctx.migration.plan, ctx.migration.id, ctx.change.to, ctx.migration.epoch + 1, servers);
+      await this.#c.store.appendEvent(ctx.migration.id, 'note', this.#by(ctx), this.#journal(ctx, { cutover: 'guard', sides: done }));
+      return { name, status: 'pass', detail: done.join('; ') };
+    } catch (error) {
+      return { name, status: 'fail', detail: `the placement guard could not be moved: ${(error as Error).message}` };
+    }
+  }
+
+  async restoreGuard(ctx: ChangeContext, migration: MigrationRecord): Promise<void> {
+    const servers = this.#c.servers;
+    if (servers === undefined) return;
+    if (migration.phase === 'planned') await removeGuards(migration.plan, migration.id, servers);
+    else await enforceGuard(migration.plan, migration.id, migration.phase, migration.guardEpoch, servers);
   }
 
   async handOverCapture(ctx: ChangeContext, after: MigrationRecord): Promise<void> {

@@ -80,6 +80,22 @@ export interface Switcher {
   alignCounters(ctx: ChangeContext): Promise<CheckResult>;
   /** With writes held: every capture stream applied what its server committed. `fail` aborts the change. */
   awaitCapture(ctx: ChangeContext): Promise<CheckResult>;
+  /**
+   * Before the fence, when the write primary moves: the placement guard's triggers on the side
+   * the new phase denies, still letting writes through (the slow DDL, out of the write pause).
+   * `fail` refuses the change.
+   */
+  prepareGuard(ctx: ChangeContext): Promise<CheckResult>;
+  /**
+   * With writes held, when the write primary moves, before the flip: the guard rows flip (the old
+   * primary refuses writes without the new guard epoch, the new primary takes every write).
+   * `fail` aborts the change (then {@link restoreGuard}).
+   */
+  moveGuard(ctx: ChangeContext): Promise<CheckResult>;
+  /** After the unfence: the new primary's guard triggers go. */
+  releaseGuard(ctx: ChangeContext, after: MigrationRecord): Promise<void>;
+  /** The guards as the migration's current phase and guard epoch want them (an aborted change, a recovery, a rollback to planned). */
+  restoreGuard(ctx: ChangeContext, migration: MigrationRecord): Promise<void>;
   /** After the flip, writes still held: start the new phase's capture streams, retire the old ones. */
   handOverCapture(ctx: ChangeContext, after: MigrationRecord): Promise<void>;
   /** The point of no return of this change: phase and epoch, compare-and-set, with the event. */

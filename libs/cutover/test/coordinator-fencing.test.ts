@@ -122,7 +122,8 @@ describe('fencing token enforced by the control store (two coordinators, real Ma
     expect(flips).toHaveLength(1);
     expect(flips[0]?.details).toMatchObject({ holder: 'b', token: bToken, changeId: bBegin?.details?.['changeId'] });
     const aChange = events.filter((e) => e.details?.['changeId'] === aBegin?.details?.['changeId']);
-    expect(aChange.map((e) => (e.kind === 'note' ? String(e.details?.['cutover']) : e.kind))).toEqual(['begin', 'fenced', 'aborted']);
+    // A had moved the placement guards inside its fence; B's recovery put them back before it aborted A's change.
+    expect(aChange.map((e) => (e.kind === 'note' ? String(e.details?.['cutover']) : e.kind))).toEqual(['begin', 'fenced', 'guard', 'aborted']);
     expect(aChange.at(-1)?.details).toMatchObject({ recoveredBy: 'b' });
     expect(events.filter((e) => e.details?.['holder'] === 'a' && e.id > (bBegin?.id ?? 0))).toEqual([]); // A wrote nothing after B began
     expect(interruptedChange(events)).toBeNull();

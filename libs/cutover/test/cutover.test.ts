@@ -36,7 +36,8 @@ describe('Cutover (real control store, real Redis routing channel)', () => {
   });
 
   it('walks the whole table with 3 routers: fenced switch, rollback, switch again, finalize with approval and archive', async () => {
-    const m = await fx.readyMigration('walk');
+    // Tables of its own: its finalize archives them on the source, which the other tests share.
+    const m = await fx.readyMigration('walk', ['addresses', 'email_aliases']);
     for (const id of ['r1', 'r2', 'r3']) routers.push(await startFakeRouter(fx.redis, dbs().redisPrefix, fx.store, m.id, `${m.id}-${id}`));
     const mine = routers.slice(-3);
     const c = fx.cutover();
@@ -63,11 +64,11 @@ describe('Cutover (real control store, real Redis routing channel)', () => {
     expect(isCleaveError(unapproved, 'APPROVAL_REQUIRED')).toBe(true);
     expect((unapproved as Error).message).toContain('finalize is IRREVERSIBLE');
     const final = await c.finalize(m.id, { approve: true });
-    expect(final.archived.map((a) => a.archive)).toEqual(['_cleave_archived_walk_sessions', '_cleave_archived_walk_user_keys']);
+    expect(final.archived.map((a) => a.archive)).toEqual(['_cleave_archived_walk_addresses', '_cleave_archived_walk_email_aliases']);
     const [tables] = await fx.source.query('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY 1', [dbs().name]);
     const names = (tables as Array<{ t: string }>).map((r) => r.t);
-    expect(names).toContain('_cleave_archived_walk_sessions');
-    expect(names).not.toContain('sessions');
+    expect(names).toContain('_cleave_archived_walk_email_aliases');
+    expect(names).not.toContain('email_aliases');
     expect(names).toContain('users'); // not moved, untouched
     const rollback = await c.rollback(m.id).catch((e: unknown) => e);
     expect(isCleaveError(rollback, 'PHASE_TRANSITION_INVALID')).toBe(true);

@@ -69,6 +69,17 @@ describe('public API', () => {
         'validateIdentifier',
         'valueLiteral',
         'writeApplies',
+        // the placement guard
+        'GUARD_EPOCH_VARIABLE',
+        'GUARD_TABLE',
+        'allowWrites',
+        'denyWrites',
+        'guardEpochAssignment',
+        'guardTriggerName',
+        'isGuardRefusal',
+        'prepareGuard',
+        'removeGuard',
+        'setGuard',
       ].sort(),
     );
   });

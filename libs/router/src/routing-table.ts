@@ -11,6 +11,8 @@ export interface RoutedMigration {
   readonly epoch: number;
   /** A binlog capture stream carries the primary's writes to the other side (see {@link CoveredTable.shadowWrites}). */
   readonly capture?: boolean;
+  /** The placement guard's epoch: the router's shadow writes carry it (the shadow side refuses writes without it). */
+  readonly guardEpoch?: number;
 }
 
 /** A database on a named server. */

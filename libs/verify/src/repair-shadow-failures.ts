@@ -118,7 +118,7 @@ export async function repairShadowFailures(migrationId: string, deps: RepairShad
             sourceShape: await shapeOf(primary, table),
             targetTable: { database: shadow.database, table },
             keys,
-            ...(deps.syncOptions ? { options: deps.syncOptions } : {}),
+            options: { ...deps.syncOptions, guardEpoch: migration.guardEpoch },
           });
           keyCount += keys.length;
         }

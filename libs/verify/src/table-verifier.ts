@@ -67,6 +67,8 @@ export interface VerifyTableArgs extends VerifyChunkOptions {
   readonly maxPasses?: number;
   readonly onProgress?: (progress: VerifyProgress) => void;
   readonly signal?: AbortSignal;
+  /** The guard epoch repairs carry (the target side refuses writes without it when it is not the primary). */
+  readonly guardEpoch?: number;
 }
 
 /** Re-diffs (100, 200, 300 ms apart) before a report-only pass calls a difference real. */
@@ -158,7 +160,14 @@ export async function verifyTable(args: VerifyTableArgs): Promise<TableVerificat
         samples.push({ table: name, key: encodeKey(difference.key), kind: difference.kind });
       }
       if (!args.repair) return false;
-      const result = await syncKeys({ source, target, sourceShape: shape, targetTable, keys: differences.map((difference) => difference.key) });
+      const result = await syncKeys({
+        source,
+        target,
+        sourceShape: shape,
+        targetTable,
+        keys: differences.map((difference) => difference.key),
+        ...(args.guardEpoch === undefined ? {} : { options: { guardEpoch: args.guardEpoch } }),
+      });
       pass.rowsRepaired += result.inserted + result.updated + result.deleted;
       const [again, targetAgain] = await checksums(where);
       if (sameChecksum(again, targetAgain)) return true;

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { CleaveError, backfillUnits, parsePlan, type Plan } from '@cleave/core';
-import { currentCoordinate, preflightPlan, type MigrationRecord } from '@cleave/control';
-import { ensureTargetTable, readCatalog } from '@cleave/mysql';
+import { currentCoordinate, newMigrationId, preflightPlan, type MigrationRecord } from '@cleave/control';
+import { GUARD_LOCK_WAIT_SECONDS, guardSides } from '@cleave/cutover';
+import { denyWrites, ensureTargetTable, readCatalog, removeGuard } from '@cleave/mysql';
 import { requireCaptureSupport } from '@cleave/capture';
 import type { CliContext } from '../cli-context.js';
 
@@ -25,6 +26,18 @@ export function readPlanFile(file: string): Plan {
 }
 
 export const actor = () => `cli:${userInfo().username}`;
+
+/** ER_TABLEACCESS_DENIED (TRIGGER), ER_SPECIFIC_ACCESS_DENIED, ER_BINLOG_CREATE_ROUTINE_NEED_SUPER. */
+const GUARD_PRIVILEGE_ERRNOS = new Set([1142, 1227, 1419]);
+
+/** A refused guard installation, named with its server and the grant that fixes it. */
+function guardRefused(error: unknown, server: string, database: string): unknown {
+  if (!GUARD_PRIVILEGE_ERRNOS.has(Number((error as { errno?: number }).errno))) return error;
+  return new CleaveError('PRECONDITION_FAILED', `server ${server} refused the placement guard's triggers in ${database}: ${(error as Error).message}`, {
+    cause: error,
+    hint: `Grant cleave's account TRIGGER on ${database} (and on the source database), and, where the server writes a binary log, SUPER or (MariaDB 10.5+) BINLOG ADMIN, or set log_bin_trust_function_creators=1 (safe with binlog_format=ROW).`,
+  });
+}
 
 /**
  * Registers a migration and enqueues its backfill: validates the plan, checks it against the
@@ -60,7 +73,24 @@ export async function startMigration(ctx: CliContext, planFile: string, options:
   // The capture starts at the binlog end taken before the migration exists, so before any chunk is
   // copied: every change a chunk could miss is after it.
   const captureFrom = capture ? await currentCoordinate(source.promise, plan.source.server) : null;
-  const migration = await store.createMigration(plan, by, captureFrom === null ? {} : { capture: { server: plan.source.server, from: captureFrom } });
+  // The targets refuse every write but cleave's own (guard epoch 1) before the migration exists;
+  // if registering it fails, the guards go again (nothing is left half-applied).
+  const id = newMigrationId();
+  const targets = guardSides(plan, id, 'planned').filter((side) => !side.primary);
+  const guarded: typeof targets = [];
+  let migration: MigrationRecord;
+  try {
+    for (const side of targets) {
+      guarded.push(side);
+      await denyWrites(ctx.pool(side.server).promise, side.tables, 1, { lockWaitSeconds: GUARD_LOCK_WAIT_SECONDS }).catch((error: unknown) => {
+        throw guardRefused(error, side.server, side.tables.database);
+      });
+    }
+    migration = await store.createMigration(plan, by, { id, ...(captureFrom === null ? {} : { capture: { server: plan.source.server, from: captureFrom } }) });
+  } catch (error) {
+    for (const side of guarded) await removeGuard(ctx.pool(side.server).promise, side.tables, { lockWaitSeconds: GUARD_LOCK_WAIT_SECONDS }).catch(() => undefined);
+    throw error;
+  }
   if (captureFrom === null) await store.appendEvent(migration.id, 'note', { actor: by.actor, reason: 'started with --no-capture' }, { capture: 'off' });
   for (const unit of units) {
     const table = catalog.tables.find((t) => t.name === unit.table);

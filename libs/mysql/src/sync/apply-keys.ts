@@ -24,13 +24,14 @@
 // writes after W (contradiction again: W was the last). The backfill copy locks the rows it
 // updates and never overwrites rows a dual write inserted (sync-rows.ts), so it keeps this order.
 
+import { guardEpochAssignment } from '../guard/placement-guard.js';
 import { CleaveError } from '@cleave/core';
 import { distinctKeys } from './key-codec.js';
 import { keysWhere, qualifiedName } from './key-range.js';
 import type { Queryable } from './queryable.js';
 import type { KeyTuple } from './key-codec.js';
 import { rowKeyId, sameRow, type RawRow } from './raw-rows.js';
-import { context, emptyResult, readImages, readImagesTagged, syncKeys, writeRows, type SyncKeysArgs, type SyncResult } from './sync-rows.js';
+import { context, emptyResult, readImages, readImagesTagged, syncKeys, writeRows, type Context, type SyncKeysArgs, type SyncResult } from './sync-rows.js';
 import { isRetryableLockError, mysqlErrno, ER_DUP_ENTRY } from './sync-errors.js';
 
 /** Arguments of {@link applyKeys}: those of syncKeys, plus the target server's SQL flavour. */
@@ -150,7 +151,20 @@ export async function writeApplies(prepared: readonly PreparedApply[]): Promise<
   if (prepared.length === 0) return [];
   requireOneTable('writeApplies', prepared.map((item) => item.args));
   const ctx = context(prepared[0]!.args, false);
-  const target: Queryable = prepared[0]!.args.target;
+  if (ctx.guardEpoch !== undefined) {
+    // A guarded side: the statements run on one connection that carries the guard epoch.
+    const conn = await ctx.target.getConnection();
+    try {
+      await conn.query({ values: null, sql: `SET ${guardEpochAssignment(ctx.guardEpoch)}` });
+      return await writeAppliesOn(conn, prepared, ctx);
+    } finally {
+      conn.release();
+    }
+  }
+  return writeAppliesOn(prepared[0]!.args.target, prepared, ctx);
+}
+
+async function writeAppliesOn(target: Queryable, prepared: readonly PreparedApply[], ctx: Context): Promise<PromiseSettledResult<AppliedKeys>[]> {
   const outcomes: PromiseSettledResult<AppliedKeys>[] = new Array(prepared.length);
   const optimistic = (item: PreparedApply, result: SyncResult): AppliedKeys => {
     return {

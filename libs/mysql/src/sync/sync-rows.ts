@@ -36,6 +36,7 @@
 // jittered backoff. A unique-key conflict with a target row outside the set (a stale row whose
 // own dual write is still in flight) adds that row to the set and retries, so it is synced too.
 
+import { guardEpochAssignment } from '../guard/placement-guard.js';
 import { CleaveError } from '@cleave/core';
 import { distinctKeys, encodeKey, keyId, type KeyTuple } from './key-codec.js';
 import { keyRangeWhere, keysWhere, qualifiedName, type KeyBounds, type RowFilter } from './key-range.js';
@@ -108,6 +109,21 @@ export interface SyncOptions {
    * @defaultValue 'load-data'
    */
   readonly bulkInsert?: BulkInsertMethod;
+  /**
+   * The placement guard epoch the writes carry (`@cleave_epoch` on the target session): a target
+   * side that is not the write primary refuses writes without its current epoch (see
+   * `denyWrites`). Unset: the session carries none (a primary side, or no guard).
+   */
+  readonly guardEpoch?: number;
+  /**
+   * Read the source rows with a locking read (`LOCK IN SHARE MODE`). A binlog reader needs it: the
+   * server sends a transaction's binlog events before its commit is visible to other sessions
+   * (the binlog is written in the commit's prepare), so a plain read right after the event can
+   * still see the old row, and no later event would correct it. A locking read waits for the
+   * transaction, which holds its rows until it commits, and then reads what it committed.
+   * @defaultValue false
+   */
+  readonly lockSourceRows?: boolean;
 }
 
 /** Arguments of {@link syncKeyRange}. */
@@ -158,13 +174,16 @@ export interface Context {
    * upserts and re-reads full rows.
    */
   readonly keepConcurrentInserts: boolean;
+  readonly guardEpoch: number | undefined;
+  readonly lockSourceRows: boolean;
 }
 
 const MAX_CONFLICT_ROUNDS = 6;
 /** Targets (pools) that refused LOAD DATA LOCAL INFILE: later copies go straight to INSERTs. */
 const LOAD_DATA_REFUSED = new WeakSet<object>();
-const SESSION_ENTER = 'SET @cleave_sync_fkc = @@session.foreign_key_checks, SESSION foreign_key_checks = 0';
-const SESSION_LEAVE = 'SET SESSION foreign_key_checks = @cleave_sync_fkc';
+/** A sync's session: no foreign key checks (tables are synced one by one), and the guard epoch it writes under. */
+const sessionEnter = (ctx: Context) => `SET @cleave_sync_fkc = @@session.foreign_key_checks, SESSION foreign_key_checks = 0, ${guardEpochAssignment(ctx.guardEpoch)}`;
+const SESSION_LEAVE = `SET SESSION foreign_key_checks = @cleave_sync_fkc, ${guardEpochAssignment(null)}`;
 
 /** Thrown inside a transaction when a unique-key conflict names target rows outside the set. */
 class UniqueConflict extends Error {
@@ -217,6 +236,8 @@ export function context(args: {
     imageLiterals: options.imageLiterals ?? 'server',
     loadData,
     keepConcurrentInserts,
+    guardEpoch: options.guardEpoch,
+    lockSourceRows: options.lockSourceRows === true,
   };
 }
 
@@ -232,10 +253,10 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
  * Two images are equal exactly when the rows are byte-identical (the literal is an injective
  * encoding), so the diff compares images, and an insert sends the literal as it came.
  */
-export async function readImages(ctx: Context, db: Queryable, table: TableName, where: string, lock = false): Promise<RawRow[]> {
+export async function readImages(ctx: Context, db: Queryable, table: TableName, where: string, lock: boolean | 'share' = false): Promise<RawRow[]> {
   const rows = await queryRaw(
     db,
-    `SELECT ${imageList(ctx)} FROM ${qualifiedName(table)} WHERE ${where} ORDER BY ${keyOrderBy(ctx.shape)}${lock ? ' FOR UPDATE' : ''}`,
+    `SELECT ${imageList(ctx)} FROM ${qualifiedName(table)} WHERE ${where} ORDER BY ${keyOrderBy(ctx.shape)}${lock === 'share' ? ' LOCK IN SHARE MODE' : lock ? ' FOR UPDATE' : ''}`,
   );
   return imagesOf(ctx, table, rows);
 }
@@ -576,14 +597,14 @@ async function syncOnce(ctx: Context, scope: string, extraKeys: readonly KeyTupl
   const conn: PooledConnection = await ctx.target.getConnection();
   let sessionChanged = false;
   try {
-    await conn.query({ values: null, sql: SESSION_ENTER });
+    await conn.query({ values: null, sql: sessionEnter(ctx) });
     sessionChanged = true;
     await conn.query({ values: null, sql: 'SET TRANSACTION ISOLATION LEVEL READ COMMITTED' });
     await conn.query({ values: null, sql: 'START TRANSACTION' });
     try {
       // (1) lock the target rows of the set, (2) only then read the primary.
       const targetRows = await readImages(ctx, conn, ctx.targetTable, where, true);
-      const sourceRows = await readImages(ctx, ctx.source, shape, where);
+      const sourceRows = await readImages(ctx, ctx.source, shape, where, ctx.lockSourceRows ? 'share' : false);
 
       // (3) diff by exact key bytes.
       const targetById = new Map<string, RawRow>();

@@ -1,0 +1,175 @@
+import { createHash } from 'node:crypto';
+import { quoteIdentifier } from '../identifier.js';
+import { mysqlErrno } from '../sync/sync-errors.js';
+import type { TransactionalPool } from '../sync/queryable.js';
+
+/**
+ * The placement guard: the database itself refuses writes to a moved table on the side that is
+ * not the write primary. On that side each moved table has triggers (before insert, update,
+ * delete) that let a row change through only when the session carries the migration's current
+ * guard epoch in `@cleave_epoch`; the epoch and whether the side denies live in one row of
+ * `_cleave_guard` in the same database, read under a shared lock, so changing the row waits for
+ * the writes in flight and every later write sees the new state. A switch puts the triggers on
+ * the side that will be denied before it holds writes (DDL is slow), flips the rows inside the
+ * fence, and drops the triggers of the new primary after it. cleave's own writers of that side (the capture, the
+ * backfill, repairs, a router's shadow writes) set the epoch they act under; anyone else (a writer
+ * that was not repointed, a router paused across a switch) gets an error instead of writing into a
+ * copy nobody reads. The primary side has no triggers: its writes cost nothing extra.
+ */
+
+/** The guard's table, in each guarded database. */
+export const GUARD_TABLE = '_cleave_guard';
+
+/** The session variable a cleave writer sets to the guard epoch it writes under. */
+export const GUARD_EPOCH_VARIABLE = '@cleave_epoch';
+
+/** MariaDB/MySQL's errno of a SIGNAL with SQLSTATE 45000 (ER_SIGNAL_EXCEPTION). */
+const ER_SIGNAL_EXCEPTION = 1644;
+const REFUSAL_PREFIX = 'cleave guard:';
+/** SIGNAL's MESSAGE_TEXT holds at most 128 characters. */
+const MAX_MESSAGE = 128;
+const EVENTS = [
+  ['INSERT', 'i'],
+  ['UPDATE', 'u'],
+  ['DELETE', 'd'],
+] as const;
+
+/** The moved tables of one migration in one database (one side). */
+export interface GuardedTables {
+  readonly migrationId: string;
+  readonly migrationName: string;
+  readonly database: string;
+  readonly tables: readonly string[];
+}
+
+/** A trigger name within 64 characters, unique per migration, table and event. */
+export function guardTriggerName(migrationId: string, table: string, event: 'i' | 'u' | 'd'): string {
+  return `_cleave_guard_${migrationId}_${createHash('sha1').update(table).digest('hex').slice(0, 12)}_${event}`;
+}
+
+/** Whether `error` is a write the guard refused (the side is not the primary, or the epoch is stale). */
+export function isGuardRefusal(error: unknown): boolean {
+  return mysqlErrno(error) === ER_SIGNAL_EXCEPTION && String((error as Error).message).startsWith(REFUSAL_PREFIX);
+}
+
+const literal = (text: string) => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+
+function triggerSql(side: GuardedTables, table: string, event: (typeof EVENTS)[number]): string {
+  const db = quoteIdentifier(side.database);
+  const message = `${REFUSAL_PREFIX} ${table} here is not the write primary of migration ${side.migrationName}; see cleave status`.slice(0, MAX_MESSAGE);
+  return `CREATE TRIGGER IF NOT EXISTS ${db}.${quoteIdentifier(guardTriggerName(side.migrationId, table, event[1]))}
+  BEFORE ${event[0]} ON ${db}.${quoteIdentifier(table)} FOR EACH ROW
+BEGIN
+  DECLARE guard_epoch BIGINT UNSIGNED DEFAULT NULL;
+  DECLARE guard_denied TINYINT DEFAULT 1;
+  SELECT epoch, denied INTO guard_epoch, guard_denied FROM ${db}.${quoteIdentifier(GUARD_TABLE)} WHERE migration_id = ${literal(side.migrationId)} LOCK IN SHARE MODE;
+  IF guard_denied <> 0 AND NOT (${GUARD_EPOCH_VARIABLE} <=> guard_epoch) THEN
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = ${literal(message)};
+  END IF;
+END`;
+}
+
+/** Runs `fn` on one connection whose metadata-lock wait is bounded (DDL waits for transactions in flight on the table). */
+async function withLockWait<T>(pool: TransactionalPool, lockWaitSeconds: number, fn: (run: (sql: string, values?: unknown[]) => Promise<unknown>) => Promise<T>): Promise<T> {
+  const conn = await pool.getConnection();
+  const run = async (sql: string, values?: unknown[]) => (await conn.query({ sql, values: values ?? null }))[0];
+  try {
+    await run(`SET @cleave_guard_lwt = @@session.lock_wait_timeout, SESSION lock_wait_timeout = ${Math.max(1, Math.ceil(lockWaitSeconds))}`);
+    try {
+      return await fn(run);
+    } finally {
+      await run('SET SESSION lock_wait_timeout = @cleave_guard_lwt').catch(() => undefined);
+    }
+  } finally {
+    conn.release();
+  }
+}
+
+async function ensureGuardTable(run: (sql: string, values?: unknown[]) => Promise<unknown>, database: string): Promise<void> {
+  await run(`CREATE TABLE IF NOT EXISTS ${quoteIdentifier(database)}.${quoteIdentifier(GUARD_TABLE)} (
+    migration_id VARCHAR(32) NOT NULL PRIMARY KEY,
+    epoch BIGINT UNSIGNED NOT NULL,
+    denied TINYINT(1) NOT NULL,
+    updated_at DATETIME(6) NOT NULL
+  ) ENGINE=InnoDB`);
+}
+
+/**
+ * Puts the guard's triggers on this side's tables, still letting every write through (its row says
+ * not denied) unless the row already denies: the slow part of a guard change (DDL, which waits for
+ * the transactions in flight on each table), done before a switch holds writes. Idempotent.
+ */
+export async function prepareGuard(pool: TransactionalPool, side: GuardedTables, options: { lockWaitSeconds: number }): Promise<void> {
+  await withLockWait(pool, options.lockWaitSeconds, async (run) => {
+    await ensureGuardTable(run, side.database);
+    await run(`INSERT IGNORE INTO ${quoteIdentifier(side.database)}.${quoteIdentifier(GUARD_TABLE)} (migration_id, epoch, denied, updated_at) VALUES (?, 0, 0, NOW(6))`, [side.migrationId]);
+    for (const table of side.tables) for (const event of EVENTS) await run(triggerSql(side, table, event));
+  });
+}
+
+/**
+ * Sets whether this side refuses writes without `epoch` (the triggers must be in place: see
+ * {@link prepareGuard}). One row update: it waits for the writes in flight that read the row
+ * (at most `lockWaitSeconds`), and every later write sees the new state. Fast enough for a fence.
+ */
+export async function setGuard(pool: TransactionalPool, side: GuardedTables, state: { denied: boolean; epoch: number }, options: { lockWaitSeconds: number }): Promise<void> {
+  await withLockWait(pool, options.lockWaitSeconds, async (run) => {
+    await run(`SET @cleave_guard_ilwt = @@session.innodb_lock_wait_timeout, SESSION innodb_lock_wait_timeout = ${Math.max(1, Math.ceil(options.lockWaitSeconds))}`);
+    try {
+      let result: { affectedRows?: number };
+      try {
+        result = (await run(`UPDATE ${quoteIdentifier(side.database)}.${quoteIdentifier(GUARD_TABLE)} SET epoch = ?, denied = ?, updated_at = NOW(6) WHERE migration_id = ?`, [
+          state.epoch,
+          state.denied ? 1 : 0,
+          side.migrationId,
+        ])) as { affectedRows?: number };
+      } catch (error) {
+        if (mysqlErrno(error) === 1146 && !state.denied) return; // no guard table: nothing denies here
+        throw error;
+      }
+      // No row: nothing denies here, which is what an open side wants; a denied side needs its triggers first.
+      if (Number(result.affectedRows ?? 0) !== 1 && state.denied) {
+        throw new Error(`the placement guard of migration ${side.migrationName} is missing in ${side.database} (prepare it first)`);
+      }
+    } finally {
+      await run('SET SESSION innodb_lock_wait_timeout = @cleave_guard_ilwt').catch(() => undefined);
+    }
+  });
+}
+
+/** Makes this side refuse writes without `epoch`: {@link prepareGuard}, then {@link setGuard}. Idempotent. */
+export async function denyWrites(pool: TransactionalPool, side: GuardedTables, epoch: number, options: { lockWaitSeconds: number }): Promise<void> {
+  await prepareGuard(pool, side, options);
+  await setGuard(pool, side, { denied: true, epoch }, options);
+}
+
+/**
+ * Lets everyone write this side at no cost (it is the primary): the row stops denying, then the
+ * triggers go. Idempotent; the row stays for the next switch.
+ */
+export async function allowWrites(pool: TransactionalPool, side: GuardedTables, options: { lockWaitSeconds: number }): Promise<void> {
+  const db = quoteIdentifier(side.database);
+  await withLockWait(pool, options.lockWaitSeconds, async (run) => {
+    try {
+      await run(`UPDATE ${db}.${quoteIdentifier(GUARD_TABLE)} SET denied = 0, updated_at = NOW(6) WHERE migration_id = ?`, [side.migrationId]);
+    } catch (error) {
+      if (mysqlErrno(error) !== 1146) throw error; // no guard table: nothing denies here
+    }
+    for (const table of side.tables) for (const [, e] of EVENTS) await run(`DROP TRIGGER IF EXISTS ${db}.${quoteIdentifier(guardTriggerName(side.migrationId, table, e))}`);
+  });
+}
+
+/** Removes the guard of a migration from this side: triggers and row. */
+export async function removeGuard(pool: TransactionalPool, side: GuardedTables, options: { lockWaitSeconds: number }): Promise<void> {
+  await allowWrites(pool, side, options);
+  await pool
+    .query({ sql: `DELETE FROM ${quoteIdentifier(side.database)}.${quoteIdentifier(GUARD_TABLE)} WHERE migration_id = ?`, values: [side.migrationId] })
+    .catch((error: unknown) => {
+      if (mysqlErrno(error) !== 1146) throw error; // no guard table: nothing to remove
+    });
+}
+
+/** The session assignment of a guard epoch (`null`: none), for a `SET` that changes other settings too. */
+export function guardEpochAssignment(epoch: number | null | undefined): string {
+  return `${GUARD_EPOCH_VARIABLE} = ${epoch === null || epoch === undefined ? 'NULL' : String(Math.trunc(epoch))}`;
+}
