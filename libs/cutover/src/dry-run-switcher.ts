@@ -108,11 +108,12 @@ export class DryRunSwitcher implements Switcher {
   }
 
   async handOverCapture(ctx: ChangeContext): Promise<void> {
-    this.#do(`start the capture streams of ${ctx.change.to} at their servers' binlog ends and retire those of ${ctx.change.from} (writes still held)`);
+    this.#do(`retire the capture streams of ${ctx.change.from} that ${ctx.change.to} does not run (writes still held)`);
   }
 
   async flip(ctx: ChangeContext): Promise<MigrationRecord> {
     const { change, migration } = ctx;
+    this.#do(`start the capture streams that ${change.to} adds at their servers' binlog ends (before the flip: a router that reads the new phase may write at once)`);
     this.#do(
       `flip phase ${change.from} -> ${change.to} and epoch ${migration.epoch} -> ${migration.epoch + 1} (compare-and-set on phase and epoch, with the phase_change event)`,
     );

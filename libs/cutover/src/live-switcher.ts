@@ -9,7 +9,7 @@ import { quoteIdentifier } from '@cleave/mysql';
 import { alignAutoIncrement, COUNTERS_CHECK, CounterAlignmentError } from './auto-increment-alignment.js';
 import { fencedStore } from './fenced-store.js';
 import { shadowFailuresRepaired } from './preconditions/shadow-failures-repaired.js';
-import { awaitCaptureCaughtUp, CAPTURE_CHECK, handOverCapture } from './capture-handover.js';
+import { aimCaptureBeforeFlip, awaitCaptureCaughtUp, CAPTURE_CHECK, handOverCapture } from './capture-handover.js';
 import { enforceGuard, flipGuard, prepareGuard, releaseGuard, removeGuards } from './placement-guard-sides.js';
 
 /** The name of the in-fence step that moves the placement guards. */
@@ -179,6 +179,8 @@ export class LiveSwitcher implements Switcher {
 
   async flip(ctx: ChangeContext, details: Record<string, unknown>): Promise<MigrationRecord> {
     await this.#c.lease.check(); // early exit; the store's check of the token below is the guarantee
+    // The new phase's streams start before the flip: routers may release writes once they see it.
+    if (this.#c.servers !== undefined) await aimCaptureBeforeFlip(ctx.migration, ctx.change.to, this.#c.store.captureStreams(), this.#c.servers);
     const after = await this.#c.store.changePhase(
       ctx.migration.id,
       {
