@@ -36,7 +36,7 @@ describe('a worker killed with SIGKILL mid-backfill, under concurrent dual write
     expect(started.stderr).toBe('');
     const { id } = JSON.parse(started.stdout) as { id: string };
     const { store, close } = await openStore(dbs());
-    const writers = await startDualWriters(dbs(), 'target1', 3, { guardEpoch: (await store.getMigration(id)).guardEpoch });
+    const writers = await startDualWriters(dbs(), 'target1', 3, { guard: { migrationId: id, epoch: (await store.getMigration(id)).guardEpoch } });
     let second: Awaited<ReturnType<typeof startWorker>> | undefined;
     try {
       // Kill once some chunks are committed but the backfill is not done.

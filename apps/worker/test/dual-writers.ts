@@ -8,7 +8,7 @@ import type { TestDatabases } from '@cleave/testing';
  * are writers outside the router: the source only. Inserts, updates, deletes and key updates on
  * the `sessions` table, spread over the whole key space so they hit chunks being copied.
  */
-export async function startDualWriters(dbs: TestDatabases, targetServer: 'target1' | 'target2', writers: number, options: { shadow?: boolean; guardEpoch?: number } = {}) {
+export async function startDualWriters(dbs: TestDatabases, targetServer: 'target1' | 'target2', writers: number, options: { shadow?: boolean; guard?: { migrationId: string; epoch: number } } = {}) {
   const shadow = options.shadow ?? true;
   const pools = new MysqlPools({ maxConnectionsPerServer: 2 * writers + 2 });
   const source = pools.pool(parseConnectionUrl(dbs.source.url).withDatabase(undefined), { connectionLimit: writers + 1 }).promise;
@@ -23,7 +23,7 @@ export async function startDualWriters(dbs: TestDatabases, targetServer: 'target
   const apply = async (keys: KeyTuple[]) => {
     if (!shadow) return;
     // As a router does: the target refuses writes without the migration's guard epoch.
-    await syncKeys({ source, target, sourceShape: shape, targetTable: { database: dbs.name, table: 'sessions' }, keys, ...(options.guardEpoch === undefined ? {} : { options: { guardEpoch: options.guardEpoch } }) });
+    await syncKeys({ source, target, sourceShape: shape, targetTable: { database: dbs.name, table: 'sessions' }, keys, ...(options.guard === undefined ? {} : { options: { guard: options.guard } }) });
     counts.shadowApplied += keys.length;
   };
   // A write the primary refuses (a deadlock between these writers, a lock wait timeout, a key

@@ -1,6 +1,6 @@
 import { CleaveError, backfillUnits, type BackfillUnit, type MigrationPhase, type Plan, type PlanEndpoint } from '@cleave/core';
 import type { SegmentRecord } from '@cleave/control';
-import { decodeKey, encodeKey, nextChunkUpper, syncKeyRange, type BulkInsertMethod, type KeyTuple } from '@cleave/mysql';
+import { decodeKey, encodeKey, nextChunkUpper, syncKeyRange, type BulkInsertMethod, type KeyTuple, type SyncGuard } from '@cleave/mysql';
 import type { BackfillDeps } from './backfill-deps.js';
 import { unitsFor } from './units-for.js';
 import { AdaptiveChunkSize, type AdaptiveChunkSizeConfig } from './chunk/adaptive-chunk-size.js';
@@ -137,7 +137,7 @@ export async function copySegment(payload: CopySegmentPayload, deps: CopySegment
         { hint: 'The job is retried; start the migration (phase dual_write) to let it run.' },
       );
     }
-    await copyChunks(migration.id, migration.plan.source, unit, segment, deps, totals, started, migration.guardEpoch);
+    await copyChunks(migration.id, migration.plan.source, unit, segment, deps, totals, started, { migrationId: migration.id, epoch: migration.guardEpoch });
   }
   const finished = await finishUnit(migration.id, unit, migration.plan, deps);
   return {
@@ -163,7 +163,7 @@ async function copyChunks(
   t: Totals,
   t0: number,
   /** The target refuses writes without the migration's guard epoch (it is not the primary while rows are copied). */
-  guardEpoch: number,
+  guard: SyncGuard,
 ): Promise<void> {
   const source = d.servers(sourceEndpoint.server);
   const target = d.servers(u.target.server);
@@ -196,7 +196,7 @@ async function copyChunks(
       targetTable: { database: u.target.database, table: u.table },
       bounds: { lower, upper },
       ...(u.filter === null ? {} : { filter: u.filter }),
-      options: { guardEpoch, ...(d.bulkInsert === undefined ? {} : { bulkInsert: d.bulkInsert }) },
+      options: { guard, ...(d.bulkInsert === undefined ? {} : { bulkInsert: d.bulkInsert }) },
     });
     const chunkMs = performance.now() - chunkStarted;
     checkpoint = done ? seg.upper : upperKey;

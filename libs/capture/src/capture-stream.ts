@@ -242,7 +242,7 @@ class StreamLoop {
             keys,
             // The shadow side refuses writes without the migration's guard epoch.
             // Locking read of the primary: a transaction's events arrive before its commit is visible.
-            options: { imageLiterals: 'client', guardEpoch: this.config.migration.guardEpoch, lockSourceRows: true },
+            options: { imageLiterals: 'client', guard: { migrationId: this.lease.migrationId, epoch: this.config.migration.guardEpoch }, lockSourceRows: true },
           }),
         );
         return keys.length;

@@ -59,6 +59,8 @@ export const CLEAVE_ERROR_CODES = [
   'CAPTURE_POSITION_PURGED',
   /** DDL on a moved table reached a capture stream, which stopped rather than apply keys of an unknown shape. */
   'CAPTURE_DDL',
+  /** The placement guard refused a cleave writer whose view of the migration is stale (a switch moved the primary). */
+  'GUARD_REFUSED',
 ] as const;
 
 /** One of {@link CLEAVE_ERROR_CODES}. */

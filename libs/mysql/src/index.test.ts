@@ -72,6 +72,7 @@ describe('public API', () => {
         // the placement guard
         'GUARD_EPOCH_VARIABLE',
         'GUARD_TABLE',
+        'GuardRefusedError',
         'allowWrites',
         'denyWrites',
         'guardEpochAssignment',

@@ -13,6 +13,7 @@ export const MYSQL_ERROR_CODES = [
   'INVALID_POOL_CONFIG',
   'NO_USABLE_KEY',
   'CATALOG_READ_FAILED',
+  'GUARD_REFUSED',
 ] as const;
 
 /** One of {@link MYSQL_ERROR_CODES}. */

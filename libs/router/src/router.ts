@@ -484,7 +484,7 @@ export class Router {
           sourceShape: work.shape,
           targetTable: { database: endpoint.database, table: covered.table },
           keys,
-          options: covered.migration.guardEpoch === undefined ? SYNC_OPTIONS : { ...SYNC_OPTIONS, guardEpoch: covered.migration.guardEpoch },
+          options: covered.migration.guardEpoch === undefined ? SYNC_OPTIONS : { ...SYNC_OPTIONS, guard: { migrationId: covered.migration.id, epoch: covered.migration.guardEpoch } },
           targetFlavor: this.#servers.get(endpoint.server)?.mariadb === true ? 'mariadb' : 'mysql',
         };
         // Images known from the statement cover every key only when the keys all go to one place.

@@ -118,7 +118,7 @@ export async function repairShadowFailures(migrationId: string, deps: RepairShad
             sourceShape: await shapeOf(primary, table),
             targetTable: { database: shadow.database, table },
             keys,
-            options: { ...deps.syncOptions, guardEpoch: migration.guardEpoch },
+            options: { ...deps.syncOptions, guard: { migrationId: migration.id, epoch: migration.guardEpoch } },
           });
           keyCount += keys.length;
         }

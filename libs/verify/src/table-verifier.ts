@@ -11,6 +11,7 @@ import {
   keyRangeWhere,
   syncKeys,
   type RowFilter,
+  type SyncGuard,
   type SyncQueryable,
   type TableName,
   type TableShape,
@@ -67,8 +68,8 @@ export interface VerifyTableArgs extends VerifyChunkOptions {
   readonly maxPasses?: number;
   readonly onProgress?: (progress: VerifyProgress) => void;
   readonly signal?: AbortSignal;
-  /** The guard epoch repairs carry (the target side refuses writes without it when it is not the primary). */
-  readonly guardEpoch?: number;
+  /** The placement guard repairs act under (see `SyncOptions.guard`). */
+  readonly guard?: SyncGuard;
 }
 
 /** Re-diffs (100, 200, 300 ms apart) before a report-only pass calls a difference real. */
@@ -166,7 +167,7 @@ export async function verifyTable(args: VerifyTableArgs): Promise<TableVerificat
         sourceShape: shape,
         targetTable,
         keys: differences.map((difference) => difference.key),
-        ...(args.guardEpoch === undefined ? {} : { options: { guardEpoch: args.guardEpoch } }),
+        ...(args.guard === undefined ? {} : { options: { guard: args.guard } }),
       });
       pass.rowsRepaired += result.inserted + result.updated + result.deleted;
       const [again, targetAgain] = await checksums(where);

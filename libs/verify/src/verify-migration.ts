@@ -70,7 +70,7 @@ export async function verifyMigration(options: VerifyMigrationOptions, deps: Ver
           targetTable: { database: shadow.database, table: unit.table },
           ...(unit.filter ? { filter: unit.filter } : {}),
           repair: options.repair,
-          guardEpoch: migration.guardEpoch,
+          guard: { migrationId: migration.id, epoch: migration.guardEpoch },
           maxPasses: options.maxPasses ?? 5,
           ...(deps.onProgress ? { onProgress: (p: VerifyProgress) => deps.onProgress!({ ...p, unit: unit.id }) } : {}),
         }),

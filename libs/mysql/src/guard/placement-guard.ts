@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { quoteIdentifier } from '../identifier.js';
 import { mysqlErrno } from '../sync/sync-errors.js';
-import type { TransactionalPool } from '../sync/queryable.js';
+import type { Queryable, TransactionalPool } from '../sync/queryable.js';
+import { MysqlLibError } from '../mysql-error.js';
 
 /**
  * The placement guard: the database itself refuses writes to a moved table on the side that is
@@ -47,9 +48,50 @@ export function guardTriggerName(migrationId: string, table: string, event: 'i' 
   return `_cleave_guard_${migrationId}_${createHash('sha1').update(table).digest('hex').slice(0, 12)}_${event}`;
 }
 
+/**
+ * A cleave writer's sync refused before it wrote: the target's guard row names another epoch, or
+ * says the target is the primary now (the writer acts on a placement a switch has replaced).
+ */
+export class GuardRefusedError extends MysqlLibError {
+  constructor(message: string) {
+    super('GUARD_REFUSED', message, {
+      hint: 'A switch moved the primary since this writer read the migration: it must re-read the migration (its phase and guard epoch) and act on the new placement.',
+    });
+  }
+}
+
 /** Whether `error` is a write the guard refused (the side is not the primary, or the epoch is stale). */
 export function isGuardRefusal(error: unknown): boolean {
+  if (error instanceof GuardRefusedError) return true;
   return mysqlErrno(error) === ER_SIGNAL_EXCEPTION && String((error as Error).message).startsWith(REFUSAL_PREFIX);
+}
+
+/**
+ * Inside a cleave writer's transaction on `database`, before it writes: reads the migration's
+ * guard row under a shared lock (held to the commit, so a switch's flip of the row waits for this
+ * transaction). The writer may go on when there is no guard there, or when the row denies this
+ * side with the writer's epoch; otherwise it is refused. The primary side has no triggers (they
+ * would cost every application write), so this is what stops a stale cleave writer there.
+ */
+export async function checkGuard(conn: Queryable, database: string, guard: { readonly migrationId: string; readonly epoch: number }): Promise<void> {
+  let rows: Array<{ epoch: string | number; denied: string | number }>;
+  try {
+    [rows] = (await conn.query({
+      sql: `SELECT epoch, denied FROM ${quoteIdentifier(database)}.${quoteIdentifier(GUARD_TABLE)} WHERE migration_id = ? LOCK IN SHARE MODE`,
+      values: [guard.migrationId],
+    })) as unknown as [Array<{ epoch: string | number; denied: string | number }>];
+  } catch (error) {
+    if (mysqlErrno(error) === 1146) return; // no guard table in this database
+    throw error;
+  }
+  const row = rows[0];
+  if (row === undefined) return; // no guard for this migration here
+  if (Number(row.denied) === 0) {
+    throw new GuardRefusedError(`${REFUSAL_PREFIX} ${database} is the write primary of migration ${guard.migrationId} now; a writer under guard epoch ${guard.epoch} may not write it`);
+  }
+  if (Number(row.epoch) !== guard.epoch) {
+    throw new GuardRefusedError(`${REFUSAL_PREFIX} ${database} is guarded at epoch ${Number(row.epoch)} for migration ${guard.migrationId}; a writer under guard epoch ${guard.epoch} may not write it`);
+  }
 }
 
 const literal = (text: string) => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;

@@ -151,11 +151,11 @@ export async function writeApplies(prepared: readonly PreparedApply[]): Promise<
   if (prepared.length === 0) return [];
   requireOneTable('writeApplies', prepared.map((item) => item.args));
   const ctx = context(prepared[0]!.args, false);
-  if (ctx.guardEpoch !== undefined) {
+  if (ctx.guard !== undefined) {
     // A guarded side: the statements run on one connection that carries the guard epoch.
     const conn = await ctx.target.getConnection();
     try {
-      await conn.query({ values: null, sql: `SET ${guardEpochAssignment(ctx.guardEpoch)}` });
+      await conn.query({ values: null, sql: `SET ${guardEpochAssignment(ctx.guard.epoch)}` });
       return await writeAppliesOn(conn, prepared, ctx);
     } finally {
       conn.release();

@@ -36,7 +36,7 @@
 // jittered backoff. A unique-key conflict with a target row outside the set (a stale row whose
 // own dual write is still in flight) adds that row to the set and retries, so it is synced too.
 
-import { guardEpochAssignment } from '../guard/placement-guard.js';
+import { checkGuard, guardEpochAssignment } from '../guard/placement-guard.js';
 import { CleaveError } from '@cleave/core';
 import { distinctKeys, encodeKey, keyId, type KeyTuple } from './key-codec.js';
 import { keyRangeWhere, keysWhere, qualifiedName, type KeyBounds, type RowFilter } from './key-range.js';
@@ -110,11 +110,14 @@ export interface SyncOptions {
    */
   readonly bulkInsert?: BulkInsertMethod;
   /**
-   * The placement guard epoch the writes carry (`@cleave_epoch` on the target session): a target
-   * side that is not the write primary refuses writes without its current epoch (see
-   * `denyWrites`). Unset: the session carries none (a primary side, or no guard).
+   * The placement guard the writes act under: the migration and the guard epoch the writer holds.
+   * The session carries the epoch (`@cleave_epoch`), which the triggers of a denied side check
+   * (see `denyWrites`), and each sync transaction reads the target's guard row under a shared lock
+   * first: when it names another epoch, or says the target is the primary now, the writer's view
+   * is stale and the sync is refused (`GuardRefusedError`) before it writes; a switch's flip of the
+   * row waits for the transaction. Unset: no guard (a migration without one).
    */
-  readonly guardEpoch?: number;
+  readonly guard?: SyncGuard;
   /**
    * Read the source rows with a locking read (`LOCK IN SHARE MODE`). A binlog reader needs it: the
    * server sends a transaction's binlog events before its commit is visible to other sessions
@@ -124,6 +127,12 @@ export interface SyncOptions {
    * @defaultValue false
    */
   readonly lockSourceRows?: boolean;
+}
+
+/** See {@link SyncOptions.guard}. */
+export interface SyncGuard {
+  readonly migrationId: string;
+  readonly epoch: number;
 }
 
 /** Arguments of {@link syncKeyRange}. */
@@ -174,7 +183,7 @@ export interface Context {
    * upserts and re-reads full rows.
    */
   readonly keepConcurrentInserts: boolean;
-  readonly guardEpoch: number | undefined;
+  readonly guard: SyncGuard | undefined;
   readonly lockSourceRows: boolean;
 }
 
@@ -182,7 +191,7 @@ const MAX_CONFLICT_ROUNDS = 6;
 /** Targets (pools) that refused LOAD DATA LOCAL INFILE: later copies go straight to INSERTs. */
 const LOAD_DATA_REFUSED = new WeakSet<object>();
 /** A sync's session: no foreign key checks (tables are synced one by one), and the guard epoch it writes under. */
-const sessionEnter = (ctx: Context) => `SET @cleave_sync_fkc = @@session.foreign_key_checks, SESSION foreign_key_checks = 0, ${guardEpochAssignment(ctx.guardEpoch)}`;
+const sessionEnter = (ctx: Context) => `SET @cleave_sync_fkc = @@session.foreign_key_checks, SESSION foreign_key_checks = 0, ${guardEpochAssignment(ctx.guard?.epoch)}`;
 const SESSION_LEAVE = `SET SESSION foreign_key_checks = @cleave_sync_fkc, ${guardEpochAssignment(null)}`;
 
 /** Thrown inside a transaction when a unique-key conflict names target rows outside the set. */
@@ -236,7 +245,7 @@ export function context(args: {
     imageLiterals: options.imageLiterals ?? 'server',
     loadData,
     keepConcurrentInserts,
-    guardEpoch: options.guardEpoch,
+    guard: options.guard,
     lockSourceRows: options.lockSourceRows === true,
   };
 }
@@ -602,6 +611,7 @@ async function syncOnce(ctx: Context, scope: string, extraKeys: readonly KeyTupl
     await conn.query({ values: null, sql: 'SET TRANSACTION ISOLATION LEVEL READ COMMITTED' });
     await conn.query({ values: null, sql: 'START TRANSACTION' });
     try {
+      if (ctx.guard !== undefined) await checkGuard(conn, ctx.targetTable.database, ctx.guard);
       // (1) lock the target rows of the set, (2) only then read the primary.
       const targetRows = await readImages(ctx, conn, ctx.targetTable, where, true);
       const sourceRows = await readImages(ctx, ctx.source, shape, where, ctx.lockSourceRows ? 'share' : false);

@@ -1,0 +1,54 @@
+import { useTestDatabases } from '@cleave/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syncKeys } from '../sync/sync-rows.js';
+import type { TableShape } from '../sync/table-shape.js';
+import { syncFixture, type SyncFixture } from '../sync/test/sync-fixture.js';
+import { GuardRefusedError, denyWrites, setGuard, type GuardedTables } from './placement-guard.js';
+
+// The primary side has no guard triggers: a cleave writer's own transaction checks the guard row.
+describe('a cleave sync checks the placement guard of the side it writes (real MariaDB)', () => {
+  const dbs = useTestDatabases('guard check');
+  let fx: SyncFixture;
+  let shape: TableShape;
+  let side: GuardedTables;
+  const options = { lockWaitSeconds: 5 };
+
+  beforeAll(async () => {
+    fx = await syncFixture(dbs(), 4);
+    const ddl = 'CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL)';
+    await fx.sourceAdmin.query(ddl);
+    await fx.targetAdmin.query(ddl);
+    await fx.sourceAdmin.query("INSERT INTO t VALUES (1, 'primary')");
+    shape = await fx.shape('t');
+    side = { migrationId: 'g1', migrationName: 'split', database: shape.database, tables: ['t'] };
+  });
+  afterAll(async () => {
+    await fx.end();
+  });
+
+  const sync = (guard: { migrationId: string; epoch: number } | undefined) =>
+    syncKeys({ source: fx.source, target: fx.target, sourceShape: shape, targetTable: { database: shape.database, table: 't' }, keys: [['1']], ...(guard ? { options: { guard } } : {}) }).then(
+      () => null,
+      (error: unknown) => error,
+    );
+  const targetRows = async () => ((await fx.targetAdmin.query('SELECT id, v FROM t')) as unknown as [unknown[]])[0];
+
+  it('writes a denied side under its epoch; refuses a stale epoch and a side that became the primary, before writing', async () => {
+    expect(await sync({ migrationId: 'g1', epoch: 1 })).toBeNull(); // no guard in this database yet: nothing to check
+    await fx.targetAdmin.query('DELETE FROM t');
+    await denyWrites(fx.target, side, 3, options);
+    expect(await sync({ migrationId: 'g1', epoch: 3 })).toBeNull();
+    expect(await targetRows()).toEqual([{ id: 1, v: 'primary' }]);
+
+    await fx.sourceAdmin.query("UPDATE t SET v = 'newer' WHERE id = 1");
+    const stale = await sync({ migrationId: 'g1', epoch: 2 });
+    expect(stale).toBeInstanceOf(GuardRefusedError);
+    expect((stale as Error).message).toContain('is guarded at epoch 3 for migration g1; a writer under guard epoch 2 may not write it');
+    // The target became the primary (a switch flipped its row open): the old view may not write it.
+    await setGuard(fx.target, side, { denied: false, epoch: 4 }, options);
+    const flipped = await sync({ migrationId: 'g1', epoch: 3 });
+    expect(flipped).toBeInstanceOf(GuardRefusedError);
+    expect((flipped as Error).message).toContain('is the write primary of migration g1 now');
+    expect(await targetRows()).toEqual([{ id: 1, v: 'primary' }]); // nothing written by the refused syncs
+  });
+});
