@@ -224,10 +224,9 @@ class StreamLoop {
   async #flush(force: boolean): Promise<void> {
     if (this.#parents.length > 0) await this.#collectCascades();
     const groups = this.#batch.groups();
-    // A switch retires or re-aims streams while writes are held: confirm the lease before writing.
-    if (groups.length > 0 && !(await this.config.streams.renew(this.lease, this.ttl))) {
-      throw new CleaveError('CONFLICT', `capture stream ${this.lease.stream}: lease lost`);
-    }
+    // No lease round trip before the syncs: a sync is idempotent, the placement guard refuses one
+    // that acts on a placement a switch replaced (GUARD_REFUSED), and a holder that lost its lease
+    // is stopped at its next checkpoint (refused by token). The checkpoints extend the lease.
     // Each group is another table or another shadow server, so their locked syncs never wait for
     // each other: run them side by side (one after another, the flush took the sum of their round trips).
     const counts = await Promise.all(
