@@ -15,11 +15,12 @@
 // through `routed` (they go to the source, as plain's). Then throughput at 16 concurrent
 // callers. Last line: JSON.
 import { Command } from 'commander';
+import mysql from 'mysql2';
 import { Kysely, MysqlDialect } from 'kysely';
 import { Redis } from 'ioredis';
 import type { MigrationPhase, Plan } from '@cleave/core';
 import { RoutingChannel } from '@cleave/control';
-import { MysqlPools, parseConnectionUrl } from '@cleave/mysql';
+import { MysqlPools, denyWrites, parseConnectionUrl } from '@cleave/mysql';
 import { CleaveDialect, type RouterPool } from '@cleave/router';
 import { createSampleAccounts, createTestDatabases, servicesConfig, servicesUp } from '@cleave/testing';
 import { procCpuSeconds, sourceAndTargetPids } from './lib/shell.js';
@@ -54,6 +55,7 @@ let plain: Kysely<DB> | undefined;
 let routed: Kysely<DB> | undefined;
 let captured: Kysely<DB> | undefined;
 let switched: Kysely<DB> | undefined;
+const cleanups: Array<() => Promise<void>> = [];
 try {
   for (const s of ['source', 'target1'] as const) await createSampleAccounts(await dbs.admin(s));
   const source = pools.pool(parseConnectionUrl(dbs.source.url), { connectionLimit: 32 });
@@ -70,7 +72,7 @@ try {
   plain = new Kysely<DB>({ dialect: new MysqlDialect({ pool: source.callback }) });
   // One router per side, each with its own migration of the same plan (its own id on the channel).
   const routerOn = (id: string, migrationPhase: MigrationPhase, capture: boolean) => {
-    const migration = { id, name: `bench-${id}`, plan, phase: migrationPhase, epoch: 2, capture };
+    const migration = { id, name: `bench-${id}`, plan, phase: migrationPhase, epoch: 2, capture, guardEpoch: 1 };
     return new CleaveDialect({
       servers: { source: source.callback as unknown as RouterPool, target1: target1.callback as unknown as RouterPool },
       store: { listMigrations: async () => [migration] },
@@ -79,6 +81,9 @@ try {
       pollMs: 1_000,
     });
   };
+  // The target is guarded as `cleave start` leaves it (triggers, and each shadow write checks the
+  // guard row in its transaction): one migration's guard, as a table has in production.
+  await denyWrites(target1.promise, { migrationId: 'bench0000003', migrationName: 'bench', database: dbs.name, tables: ['users'] }, 1, { lockWaitSeconds: 5 });
   const dialect = routerOn('bench0000001', phase, false);
   const switchedDialect = routerOn('bench0000003', 'reads_switched', true);
   routed = new Kysely<DB>({ dialect });
@@ -103,7 +108,12 @@ try {
     );
   const COLUMNS = ['id', 'email', 'display_name', 'password_hash', 'mfa_secret', 'status', 'plan_id', 'settings', 'created_at', 'updated_at', 'last_login_at', 'storage_used'];
   const upsertSql = `INSERT INTO users (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')}) ON DUPLICATE KEY UPDATE ${COLUMNS.map((c) => `${c} = VALUES(${c})`).join(', ')}`;
-  const upsert = (row: Record<string, unknown>) => raw(target1.callback, `SET STATEMENT foreign_key_checks = 0 FOR ${upsertSql}`, COLUMNS.map((c) => row[c]));
+  // The guarded target takes the floor's upserts under the guard epoch, set once per connection (the cheapest legal form).
+  const e1 = parseConnectionUrl(dbs.target1.url);
+  const floorTarget = mysql.createPool({ host: e1.host, port: e1.port, user: e1.user, password: e1.password(), database: dbs.name, connectionLimit: 32 });
+  floorTarget.on('connection', (conn) => conn.query('SET @cleave_epoch = 1'));
+  cleanups.push(() => new Promise<void>((resolve) => floorTarget.end(() => resolve())));
+  const upsert = (row: Record<string, unknown>) => raw(floorTarget as unknown as typeof source.callback, `SET STATEMENT foreign_key_checks = 0 FOR ${upsertSql}`, COLUMNS.map((c) => row[c]));
   const floorCall = async (op: Op): Promise<void> => {
     counter += 1;
     if (op === 'insert') {
@@ -225,6 +235,7 @@ try {
   await captured?.destroy();
   await switched?.destroy();
   // Not plain.destroy(): MysqlDialect would end the shared pool that pools.end() ends.
+  for (const cleanup of cleanups) await cleanup();
   redis.disconnect();
   await pools.end();
   await dbs.drop();

@@ -1,5 +1,6 @@
 import { useTestDatabases } from '@cleave/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prepareApply, readApplyImages, writeApplies } from '../sync/apply-keys.js';
 import { syncKeys } from '../sync/sync-rows.js';
 import type { TableShape } from '../sync/table-shape.js';
 import { syncFixture, type SyncFixture } from '../sync/test/sync-fixture.js';
@@ -50,5 +51,44 @@ describe('a cleave sync checks the placement guard of the side it writes (real M
     expect(flipped).toBeInstanceOf(GuardRefusedError);
     expect((flipped as Error).message).toContain('is the write primary of migration g1 now');
     expect(await targetRows()).toEqual([{ id: 1, v: 'primary' }]); // nothing written by the refused syncs
+  });
+});
+
+describe("the router's optimistic apply checks the placement guard too (real MariaDB)", () => {
+  const dbs = useTestDatabases('guard apply');
+  let fx: SyncFixture;
+  let shape: TableShape;
+  let side: GuardedTables;
+  const options = { lockWaitSeconds: 5 };
+
+  beforeAll(async () => {
+    fx = await syncFixture(dbs(), 4);
+    const ddl = 'CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL)';
+    await fx.sourceAdmin.query(ddl);
+    await fx.targetAdmin.query(ddl);
+    await fx.sourceAdmin.query("INSERT INTO t VALUES (1, 'one'), (2, 'two')");
+    shape = await fx.shape('t');
+    side = { migrationId: 'a1', migrationName: 'split', database: shape.database, tables: ['t'] };
+    await denyWrites(fx.target, side, 5, options);
+  });
+  afterAll(async () => {
+    await fx.end();
+  });
+
+  const apply = async (key: number, epoch: number) => {
+    const args = { source: fx.source, target: fx.target, sourceShape: shape, targetTable: { database: shape.database, table: 't' }, keys: [[String(key)]], targetFlavor: 'mariadb' as const, options: { guard: { migrationId: 'a1', epoch } } };
+    const prepared = prepareApply(args, (await readApplyImages(fx.source, [args]))[0]!)!;
+    const [outcome] = await writeApplies([prepared]);
+    return outcome!;
+  };
+
+  it('writes under the current epoch; a side that became the primary refuses the old view, nothing written', async () => {
+    expect((await apply(1, 5)).status).toBe('fulfilled');
+    await setGuard(fx.target, side, { denied: false, epoch: 6 }, options);
+    const late = await apply(2, 5);
+    expect(late.status).toBe('rejected');
+    expect((late as PromiseRejectedResult).reason).toBeInstanceOf(GuardRefusedError);
+    const [rows] = (await fx.targetAdmin.query('SELECT id, v FROM t ORDER BY id')) as unknown as [unknown[]];
+    expect(rows).toEqual([{ id: 1, v: 'one' }]);
   });
 });

@@ -24,14 +24,14 @@
 // writes after W (contradiction again: W was the last). The backfill copy locks the rows it
 // updates and never overwrites rows a dual write inserted (sync-rows.ts), so it keeps this order.
 
-import { guardEpochAssignment } from '../guard/placement-guard.js';
+import { checkGuard, guardEpochAssignment } from '../guard/placement-guard.js';
 import { CleaveError } from '@cleave/core';
 import { distinctKeys } from './key-codec.js';
 import { keysWhere, qualifiedName } from './key-range.js';
 import type { Queryable } from './queryable.js';
 import type { KeyTuple } from './key-codec.js';
 import { rowKeyId, sameRow, type RawRow } from './raw-rows.js';
-import { context, emptyResult, readImages, readImagesTagged, syncKeys, writeRows, type Context, type SyncKeysArgs, type SyncResult } from './sync-rows.js';
+import { context, emptyResult, readImages, readImagesTagged, syncKeys, writeRows, type Context, type SyncGuard, type SyncKeysArgs, type SyncResult } from './sync-rows.js';
 import { isRetryableLockError, mysqlErrno, ER_DUP_ENTRY } from './sync-errors.js';
 
 /** Arguments of {@link applyKeys}: those of syncKeys, plus the target server's SQL flavour. */
@@ -141,7 +141,8 @@ async function lockedApply(args: ApplyKeysArgs, keys: readonly KeyTuple[]): Prom
 }
 
 /**
- * Writes several prepared applies to ONE target table with autocommit statements: every upsert
+ * Writes several prepared applies to ONE target table with autocommit statements (on a guarded
+ * side, in one transaction that checks the guard first): every upsert
  * in one multi-row upsert, every delete in one DELETE (the router batches the applies of
  * concurrent writes this way; a key twice in a batch is fine: each apply's confirm compares its
  * own images). A statement that meets a duplicate on another unique key or a lock conflict sends
@@ -151,20 +152,49 @@ export async function writeApplies(prepared: readonly PreparedApply[]): Promise<
   if (prepared.length === 0) return [];
   requireOneTable('writeApplies', prepared.map((item) => item.args));
   const ctx = context(prepared[0]!.args, false);
-  if (ctx.guard !== undefined) {
-    // A guarded side: the statements run on one connection that carries the guard epoch.
-    const conn = await ctx.target.getConnection();
-    try {
-      await conn.query({ values: null, sql: `SET ${guardEpochAssignment(ctx.guard.epoch)}` });
-      return await writeAppliesOn(conn, prepared, ctx);
-    } finally {
-      conn.release();
-    }
-  }
-  return writeAppliesOn(prepared[0]!.args.target, prepared, ctx);
+  if (ctx.guard !== undefined) return writeGuardedApplies(prepared, ctx, ctx.guard);
+  return writeAppliesOn(prepared[0]!.args.target, prepared, ctx, true);
 }
 
-async function writeAppliesOn(target: Queryable, prepared: readonly PreparedApply[], ctx: Context): Promise<PromiseSettledResult<AppliedKeys>[]> {
+/**
+ * The applies to a guarded side: one transaction that carries the guard epoch and reads the guard
+ * row under a shared lock before it writes, so a switch that replaced the placement since the
+ * apply was planned refuses it (and a switch's flip waits for it). A statement that meets a
+ * duplicate or a lock conflict rolls the transaction back first, then each apply goes alone to
+ * the locked form (it holds no lock of ours then).
+ */
+async function writeGuardedApplies(prepared: readonly PreparedApply[], ctx: Context, guard: SyncGuard): Promise<PromiseSettledResult<AppliedKeys>[]> {
+  const conn = await ctx.target.getConnection();
+  let fallBack = false;
+  try {
+    await conn.query({ values: null, sql: `SET ${guardEpochAssignment(guard.epoch)}` });
+    await conn.query({ values: null, sql: 'START TRANSACTION' });
+    try {
+      await checkGuard(conn, ctx.targetTable.database, guard);
+      const outcomes = await writeAppliesOn(conn, prepared, ctx, false);
+      await conn.query({ values: null, sql: 'COMMIT' });
+      return outcomes;
+    } catch (error) {
+      await conn.query({ values: null, sql: 'ROLLBACK' }).catch(() => undefined);
+      if (!fallsBack(error)) return prepared.map(() => ({ status: 'rejected', reason: error }) as const);
+      fallBack = true;
+    }
+  } finally {
+    conn.release();
+  }
+  if (!fallBack) return [];
+  const outcomes: PromiseSettledResult<AppliedKeys>[] = [];
+  for (const item of prepared) {
+    try {
+      outcomes.push({ status: 'fulfilled', value: await lockedApply(item.args, item.keys) });
+    } catch (reason) {
+      outcomes.push({ status: 'rejected', reason });
+    }
+  }
+  return outcomes;
+}
+
+async function writeAppliesOn(target: Queryable, prepared: readonly PreparedApply[], ctx: Context, fallBackAlone: boolean): Promise<PromiseSettledResult<AppliedKeys>[]> {
   const outcomes: PromiseSettledResult<AppliedKeys>[] = new Array(prepared.length);
   const optimistic = (item: PreparedApply, result: SyncResult): AppliedKeys => {
     return {
@@ -184,6 +214,7 @@ async function writeAppliesOn(target: Queryable, prepared: readonly PreparedAppl
       const resultOf = await write();
       for (const i of indexes) outcomes[i] = { status: 'fulfilled', value: optimistic(prepared[i]!, resultOf(i)) };
     } catch (error) {
+      if (!fallBackAlone) throw error; // the caller's transaction decides
       if (!fallsBack(error)) {
         for (const i of indexes) outcomes[i] = { status: 'rejected', reason: error };
         return;
