@@ -264,8 +264,11 @@ function rest(ms: number, signal: AbortSignal | undefined): Promise<void> {
 
 /**
  * Marks the unit `copied` (with a `backfill_table_done` event) when all its segments are done,
- * and logs `backfill_done` when that made every unit of the migration copied. Two segments
- * finishing at once may both log the event; the state is the same either way.
+ * and logs `backfill_done` when that made every unit of the migration copied. Whether all are
+ * copied is read after this unit's mark: two units finishing at once each read the other's state
+ * after writing their own, so at least one of them sees every unit copied (both may, and both then
+ * log the event and enqueue the verification, whose job id is the same: one runs). Read before the
+ * mark, each could see the other not yet copied, and nothing would start the verification.
  */
 async function finishUnit(
   migrationId: string,
@@ -293,7 +296,8 @@ async function finishUnit(
       copyMs,
     });
     deps.log?.({ level: 'info', message: `${unit.id} copied: ${rows} rows in ${segments.length} segment(s)`, migrationId, unit: unit.id });
-    const allNow = names.every((n) => n === unit.id || copiedBefore.has(n));
+    const after = new Set((await store.backfillTables(migrationId)).filter((t) => t.state === 'copied').map((t) => t.table));
+    const allNow = names.every((n) => n === unit.id || after.has(n));
     if (allNow) {
       await store.appendEvent(migrationId, 'backfill_done', { actor: deps.owner }, { units: names });
       deps.log?.({ level: 'info', message: 'backfill done: every unit copied', migrationId });
