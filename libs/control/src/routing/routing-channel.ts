@@ -82,6 +82,15 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * const acked = await channel.waitForAcks(migration.id, { fenceId: fence.fenceId }, { timeoutMs: 5_000 });
  * if (!acked.ok) await channel.unfence(migration.id, fence.fenceId); // abort: keep the old epoch
  */
+/** Deletes KEYS[1] when absent or when its fence record's id is ARGV[1]; -1 when it is another's. */
+const UNFENCE_IF_OWN = `
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+local ok, record = pcall(cjson.decode, v)
+if ok and type(record) == 'table' and record['fenceId'] ~= ARGV[1] then return -1 end
+return redis.call('DEL', KEYS[1])
+`;
+
 export class RoutingChannel {
   readonly #redis: Redis;
   readonly #prefix: string;
@@ -259,14 +268,19 @@ export class RoutingChannel {
     return record;
   }
 
-  /** Lifts a fence (only `fenceId`'s, when given): held writes proceed. */
+  /**
+   * Lifts a fence (only `fenceId`'s, when given): held writes proceed. The compare and the delete
+   * are one script on the server: a coordinator that lost its lease cannot read its own fence,
+   * then delete the one its successor put there meanwhile.
+   */
   async unfence(migrationId: string, fenceId?: string): Promise<void> {
     const key = this.#key('fence', migrationId);
     if (fenceId !== undefined) {
-      const current = parseFenceRecord(safeJson((await this.#redis.get(key)) ?? 'null'));
-      if (current !== null && current.fenceId !== fenceId) return;
+      const outcome = Number(await this.#redis.eval(UNFENCE_IF_OWN, 1, key, fenceId));
+      if (outcome < 0) return; // another coordinator's fence: not ours to lift
+    } else {
+      await this.#redis.del(key);
     }
-    await this.#redis.del(key);
     await this.#publish({ type: 'unfence', migrationId, fenceId: fenceId ?? '*' });
   }
 
