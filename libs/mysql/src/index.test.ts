@@ -75,8 +75,6 @@ describe('public API', () => {
         'GuardRefusedError',
         'allowWrites',
         'denyWrites',
-        'guardEpochAssignment',
-        'guardTriggerName',
         'isGuardRefusal',
         'prepareGuard',
         'removeGuard',

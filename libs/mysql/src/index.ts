@@ -52,5 +52,5 @@ export { requireUsableKey, usableKey } from './catalog/usable-key.js';
 export type { UsableKey } from './catalog/usable-key.js';
 export * from './sync/index.js';
 
-export { GUARD_EPOCH_VARIABLE, GUARD_TABLE, GuardRefusedError, allowWrites, denyWrites, guardEpochAssignment, guardTriggerName, isGuardRefusal, prepareGuard, removeGuard, setGuard } from './guard/placement-guard.js';
+export { GUARD_EPOCH_VARIABLE, GUARD_TABLE, GuardRefusedError, allowWrites, denyWrites, isGuardRefusal, prepareGuard, removeGuard, setGuard } from './guard/placement-guard.js';
 export type { GuardedTables } from './guard/placement-guard.js';

@@ -6,6 +6,18 @@ import type { TableShape } from '../sync/table-shape.js';
 import { syncFixture, type SyncFixture } from '../sync/test/sync-fixture.js';
 import { GuardRefusedError, denyWrites, setGuard, type GuardedTables } from './placement-guard.js';
 
+/** A table `t` on both servers, `rows` on the source only, and the guard's description of the target side. */
+async function guardFixture(dbs: Parameters<typeof syncFixture>[0], migrationId: string, rows: string) {
+  const fx = await syncFixture(dbs, 4);
+  const ddl = 'CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL)';
+  await fx.sourceAdmin.query(ddl);
+  await fx.targetAdmin.query(ddl);
+  await fx.sourceAdmin.query(`INSERT INTO t VALUES ${rows}`);
+  const shape = await fx.shape('t');
+  const side: GuardedTables = { migrationId, migrationName: 'split', database: shape.database, tables: ['t'] };
+  return { fx, shape, side };
+}
+
 // The primary side has no guard triggers: a cleave writer's own transaction checks the guard row.
 describe('a cleave sync checks the placement guard of the side it writes (real MariaDB)', () => {
   const dbs = useTestDatabases('guard check');
@@ -15,13 +27,7 @@ describe('a cleave sync checks the placement guard of the side it writes (real M
   const options = { lockWaitSeconds: 5 };
 
   beforeAll(async () => {
-    fx = await syncFixture(dbs(), 4);
-    const ddl = 'CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL)';
-    await fx.sourceAdmin.query(ddl);
-    await fx.targetAdmin.query(ddl);
-    await fx.sourceAdmin.query("INSERT INTO t VALUES (1, 'primary')");
-    shape = await fx.shape('t');
-    side = { migrationId: 'g1', migrationName: 'split', database: shape.database, tables: ['t'] };
+    ({ fx, shape, side } = await guardFixture(dbs(), 'g1', "(1, 'primary')"));
   });
   afterAll(async () => {
     await fx.end();
@@ -62,13 +68,7 @@ describe("the router's optimistic apply checks the placement guard too (real Mar
   const options = { lockWaitSeconds: 5 };
 
   beforeAll(async () => {
-    fx = await syncFixture(dbs(), 4);
-    const ddl = 'CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL)';
-    await fx.sourceAdmin.query(ddl);
-    await fx.targetAdmin.query(ddl);
-    await fx.sourceAdmin.query("INSERT INTO t VALUES (1, 'one'), (2, 'two')");
-    shape = await fx.shape('t');
-    side = { migrationId: 'a1', migrationName: 'split', database: shape.database, tables: ['t'] };
+    ({ fx, shape, side } = await guardFixture(dbs(), 'a1', "(1, 'one'), (2, 'two')"));
     await denyWrites(fx.target, side, 5, options);
   });
   afterAll(async () => {
