@@ -454,7 +454,7 @@ export class Cutover {
     const acks = await sw.awaitEpochAcks(ctx, epoch);
     timing.epochAckMs = performance.now() - t;
     const heldUpToMs = performance.now() - fenceAt;
-    if (ctx.change.fenced) await sw.unfence(ctx, fenceId);
+    if (ctx.change.fenced) await sw.unfence(ctx, fenceId, epoch);
     if (ctx.change.primaryMoves) await sw.releaseGuard(ctx, after);
     const writePause: WritePause | null =
       ctx.change.fenced && resumedFrom === null ? { heldUpToMs, ...timing, fenceToUnfenceMs: performance.now() - fenceAt } : null;

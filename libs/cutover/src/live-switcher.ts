@@ -206,8 +206,8 @@ export class LiveSwitcher implements Switcher {
     return result;
   }
 
-  async unfence(ctx: ChangeContext, fenceId: string | null): Promise<void> {
-    await this.#c.fleet.unfence(ctx.migration.id, fenceId ?? undefined);
+  async unfence(ctx: ChangeContext, fenceId: string | null, epoch: number): Promise<void> {
+    await this.#c.fleet.unfence(ctx.migration.id, fenceId ?? undefined, { epoch });
     // Collected in the background: the unfence (and the pause measured up to it) does not wait.
     this.#heldWrites = this.#collectHeldWrites(ctx, fenceId);
     await this.#step('unfenced', ctx);
@@ -252,7 +252,7 @@ export class LiveSwitcher implements Switcher {
   async abort(ctx: ChangeContext, why: string, fenceId: string | null, details: Record<string, unknown>): Promise<void> {
     let heldWrites: HeldWritesSummary | null = null;
     if (ctx.change.fenced || fenceId !== null) {
-      await this.#c.fleet.unfence(ctx.migration.id, fenceId ?? undefined);
+      await this.#c.fleet.unfence(ctx.migration.id, fenceId ?? undefined, { epoch: ctx.migration.epoch });
       heldWrites = await this.#collectHeldWrites(ctx, fenceId);
     }
     await this.#c.store.appendEvent(

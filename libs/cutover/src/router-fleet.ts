@@ -17,8 +17,11 @@ export interface RouterFleet {
   acks(migrationId: string): Promise<Map<string, RouterAck>>;
   /** Routers whose applied epoch is <= `epoch` hold new writes to the migration's tables. */
   fence(migrationId: string, epoch: number, options: { ttlMs: number }): Promise<FenceRecord>;
-  /** Lifts the fence (only `fenceId`'s when given; any fence when not). */
-  unfence(migrationId: string, fenceId?: string): Promise<void>;
+  /**
+   * Lifts the fence (only `fenceId`'s when given; any fence when not). `options.epoch`: the epoch in
+   * force now; routers on an older one hold writes until they have loaded it.
+   */
+  unfence(migrationId: string, fenceId?: string, options?: { epoch?: number }): Promise<void>;
   /** Tells routers to reload the migration (its epoch changed in the control store). */
   announceEpoch(migrationId: string, epoch: number): Promise<void>;
   /** Waits until every live router acknowledged `condition`, or the deadline. */

@@ -102,7 +102,8 @@ export interface Switcher {
   flip(ctx: ChangeContext, details: Record<string, unknown>): Promise<MigrationRecord>;
   announceEpoch(ctx: ChangeContext, epoch: number): Promise<void>;
   awaitEpochAcks(ctx: ChangeContext, epoch: number): Promise<AckWaitResult>;
-  unfence(ctx: ChangeContext, fenceId: string | null): Promise<void>;
+  /** Lifts the fence; routers still on an epoch older than `epoch` keep holding writes until they load it. */
+  unfence(ctx: ChangeContext, fenceId: string | null, epoch: number): Promise<void>;
   archive(ctx: ChangeContext, renames: readonly ArchiveRename[]): Promise<void>;
   complete(ctx: ChangeContext, summary: ChangeSummary): Promise<void>;
   /** Abandons the change before its flip: lifts the fence, keeps the old epoch, records why. */

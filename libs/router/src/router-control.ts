@@ -65,6 +65,8 @@ export class RouterControl {
   #table = new RoutingTable([]);
   readonly #fences = new Map<string, FenceRecord>();
   readonly #ackedFence = new Map<string, string>();
+  /** Fences lifted at an epoch this router has not loaded yet: migration id -> that epoch. */
+  readonly #liftPending = new Map<string, number>();
   #leaseUntil = 0;
   #resync = true;
   #timers: NodeJS.Timeout[] = [];
@@ -113,8 +115,7 @@ export class RouterControl {
   #fenced(migrationId: string): boolean {
     const fence = this.#fences.get(migrationId);
     if (fence === undefined) return false;
-    const applied = this.#table.migrations.find((m) => m.id === migrationId)?.epoch ?? 0;
-    return fence.epoch >= applied;
+    return fence.epoch >= this.#appliedEpoch(migrationId);
   }
 
   async start(): Promise<void> {
@@ -231,24 +232,50 @@ export class RouterControl {
     if (channel === undefined) return;
     const ids = this.#table.migrations.map((m) => m.id);
     const current = await withTimeout(channel.fences(ids), Math.max(100, this.#config.leaseTtlMs / 3), 'reading fences');
-    const lifted: string[] = [];
     for (const id of ids) {
       const fence = current.get(id);
       const known = this.#fences.get(id);
       if (fence === undefined) {
-        if (known !== undefined) {
-          this.#fences.delete(id);
-          lifted.push(id);
-          void this.#ack(id);
-        }
+        // Gone without its message (lost, or this router was cut off): the epoch it was lifted at is unknown.
+        if (known !== undefined) await this.#lift(id, known.fenceId, this.#liftPending.get(id));
       } else if (known?.fenceId !== fence.fenceId) {
         this.#applyFence(id, fence);
       }
     }
-    if (lifted.length > 0) {
-      this.#config.onChange(); // releases the held writes (counted for the fence)
-      for (const id of lifted) this.#reportHeld(this.#held.close(id));
+  }
+
+  #appliedEpoch(migrationId: string): number {
+    return this.#table.migrations.find((m) => m.id === migrationId)?.epoch ?? 0;
+  }
+
+  /**
+   * Lifts a fence for this router, but only once it routes by the epoch in force: a router whose
+   * reload failed or was slow would otherwise write by the placement the switch replaced. Without
+   * the epoch (a lost unfence message) it reloads first: the flip precedes the unfence, so a load
+   * after the lift sees the switch's epoch. Until then the fence stays and writes stay held (they
+   * time out rather than run at the old epoch); the next poll tries again.
+   */
+  async #lift(migrationId: string, fenceId: string, epoch: number | undefined): Promise<void> {
+    let loaded = true;
+    if (epoch === undefined || this.#appliedEpoch(migrationId) < epoch) {
+      try {
+        await this.#reload();
+      } catch (error) {
+        loaded = false;
+        this.#error('reloading routing state before lifting a fence failed; writes stay held', error);
+      }
     }
+    if (this.#fences.get(migrationId)?.fenceId !== fenceId) return; // another fence meanwhile
+    if (!loaded || (epoch !== undefined && this.#appliedEpoch(migrationId) < epoch)) {
+      if (epoch !== undefined) this.#liftPending.set(migrationId, epoch);
+      this.#config.log({ level: 'warn', message: 'fence lifted, but this router has not loaded the epoch in force: writes stay held until it has', migrationId, epoch: epoch ?? null, applied: this.#appliedEpoch(migrationId) });
+      return;
+    }
+    this.#liftPending.delete(migrationId);
+    this.#fences.delete(migrationId);
+    void this.#ack(migrationId);
+    this.#config.onChange(); // releases the held writes (counted for the fence)
+    this.#reportHeld(this.#held.close(migrationId));
   }
 
   #onMessage(message: RoutingMessage): void {
@@ -259,10 +286,7 @@ export class RouterControl {
       case 'unfence': {
         const known = this.#fences.get(message.migrationId);
         if (known !== undefined && (message.fenceId === '*' || known.fenceId === message.fenceId)) {
-          this.#fences.delete(message.migrationId);
-          void this.#ack(message.migrationId);
-          this.#config.onChange(); // releases the held writes (counted for the fence)
-          this.#reportHeld(this.#held.close(message.migrationId));
+          void this.#lift(message.migrationId, known.fenceId, message.epoch);
         }
         break;
       }

@@ -195,11 +195,27 @@ export class Router {
     return this.#started;
   }
 
-  /** Stops the control plane loops and drains the failure journal; does not end the pools. */
+  /**
+   * Refuses new writes, fails the held ones, waits (up to the hold timeout) for the writes in
+   * flight to finish, their shadow work included, then leaves the control plane and drains the
+   * failure journal; does not end the pools. Deregistering first would let a switch go ahead
+   * without this router's ack while its writes still run by the old epoch.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.gate.close(new RouterError('router-closed', 'the router was destroyed while this write was held'));
+    const drainMs = this.#config.holdTimeoutMs ?? 30_000;
+    let timer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      this.gate.drained().then(() => true),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), drainMs);
+        timer.unref?.();
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!drained) this.#log({ level: 'warn', message: `router closed with writes still in flight after ${drainMs} ms (an open transaction?)` });
     await this.#shadowReader.idle(); // their counts go out with the control plane's last report
     await this.control.stop();
     await this.#failures.stop();
@@ -574,7 +590,8 @@ export class Router {
    * deadline aborted the switch. The epoch cannot change under them: the fence holds the switch.
    */
   async admit(analysis: QueryAnalysis, node: RootOperationNode, sql: string, inTransaction: boolean, entered: ReadonlySet<string> = NONE_ENTERED): Promise<{ route: Route; exit: () => void }> {
-    if (this.#closed) throw new RouterError('router-closed', 'the router was destroyed');
+    // A transaction that already holds the gate may finish while the router closes (close waits for it).
+    if (this.#closed && entered.size === 0) throw new RouterError('router-closed', 'the router was destroyed');
     if (!this.#ready) await this.start();
     const table = this.control.table;
     const first = this.route(analysis, node, sql, inTransaction);

@@ -23,6 +23,7 @@ export class WriteGate {
   readonly #inFlight = new Map<string, number>();
   readonly #idle = new Map<string, Array<() => void>>();
   #waiters: Waiter[] = [];
+  readonly #drained: Array<() => void> = [];
   readonly #onHeld: (ms: number, migrationIds: readonly string[]) => void;
 
   constructor(config: { allowed: WriteAdmission; holdTimeoutMs: number; maxHeld: number; onHeld: (ms: number, migrationIds: readonly string[]) => void }) {
@@ -89,6 +90,12 @@ export class WriteGate {
     });
   }
 
+  /** Resolves once no write of any migration is in flight. */
+  drained(): Promise<void> {
+    if (this.#inFlight.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#drained.push(resolve));
+  }
+
   /** Re-evaluates held writes (after a fence lifted, an epoch applied, a lease regained). */
   recheck(): void {
     const still: Waiter[] = [];
@@ -129,5 +136,6 @@ export class WriteGate {
         for (const resolve of list) resolve();
       }
     }
+    if (this.#inFlight.size === 0) for (const resolve of this.#drained.splice(0)) resolve();
   }
 }

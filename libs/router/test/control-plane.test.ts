@@ -188,6 +188,31 @@ describe('@cleave/router control plane: leases, pushed and polled epochs, fences
     await channel.unfence(m.id, fence.fenceId);
   });
 
+  it('destroy waits for the writes in flight (shadow write included) before the router leaves the control plane; new writes are refused', async () => {
+    const m = await migrationAt('dual_write');
+    const { db, router } = routerFor(m);
+    const email = 'ctl-close-drain@example.com';
+    await db.insertInto('users').values(user(email)).execute();
+    const blocker = await dbs().admin('source');
+    await blocker.query('BEGIN');
+    await blocker.query('SELECT id FROM users WHERE email = ? FOR UPDATE', [email]);
+    cleanups.push(() => blocker.query('ROLLBACK'));
+    const inflight = db.updateTable('users').set({ storage_used: 43 }).where('email', '=', email).execute();
+    await until(() => router.gate.inFlight(m.id) === 1, 'one write in flight');
+    let closed = false;
+    const closing = db.destroy().then(() => (closed = true));
+    await sleep(500);
+    expect(closed).toBe(false);
+    // Still registered: a switch now would wait for this router's ack, not skip it.
+    expect((await channel.liveRouters()).map((r) => r.routerId)).toContain(router.routerId);
+    await expect(db.selectFrom('users').select('id').limit(1).execute()).rejects.toThrow(/destroyed/);
+    await blocker.query('COMMIT');
+    await inflight;
+    await closing;
+    expect((await rowsOf('target1', email))[0]?.storage_used).toBe('43'); // its shadow write finished first
+    expect((await channel.liveRouters()).map((r) => r.routerId)).not.toContain(router.routerId);
+  });
+
   it('a transaction in flight when a fence arrives runs its next statements (no deadlock with the fence) and the fence acks at its commit', async () => {
     const m = await migrationAt('dual_write');
     const { db, router } = routerFor(m);
@@ -266,6 +291,51 @@ describe('@cleave/router control plane: leases, pushed and polled epochs, fences
     } finally {
       frozen.mockRestore();
       await unfence();
+    }
+  });
+
+  it.each([
+    ['pushed', false],
+    ['polled (the unfence message lost)', true],
+  ])('a router that cannot load the new epoch stays held after the unfence (%s); it writes to the new primary once it has loaded it', async (_how, lostMessage) => {
+    {
+      const m = await migrationAt('reads_switched'); // primary: source
+      let reloadsFail = false;
+      const log: RouterLogEntry[] = [];
+      const { db, router } = routerFor(m, {
+        store: {
+          listMigrations: async () => {
+            if (reloadsFail) throw new Error('control store unreachable (test)');
+            return (await store.listMigrations()).filter((x) => x.id === m.id);
+          },
+        },
+        pollMs: 200,
+        log: (entry) => log.push(entry),
+      });
+      await db.selectFrom('users').select('id').limit(1).execute();
+      const fence = await channel.fence(m.id, m.epoch, { ttlMs: 30_000 });
+      expect((await channel.waitForAcks(m.id, { fenceId: fence.fenceId }, { timeoutMs: 10_000 })).ok).toBe(true);
+      reloadsFail = true;
+      const flipped = await advance(m, 'writes_switched'); // primary: target1
+      await channel.announceEpoch(flipped.id, flipped.epoch);
+      // A lost unfence message: the fence key goes, the router finds out by polling (no epoch to compare).
+      await channel.unfence(m.id, fence.fenceId, lostMessage ? {} : { epoch: flipped.epoch });
+      const email = `ctl-stale-reload-${lostMessage ? 'polled' : 'pushed'}@example.com`;
+      let done = false;
+      const write = db.insertInto('users').values(user(email)).execute().then(() => (done = true));
+      await until(() => router.status().heldWrites === 1, 'the write is held');
+      await sleep(1_000); // several polls, each failing to reload
+      expect(done).toBe(false);
+      expect(router.status().migrations[0]).toMatchObject({ epoch: m.epoch, fenced: true });
+      expect(await rowsOf('source', email)).toHaveLength(0); // the old primary: never
+      expect(log.some((e) => e.message.startsWith('fence lifted, but this router has not loaded the epoch in force'))).toBe(true);
+
+      reloadsFail = false;
+      await write;
+      expect(router.status().migrations[0]).toMatchObject({ phase: 'writes_switched', epoch: flipped.epoch });
+      await until(() => router.status().migrations[0]?.fenced === false, 'the fence dropped by the router');
+      expect(await rowsOf('target1', email)).toHaveLength(1); // the new primary
+      expect(await rowsOf('source', email)).toHaveLength(1); // shadowed
     }
   });
 

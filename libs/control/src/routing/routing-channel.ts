@@ -271,9 +271,11 @@ export class RoutingChannel {
   /**
    * Lifts a fence (only `fenceId`'s, when given): held writes proceed. The compare and the delete
    * are one script on the server: a coordinator that lost its lease cannot read its own fence,
-   * then delete the one its successor put there meanwhile.
+   * then delete the one its successor put there meanwhile. `options.epoch`: the epoch in force
+   * after the switch (or its abort); a router still on an older one keeps holding writes until it
+   * has loaded it, so a router whose reload failed or was slow never writes by the old placement.
    */
-  async unfence(migrationId: string, fenceId?: string): Promise<void> {
+  async unfence(migrationId: string, fenceId?: string, options: { epoch?: number } = {}): Promise<void> {
     const key = this.#key('fence', migrationId);
     if (fenceId !== undefined) {
       const outcome = Number(await this.#redis.eval(UNFENCE_IF_OWN, 1, key, fenceId));
@@ -281,7 +283,7 @@ export class RoutingChannel {
     } else {
       await this.#redis.del(key);
     }
-    await this.#publish({ type: 'unfence', migrationId, fenceId: fenceId ?? '*' });
+    await this.#publish({ type: 'unfence', migrationId, fenceId: fenceId ?? '*', ...(options.epoch === undefined ? {} : { epoch: options.epoch }) });
   }
 
   /** Tells routers that a migration's state changed in the control store (they reload it). */

@@ -8,8 +8,11 @@ export type RoutingMessage =
   | { readonly type: 'epoch'; readonly migrationId: string; readonly epoch: number }
   /** Hold new writes to the migration's tables while your applied epoch is <= `epoch`; ack when in-flight writes finished. */
   | { readonly type: 'fence'; readonly migrationId: string; readonly epoch: number; readonly fenceId: string }
-  /** The fence is lifted (switch done or aborted). */
-  | { readonly type: 'unfence'; readonly migrationId: string; readonly fenceId: string }
+  /**
+   * The fence is lifted (switch done or aborted). `epoch`: the epoch in force now; a router whose
+   * applied epoch is older keeps holding writes until it has loaded it.
+   */
+  | { readonly type: 'unfence'; readonly migrationId: string; readonly fenceId: string; readonly epoch?: number }
   /** A router acknowledged (for coordinators waiting on acks). */
   | { readonly type: 'ack'; readonly migrationId: string; readonly routerId: string; readonly ack: RouterAck };
 
@@ -65,7 +68,8 @@ export function parseRoutingMessage(text: string): RoutingMessage | null {
     case 'fence':
       return isEpoch(value['epoch']) && isString(value['fenceId']) ? { type: 'fence', migrationId, epoch: value['epoch'], fenceId: value['fenceId'] } : null;
     case 'unfence':
-      return isString(value['fenceId']) ? { type: 'unfence', migrationId, fenceId: value['fenceId'] } : null;
+      if (!isString(value['fenceId'])) return null;
+      return isEpoch(value['epoch']) ? { type: 'unfence', migrationId, fenceId: value['fenceId'], epoch: value['epoch'] } : { type: 'unfence', migrationId, fenceId: value['fenceId'] };
     case 'ack': {
       const ack = parseRouterAck(value['ack']);
       return ack !== null && isString(value['routerId']) ? { type: 'ack', migrationId, routerId: value['routerId'], ack } : null;
