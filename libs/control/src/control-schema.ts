@@ -3,7 +3,7 @@
  * (default `cleave_control`) on a server the operators choose, usually the source. Every
  * statement is idempotent so that any cleave process may ensure it at start.
  */
-export const CONTROL_SCHEMA_VERSION = 5;
+export const CONTROL_SCHEMA_VERSION = 6;
 
 export const CONTROL_TABLES = [
   `CREATE TABLE IF NOT EXISTS schema_version (
@@ -153,5 +153,12 @@ export const CONTROL_COLUMN_UPGRADES = [
     column: 'guard_epoch',
     /** The epoch of the placement guard: the migration's epoch when the write primary last moved. */
     definition: 'BIGINT UNSIGNED NOT NULL DEFAULT 1 AFTER capture',
+  },
+  {
+    version: 6,
+    table: 'shadow_failures',
+    column: 'guard_epoch',
+    /** The placement (guard epoch) the failed write was routed under: its primary had the write. NULL: unknown. */
+    definition: 'BIGINT UNSIGNED NULL AFTER error',
   },
 ] as const;

@@ -497,10 +497,14 @@ export class ControlStore {
 
   // ---- shadow failures (recorded by routers, repaired by workers) --------------------------
 
-  async recordShadowFailure(id: string, table: string, keyValues: string, error: string): Promise<void> {
+  /**
+   * Records a router's failed shadow write. `options.guardEpoch`: the placement the write was routed
+   * under (its primary holds the write); a repair after the primary moved must not copy the other way.
+   */
+  async recordShadowFailure(id: string, table: string, keyValues: string, error: string, options: { guardEpoch?: number } = {}): Promise<void> {
     await this.#pool.query(
-      `INSERT INTO ${this.#t('shadow_failures')} (migration_id, table_name, key_values, error, recorded_at) VALUES (?, ?, ?, ?, ?)`,
-      [id, table, keyValues, error.slice(0, 2000), now()],
+      `INSERT INTO ${this.#t('shadow_failures')} (migration_id, table_name, key_values, error, guard_epoch, recorded_at) VALUES (?, ?, ?, ?, ?, ?)`,
+      [id, table, keyValues, error.slice(0, 2000), options.guardEpoch ?? null, now()],
     );
   }
 
@@ -515,6 +519,7 @@ export class ControlStore {
       table: String(r['table_name']),
       keyValues: String(r['key_values']),
       error: (r['error'] as string | null) ?? null,
+      guardEpoch: r['guard_epoch'] === null || r['guard_epoch'] === undefined ? null : Number(r['guard_epoch']),
       recordedAt: toDate(r['recorded_at'] as Date | string)!,
     }));
   }

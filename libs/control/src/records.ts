@@ -109,5 +109,7 @@ export interface ShadowFailureRecord {
   readonly table: string;
   readonly keyValues: string;
   readonly error: string | null;
+  /** The placement (guard epoch) the failed write was routed under; null when the router did not say. */
+  readonly guardEpoch: number | null;
   readonly recordedAt: Date;
 }

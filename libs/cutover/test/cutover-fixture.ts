@@ -9,6 +9,8 @@ import { CoordinatorLeases, Cutover, type CutoverConfig } from '../src/index.js'
 export interface FakeRouter {
   readonly routerId: string;
   ackFences: boolean;
+  /** Failed shadow writes it reports holding (not yet in the control store), with every ack. */
+  pendingFailures: number;
   readonly epoch: number;
   stop(): Promise<void>;
 }
@@ -19,10 +21,19 @@ export async function startFakeRouter(redis: Redis, prefix: string, store: Contr
   const info = { routerId, service: 'test', host: 'localhost', pid: process.pid, startedAt: Date.now() };
   await channel.registerRouter(info, 3000);
   await channel.ack(migrationId, routerId, { epoch, fenceId: null, at: Date.now() });
-  const heartbeat = setInterval(() => void channel.registerRouter(info, 3000).catch(() => undefined), 500);
+  let reportedPending = 0;
+  // Like @cleave/router: the heartbeat re-acks when the pending failures changed since the last ack.
+  const heartbeat = setInterval(() => {
+    void channel.registerRouter(info, 3000).catch(() => undefined);
+    if (router.pendingFailures !== reportedPending) {
+      reportedPending = router.pendingFailures;
+      void channel.ack(migrationId, routerId, { epoch, fenceId: null, at: Date.now(), ...(reportedPending > 0 ? { pendingFailures: reportedPending } : {}) });
+    }
+  }, 500);
   const router: FakeRouter = {
     routerId,
     ackFences: true,
+    pendingFailures: 0,
     get epoch() {
       return epoch;
     },
@@ -34,7 +45,10 @@ export async function startFakeRouter(redis: Redis, prefix: string, store: Contr
   };
   const unsubscribe = await channel.subscribe((message) => {
     if (message.migrationId !== migrationId) return;
-    if (message.type === 'fence' && router.ackFences) void channel.ack(migrationId, routerId, { epoch, fenceId: message.fenceId, at: Date.now() });
+    if (message.type === 'fence' && router.ackFences) {
+      reportedPending = router.pendingFailures;
+      void channel.ack(migrationId, routerId, { epoch, fenceId: message.fenceId, at: Date.now(), ...(reportedPending > 0 ? { pendingFailures: reportedPending } : {}) });
+    }
     // Like @cleave/router: once a fence is lifted, how long it held writes (none here).
     if (message.type === 'unfence' && message.fenceId !== '*') void channel.reportHeldWrites(migrationId, message.fenceId, routerId, { count: 0, maxMs: 0, p99Ms: 0, at: Date.now() });
     if (message.type === 'epoch') {

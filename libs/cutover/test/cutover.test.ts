@@ -18,6 +18,13 @@ describe('Cutover (real control store, real Redis routing channel)', () => {
     await fx.close();
   });
 
+  const waitFor = async (check: () => Promise<boolean>, what: string) => {
+    const deadline = Date.now() + 10_000;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`timed out after 10 s waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
   const kinds = async (id: string) => (await fx.store.events(id)).map((e) => `${e.kind}${e.from ? ` ${e.from}->${e.to}` : ''}${e.kind === 'note' ? ` ${String(e.details?.['cutover'])}` : ''}`);
 
   it('refuses a change whose checks fail, naming them, and records a refused event', async () => {
@@ -108,6 +115,28 @@ describe('Cutover (real control store, real Redis routing channel)', () => {
     expect(await fx.fleet.fences([m.id])).toEqual(new Map());
     expect((await kinds(m.id)).at(-1)).toBe('aborted');
     silent.ackFences = true;
+    expect((await c.change(m.id)).outcome).toBe('done');
+  });
+
+  it('a router holding failed shadow writes it could not record refuses the switch before the flip, naming it; once recorded and repaired, it goes ahead', async () => {
+    await Promise.all(routers.splice(0).map((r) => r.stop()));
+    const m = await fx.readyMigration('pending-failures');
+    const [clean, holding] = [await startFakeRouter(fx.redis, dbs().redisPrefix, fx.store, m.id, `${m.id}-clean`), await startFakeRouter(fx.redis, dbs().redisPrefix, fx.store, m.id, `${m.id}-holding`)];
+    routers.push(clean, holding);
+    const c = fx.cutover();
+    await c.change(m.id);
+    await c.change(m.id); // reads_switched
+    const before = await fx.store.getMigration(m.id);
+    // The failure happened while the writes drained for the fence: only the fence ack reports it.
+    holding.pendingFailures = 2;
+    const result = await c.change(m.id);
+    expect(result).toMatchObject({ outcome: 'aborted', epoch: before.epoch });
+    expect(result.reason).toContain(`routers hold failed shadow writes not yet recorded in the control store: ${m.id}-holding (2)`);
+    expect(await fx.store.getMigration(m.id)).toMatchObject({ phase: 'reads_switched', epoch: before.epoch });
+    // Its last ack still reports them: the next attempt is refused before it fences.
+    await expect(c.change(m.id)).rejects.toThrow(/shadow-failures-repaired \(routers hold failed shadow writes/);
+    holding.pendingFailures = 0;
+    await waitFor(async () => (await fx.fleet.acks(m.id)).get(holding.routerId)?.pendingFailures === undefined, 'the router to re-ack without pending failures');
     expect((await c.change(m.id)).outcome).toBe('done');
   });
 

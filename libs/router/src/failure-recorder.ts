@@ -9,6 +9,8 @@ export interface ShadowFailure {
   /** `encodeShadowKeys` text. */
   readonly keyValues: string;
   readonly error: string;
+  /** The placement (guard epoch) the write was routed under, when the migration has one. */
+  readonly guardEpoch?: number;
   readonly at: number;
 }
 
@@ -26,6 +28,8 @@ export class FailureRecorder {
   readonly #log: RouterLog;
   readonly #metrics: RouterMetrics;
   #memory: ShadowFailure[] = [];
+  /** The journal's lines as last read (this process is its only writer); dropped on every change. */
+  #journalCache: ShadowFailure[] | undefined;
   #timer: NodeJS.Timeout | undefined;
   #draining: Promise<void> | undefined;
 
@@ -39,6 +43,12 @@ export class FailureRecorder {
   /** Failures not yet in the store (journal lines + memory). */
   pending(): number {
     return this.#memory.length + this.#journalLines().length;
+  }
+
+  /** Failures of one migration not yet in the store: a switch must not flip while any exist. */
+  pendingFor(migrationId: string): number {
+    this.#journalCache ??= this.#journalLines();
+    return [...this.#memory, ...this.#journalCache].filter((f) => f.migrationId === migrationId).length;
   }
 
   start(): void {
@@ -74,32 +84,31 @@ export class FailureRecorder {
 
   /** Moves journal lines and memory entries into the store. */
   drain(): Promise<void> {
-    this.#draining ??= (async () => {
-      try {
-        const memory = this.#memory;
-        this.#memory = [];
-        for (let i = 0; i < memory.length; i += 1) {
-          if (!(await this.#toStore(memory[i]!))) {
-            this.#memory.push(...memory.slice(i));
-            return;
-          }
-        }
-        const lines = this.#journalLines();
-        if (lines.length === 0) return;
-        let done = 0;
-        for (const line of lines) {
-          if (!(await this.#toStore(line))) break;
-          done += 1;
-        }
-        if (done > 0) {
-          this.#dropFirst(done);
-          this.#log({ level: 'info', message: 'shadow failure journal drained into the store', records: done });
-        }
-      } finally {
-        this.#draining = undefined;
-      }
-    })();
+    // Cleared in a callback, never inside the run: a run with nothing to do completes before the
+    // assignment, and clearing it there would leave a settled promise that no later drain replaces.
+    this.#draining ??= this.#drainOnce().finally(() => {
+      this.#draining = undefined;
+    });
     return this.#draining;
+  }
+
+  async #drainOnce(): Promise<void> {
+    // Each entry stays counted as pending (a fence ack reports it) until the store has it.
+    for (const failure of [...this.#memory]) {
+      if (!(await this.#toStore(failure))) return;
+      this.#memory = this.#memory.filter((f) => f !== failure);
+    }
+    const lines = this.#journalLines();
+    if (lines.length === 0) return;
+    let done = 0;
+    for (const line of lines) {
+      if (!(await this.#toStore(line))) break;
+      done += 1;
+    }
+    if (done > 0) {
+      this.#dropFirst(done);
+      this.#log({ level: 'info', message: 'shadow failure journal drained into the store', records: done });
+    }
   }
 
   async #toStore(failure: ShadowFailure): Promise<boolean> {
@@ -107,7 +116,7 @@ export class FailureRecorder {
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        this.#store.recordShadowFailure(failure.migrationId, failure.table, failure.keyValues, failure.error),
+        this.#store.recordShadowFailure(failure.migrationId, failure.table, failure.keyValues, failure.error, failure.guardEpoch === undefined ? {} : { guardEpoch: failure.guardEpoch }),
         new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), STORE_TIMEOUT_MS))),
       ]);
       return true;
@@ -134,6 +143,7 @@ export class FailureRecorder {
   }
 
   #append(failures: readonly ShadowFailure[]): void {
+    this.#journalCache = undefined;
     const fd = openSync(this.#journal!, 'a');
     try {
       writeSync(fd, failures.map((f) => `${JSON.stringify(f)}\n`).join(''));
@@ -145,6 +155,7 @@ export class FailureRecorder {
 
   /** Drops the first `count` journal lines (re-read now: lines appended meanwhile are kept). One process per journal file. */
   #dropFirst(count: number): void {
+    this.#journalCache = undefined;
     const rest = this.#journalLines().slice(count);
     const tmp = `${this.#journal!}.tmp`;
     const fd = openSync(tmp, 'w');

@@ -15,7 +15,8 @@ export type RouterLog = (entry: RouterLogEntry) => void;
 
 /** Where a failed shadow write is recorded: a `ControlStore` fits. */
 export interface ShadowFailureStore {
-  recordShadowFailure(migrationId: string, table: string, keyValues: string, error: string): Promise<void>;
+  /** `options.guardEpoch`: the placement the write was routed under (see `ControlStore.recordShadowFailure`). */
+  recordShadowFailure(migrationId: string, table: string, keyValues: string, error: string, options?: { guardEpoch?: number }): Promise<void>;
 }
 
 /** Construction settings of {@link CleaveDialect}. */

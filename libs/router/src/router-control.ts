@@ -23,6 +23,8 @@ export interface RouterControlConfig {
   readonly onChange: () => void;
   /** Resolves once no write of the migration is in flight. */
   readonly idle: (migrationId: string) => Promise<void>;
+  /** Failed shadow writes of the migration not yet in the failure store (reported with each ack). */
+  readonly pendingFailures: (migrationId: string) => number;
   /** What the writes of a migration still in flight wait for (logged when a fence's drain is slow). */
   readonly drainReport: (migrationId: string) => Record<string, unknown>;
   /** Milliseconds after a fence before a slow drain is logged. */
@@ -65,6 +67,8 @@ export class RouterControl {
   #table = new RoutingTable([]);
   readonly #fences = new Map<string, FenceRecord>();
   readonly #ackedFence = new Map<string, string>();
+  /** The pending shadow failures each migration's last ack reported (re-acked when that changes). */
+  readonly #ackedPending = new Map<string, number>();
   /** Fences lifted at an epoch this router has not loaded yet: migration id -> that epoch. */
   readonly #liftPending = new Map<string, number>();
   #leaseUntil = 0;
@@ -190,6 +194,8 @@ export class RouterControl {
         this.#error('reloading routing state after the lease lapsed failed', error);
       }
     }
+    // A coordinator reads pending failures from the last ack: keep it true as they reach the store.
+    for (const m of this.#table.migrations) if (this.#config.pendingFailures(m.id) !== (this.#ackedPending.get(m.id) ?? 0)) await this.#ack(m.id);
     await this.#publishShadowReads();
   }
 
@@ -358,7 +364,9 @@ export class RouterControl {
     const fence = this.#fences.get(migrationId);
     const holding = fence !== undefined && fence.epoch >= migration.epoch;
     try {
-      await channel.ack(migrationId, this.#config.routerId, { epoch: migration.epoch, fenceId: holding ? fence.fenceId : null, at: Date.now() });
+      const pendingFailures = this.#config.pendingFailures(migrationId);
+      await channel.ack(migrationId, this.#config.routerId, { epoch: migration.epoch, fenceId: holding ? fence.fenceId : null, at: Date.now(), ...(pendingFailures > 0 ? { pendingFailures } : {}) });
+      this.#ackedPending.set(migrationId, pendingFailures);
       if (holding) this.#ackedFence.set(migrationId, fence.fenceId);
     } catch (error) {
       this.#error('acknowledging failed', error);

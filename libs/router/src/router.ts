@@ -163,6 +163,7 @@ export class Router {
         this.#prewarmShapes();
       },
       idle: (id) => this.gate.idle(id),
+      pendingFailures: (id) => this.#failures.pendingFor(id),
       drainReport: (id) => this.#drainReport(id),
       slowDrainLogMs: config.slowDrainLogMs ?? 1_000,
     });
@@ -551,7 +552,15 @@ export class Router {
   async #recordFailure(work: ShadowWork, keys: readonly KeyTuple[], error: unknown): Promise<void> {
     const message = (error as Error).message ?? String(error);
     this.#log({ level: 'warn', message: 'shadow write failed; recorded for repair', migrationId: work.covered.migration.id, table: work.covered.table, keys: keys.length, error: message });
-    await this.#failures.record({ migrationId: work.covered.migration.id, table: work.covered.table, keyValues: encodeShadowKeys(keys), error: message, at: Date.now() });
+    const { guardEpoch } = work.covered.migration;
+    await this.#failures.record({
+      migrationId: work.covered.migration.id,
+      table: work.covered.table,
+      keyValues: encodeShadowKeys(keys),
+      error: message,
+      ...(guardEpoch === undefined ? {} : { guardEpoch }),
+      at: Date.now(),
+    });
   }
 
   /** What a migration's in-flight writes wait for: their count and the busy batching lanes. */

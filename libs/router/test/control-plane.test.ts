@@ -188,6 +188,36 @@ describe('@cleave/router control plane: leases, pushed and polled epochs, fences
     await channel.unfence(m.id, fence.fenceId);
   });
 
+  it('failed shadow writes the router could not record in the store are reported with its acks until they are recorded', async () => {
+    const m = await migrationAt('dual_write');
+    let storeDown = false;
+    const { db, router } = routerFor(m, {
+      failures: {
+        recordShadowFailure: async (...args: Parameters<ControlStore['recordShadowFailure']>) => {
+          if (storeDown) throw new Error('control store unreachable (test)');
+          await store.recordShadowFailure(...args);
+        },
+      },
+    });
+    await db.selectFrom('users').select('id').limit(1).execute();
+    const target = await dbs().admin('target1');
+    await target.query('RENAME TABLE users TO users_away'); // the shadow write fails
+    cleanups.push(() => target.query('RENAME TABLE users_away TO users'));
+    storeDown = true;
+    await db.insertInto('users').values(user('ctl-pending-failure@example.com')).execute(); // the caller sees no error
+    expect(router.status().pendingFailures).toBe(1);
+    const fence = await channel.fence(m.id, m.epoch, { ttlMs: 30_000 });
+    expect((await channel.waitForAcks(m.id, { fenceId: fence.fenceId }, { timeoutMs: 10_000 })).ok).toBe(true);
+    expect((await channel.acks(m.id)).get(router.routerId)).toMatchObject({ fenceId: fence.fenceId, pendingFailures: 1 });
+    await channel.unfence(m.id, fence.fenceId, { epoch: m.epoch });
+    storeDown = false;
+    // Drained into the store (every 3 s), then re-acked by the heartbeat without them.
+    await until(async () => (await channel.acks(m.id)).get(router.routerId)?.pendingFailures === undefined, 'an ack without pending failures');
+    const open = await store.openShadowFailures(m.id);
+    expect(open).toHaveLength(1);
+    expect(open[0]).toMatchObject({ table: 'users', guardEpoch: m.guardEpoch });
+  });
+
   it('destroy waits for the writes in flight (shadow write included) before the router leaves the control plane; new writes are refused', async () => {
     const m = await migrationAt('dual_write');
     const { db, router } = routerFor(m);

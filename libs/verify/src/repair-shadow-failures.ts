@@ -1,5 +1,5 @@
 import { CleaveError, PHASE_ROUTING, rowPlacement, tablePlacement, type Plan, type PlanEndpoint } from '@cleave/core';
-import { decodeShadowKeys, type ControlStore } from '@cleave/control';
+import { decodeShadowKeys, type ControlStore, type ShadowFailureRecord } from '@cleave/control';
 import type { Pool } from 'mysql2/promise';
 import { readCatalog, syncKeys, tableShape, type KeyTuple, type SyncOptions, type TableShape } from '@cleave/mysql';
 
@@ -25,6 +25,12 @@ export interface ShadowRepairReport {
   readonly failed: number;
   /** Records left open because the phase has no shadow side (planned, finalized). */
   readonly skipped: number;
+  /**
+   * Records left open because they were routed under an earlier placement (the write primary has
+   * moved since): their write is on the side that is now the shadow, and copying from the primary
+   * would overwrite it. They close once a clean verification pass started after them.
+   */
+  readonly stale: number;
   readonly errors: readonly string[];
 }
 
@@ -79,12 +85,30 @@ export async function repairShadowFailures(migrationId: string, deps: RepairShad
   let repaired = 0;
   let failed = 0;
   let skipped = 0;
+  let stale = 0;
   let keyCount = 0;
+  const runs = await deps.store.verificationRuns(migrationId);
+  // A clean pass that started after a record compared both sides of its rows and found them equal.
+  const verifiedSince = (at: Date) => runs.some((r) => r.clean === true && r.startedAt.getTime() > at.getTime());
   const errors: string[] = [];
   const leftOpen = new Set<number>();
   for (let round = 0; round < maxRounds; round += 1) {
-    const open = (await deps.store.openShadowFailures(migrationId, batchSize + leftOpen.size)).filter((r) => !leftOpen.has(r.id));
-    if (open.length === 0) break;
+    const fetched = (await deps.store.openShadowFailures(migrationId, batchSize + leftOpen.size)).filter((r) => !leftOpen.has(r.id));
+    const moved = fetched.filter((r) => r.guardEpoch !== null && r.guardEpoch !== migration.guardEpoch);
+    const settled = moved.filter((r) => verifiedSince(r.recordedAt)).map((r) => r.id);
+    if (settled.length > 0) await deps.store.markShadowFailuresRepaired(settled);
+    repaired += settled.length;
+    const unsettled = moved.filter((r) => !settled.includes(r.id));
+    for (const r of unsettled) leftOpen.add(r.id);
+    if (unsettled.length > 0) {
+      stale += unsettled.length;
+      errors.push(staleMessage(unsettled, migration.guardEpoch));
+    }
+    const open = fetched.filter((r) => !moved.includes(r));
+    if (open.length === 0) {
+      if (fetched.length === 0) break;
+      continue;
+    }
     if (routing.shadow === null) {
       skipped += open.length;
       break;
@@ -131,5 +155,15 @@ export async function repairShadowFailures(migrationId: string, deps: RepairShad
       }
     }
   }
-  return { repaired, keys: keyCount, failed, skipped, errors };
+  return { repaired, keys: keyCount, failed, skipped, stale, errors };
+}
+
+function staleMessage(records: readonly ShadowFailureRecord[], guardEpoch: number): string {
+  const tables = [...new Set(records.map((r) => r.table))].sort().join(', ');
+  const epochs = [...new Set(records.map((r) => r.guardEpoch))].sort().join(', ');
+  return (
+    `${records.length} failed shadow writes of ${tables} were routed under guard epoch ${epochs}, and the write primary has moved since (guard epoch ${guardEpoch}): ` +
+    'their acknowledged values are on the side that is now the shadow, so they are not copied from the primary. Compare the rows (cleave verify), ' +
+    'correct the primary by hand or accept its values (cleave verify --repair); a clean verification pass closes them.'
+  );
 }

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mysql from 'mysql2/promise';
 import { isCleaveError, parsePlan, type MigrationPhase } from '@cleave/core';
-import { ControlStore, type MigrationRecord } from '@cleave/control';
+import { ControlStore, encodeShadowKeys, type MigrationRecord } from '@cleave/control';
 import { controlDatabase, createSampleAccounts, hexRows, seedSampleAccounts, useTestDatabases } from '@cleave/testing';
-import { verifyMigration } from '../src/index.js';
+import { repairShadowFailures, verifyMigration } from '../src/index.js';
 import { watchPrimary } from '../src/primary-watch.js';
 
 const FORWARD: readonly MigrationPhase[] = ['planned', 'dual_write', 'verified', 'reads_switched', 'writes_switched'];
@@ -62,6 +62,30 @@ describe('verifyMigration compares against the primary of the phase (real MariaD
     expect(report).toMatchObject({ clean: true, rowsRepaired: 3 });
     expect(await hexRows(target, dbs().name, 'sessions', 'id')).toEqual(before); // the primary untouched
     expect(await hexRows(source, dbs().name, 'sessions', 'id')).toEqual(before);
+  });
+
+  it('a failed shadow write routed under an earlier placement is never copied from the new primary; a clean verification pass closes it', async () => {
+    const m = await migrationAt('stale-shadow-failure', 'writes_switched'); // primary: target1
+    const t = `\`${dbs().name}\`.sessions`;
+    const agentOf = async (pool: mysql.Pool, id: number) => ((await pool.query(`SELECT user_agent AS a FROM ${t} WHERE id = ?`, [id]))[0] as Array<{ a: string }>)[0]!.a;
+    // Row 11: acknowledged on the source while it was the primary; its shadow write failed and the
+    // record reached the store only after the switch. Row 12: a failure under the current placement.
+    await source.query(`UPDATE ${t} SET user_agent = 'acked on the old primary' WHERE id = 11`);
+    await target.query(`UPDATE ${t} SET user_agent = 'written on the primary' WHERE id = 12`);
+    await store.recordShadowFailure(m.id, 'sessions', encodeShadowKeys([['11']]), 'shadow down', { guardEpoch: m.guardEpoch - 1 });
+    await store.recordShadowFailure(m.id, 'sessions', encodeShadowKeys([['12']]), 'shadow down', { guardEpoch: m.guardEpoch });
+
+    const first = await repairShadowFailures(m.id, { store, servers });
+    expect(first).toMatchObject({ repaired: 1, stale: 1, failed: 0 });
+    expect(first.errors.join('\n')).toContain(`routed under guard epoch ${m.guardEpoch - 1}, and the write primary has moved since`);
+    expect(await agentOf(source, 11)).toBe('acked on the old primary'); // not overwritten
+    expect(await agentOf(source, 12)).toBe('written on the primary'); // repaired from the primary
+    expect((await store.openShadowFailures(m.id)).map((f) => f.guardEpoch)).toEqual([m.guardEpoch - 1]);
+
+    // The operator accepts the primary's values: a clean pass after the record closes it.
+    expect(await verifyMigration({ migrationId: m.id, repair: true }, { store, servers, actor: 'test' })).toMatchObject({ clean: true });
+    expect(await repairShadowFailures(m.id, { store, servers })).toMatchObject({ repaired: 1, stale: 0 });
+    expect(await store.openShadowFailures(m.id)).toEqual([]);
   });
 
   it('a switch that moves the primary stops a running verification, naming the switch', async () => {

@@ -24,6 +24,12 @@ export interface RouterAck {
   readonly fenceId: string | null;
   /** Milliseconds since the epoch (router clock), for display only. */
   readonly at: number;
+  /**
+   * Failed shadow writes of the migration this router holds in its journal or memory, not yet in
+   * the control store (absent: none). A switch does not flip while a router reports any: the
+   * repair that would copy them runs from the store, in the direction of the phase it finds.
+   */
+  readonly pendingFailures?: number;
 }
 
 /** A fence as stored in Redis (`fence:<migrationId>`, with a TTL). */
@@ -43,7 +49,8 @@ export function parseRouterAck(value: unknown): RouterAck | null {
   if (!isObject(value) || !isEpoch(value['epoch'])) return null;
   const fenceId = value['fenceId'];
   if (fenceId !== null && !isString(fenceId)) return null;
-  return { epoch: value['epoch'], fenceId, at: typeof value['at'] === 'number' ? value['at'] : 0 };
+  const pending = value['pendingFailures'];
+  return { epoch: value['epoch'], fenceId, at: typeof value['at'] === 'number' ? value['at'] : 0, ...(isEpoch(pending) && pending > 0 ? { pendingFailures: pending } : {}) };
 }
 
 /** Parses a {@link FenceRecord}; `null` when malformed. */
