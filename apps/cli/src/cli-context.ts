@@ -71,6 +71,11 @@ export class CliContext {
     return this.#channel().shadowReadStats(migrationId);
   }
 
+  /** The routing channel in Redis (the routers' leases, acks and the fence protocol). */
+  routingChannel(): RoutingChannel {
+    return this.#channel();
+  }
+
   #channel(): RoutingChannel {
     if (!this.#routing) {
       const redis = new Redis(this.config.redisUrl, { maxRetriesPerRequest: 3 });

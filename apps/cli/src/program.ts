@@ -10,6 +10,7 @@ import { watchStatus } from './commands/watch-status.js';
 import { runWorkerProcess } from './commands/worker-command.js';
 import { formatVerification, verifyCommand } from './commands/verify-command.js';
 import { exitCodeOfResult, formatCutover, openCutover, parsePhase } from './commands/cutover-command.js';
+import { DEFAULT_CUTOVER_SETTINGS } from '@cleave/cutover';
 import { rollbackCommand } from './commands/rollback-command.js';
 import { finalizeCommand } from './commands/finalize-command.js';
 import { dropArchiveCommand, formatDropArchive } from './commands/drop-archive-command.js';
@@ -109,11 +110,14 @@ export function buildProgram(): Command {
     )
     .action((planFile: string, options: { capture: boolean }) =>
       run(globals(), async (ctx) => {
-        const m = await startMigration(ctx, planFile, { capture: options.capture });
-        emit(Boolean(globals().json), { id: m.id, name: m.name, phase: m.phase, epoch: m.epoch, capture: options.capture }, () =>
+        const { migration: m, lateRouters } = await startMigration(ctx, planFile, { capture: options.capture });
+        emit(Boolean(globals().json), { id: m.id, name: m.name, phase: m.phase, epoch: m.epoch, capture: options.capture, lateRouters }, () =>
           [
             `started migration ${m.name} (id ${m.id}), phase ${m.phase}`,
             options.capture ? 'changes are captured from the source binlog' : 'WARNING: no binlog capture: writes made outside @cleave/router reach the target only through verification passes',
+            ...(lateRouters.length > 0
+              ? [`WARNING: routers ${lateRouters.join(', ')} did not acknowledge dual writes within ${DEFAULT_CUTOVER_SETTINGS.epochAckTimeoutMs} ms; the copy started anyway: rows they change before they reload may differ until a verification pass repairs them`]
+              : []),
             `watch it: cleave status ${m.id}`,
             'workers copy it: cleave worker',
           ].join('\n'),

@@ -79,6 +79,7 @@ describe('cleave start / status (real processes, real servers)', () => {
     await channel.registerRouter({ routerId: 'r-1', service: 'accounts-api', host: 'app-3', pid: 1, startedAt: Date.now() }, 60_000);
     await channel.ack(id, 'r-1', { epoch: s.migration.epoch, fenceId: null, at: Date.now() });
     const text = await runCli(['status', 'split-sessions'], cliEnv(dbs()));
+    await channel.deregisterRouter('r-1');
     await channel.close();
     redis.disconnect();
     expect(text.stdout).toMatch(/migration split-sessions \(id [0-9a-f]{12}\) {2}phase dual_write/);
@@ -86,6 +87,34 @@ describe('cleave start / status (real processes, real servers)', () => {
     const again = await runCli(['start', file], cliEnv(dbs()));
     expect(again.code).toBe(3);
     expect(again.stderr).toContain('a migration named "split-sessions" already exists');
+  });
+
+  it('without capture, queues the copy once every live router writes both sides, and names a router that did not acknowledge in time', async () => {
+    const redis = new Redis(dbs().redis.port, dbs().redis.host);
+    const channel = new RoutingChannel({ redis, prefix: `${dbs().queuePrefix}:` });
+    const router = (routerId: string) => ({ routerId, service: 'accounts-api', host: 'app-3', pid: 1, startedAt: Date.now() });
+    await channel.registerRouter(router('r-acks'), 60_000);
+    await channel.registerRouter(router('r-stuck'), 60_000);
+    // One acknowledges every epoch it is told about (as @cleave/router does once it reloaded); the other never does.
+    const unsubscribe = await channel.subscribe((message) => {
+      if (message.type === 'epoch') void channel.ack(message.migrationId, 'r-acks', { epoch: message.epoch, fenceId: null, at: Date.now() });
+    });
+    try {
+      const file = planFile('nocapture', plan('split-nocapture', [{ kind: 'tables', tables: ['invoices'], to: 'mail' }]));
+      const run = await runCli(['start', file, '--no-capture', '--json'], cliEnv(dbs()));
+      expect(run.code, run.stderr).toBe(0);
+      const out = JSON.parse(run.stdout) as { id: string; phase: string; lateRouters: string[] };
+      expect(out).toMatchObject({ phase: 'dual_write', lateRouters: ['r-stuck'] });
+      const s = JSON.parse((await runCli(['status', out.id, '--json'], cliEnv(dbs()))).stdout);
+      const kinds = s.events.map((e: { kind: string; details?: Record<string, unknown> }) => `${e.kind}${e.details?.['lateRouters'] ? ` late ${String(e.details['lateRouters'])}` : ''}`);
+      expect(kinds).toEqual(['created', 'note', 'phase_change', 'note late r-stuck', 'backfill_started']);
+      expect((await channel.acks(out.id)).get('r-acks')).toMatchObject({ epoch: s.migration.epoch });
+    } finally {
+      await unsubscribe();
+      for (const id of ['r-acks', 'r-stuck']) await channel.deregisterRouter(id);
+      await channel.close();
+      redis.disconnect();
+    }
   });
 
   it('refuses a target table whose definition differs, with the difference, before registering anything', async () => {

@@ -123,10 +123,11 @@ export class RouterControl {
   }
 
   async start(): Promise<void> {
-    await this.#reload();
     const { channel } = this.#config;
+    // Subscribed before the first load: a switch between the two is not missed until the next poll.
+    if (channel !== undefined) this.#unsubscribe = await channel.subscribe((message) => this.#onMessage(message));
+    await this.#reload();
     if (channel !== undefined) {
-      this.#unsubscribe = await channel.subscribe((message) => this.#onMessage(message));
       await this.#heartbeat();
       await this.#pollFences();
       this.#resync = false;
@@ -250,6 +251,16 @@ export class RouterControl {
     }
   }
 
+  /** Loads until the migration's epoch is at least `epoch` (a load already running may predate it). */
+  async #catchUp(migrationId: string, epoch: number): Promise<void> {
+    try {
+      await this.#reloading?.catch(() => undefined);
+      if (this.#appliedEpoch(migrationId) < epoch) await this.#reload();
+    } catch (error) {
+      this.#error('reloading routing state failed', error);
+    }
+  }
+
   #appliedEpoch(migrationId: string): number {
     return this.#table.migrations.find((m) => m.id === migrationId)?.epoch ?? 0;
   }
@@ -265,6 +276,7 @@ export class RouterControl {
     let loaded = true;
     if (epoch === undefined || this.#appliedEpoch(migrationId) < epoch) {
       try {
+        await this.#reloading?.catch(() => undefined); // begun before the lift: it may predate the flip
         await this.#reload();
       } catch (error) {
         loaded = false;
@@ -297,8 +309,7 @@ export class RouterControl {
         break;
       }
       case 'epoch': {
-        const applied = this.#table.migrations.find((m) => m.id === message.migrationId)?.epoch ?? 0;
-        if (message.epoch > applied) void this.#reload().catch((error: unknown) => this.#error('reloading routing state failed', error));
+        if (message.epoch > this.#appliedEpoch(message.migrationId)) void this.#catchUp(message.migrationId, message.epoch);
         break;
       }
       default:

@@ -124,6 +124,35 @@ describe('@cleave/router control plane: leases, pushed and polled epochs, fences
     expect(router.status().migrations[0]).toMatchObject({ phase: 'verified', epoch: m.epoch });
   });
 
+  it('a phase change while the router starts (after its first load read the store) is not missed until the next poll', async () => {
+    const m = await migrationAt('dual_write');
+    let loadRead!: () => void;
+    let finishLoad!: () => void;
+    const read = new Promise<void>((resolve) => (loadRead = resolve));
+    const finish = new Promise<void>((resolve) => (finishLoad = resolve));
+    let loads = 0;
+    const { db, router } = routerFor(m, {
+      pollMs: 600_000,
+      store: {
+        listMigrations: async () => {
+          const rows = (await store.listMigrations()).filter((x) => x.id === m.id);
+          if ((loads += 1) === 1) {
+            loadRead();
+            await finish; // the first load returns what it read before the switch
+          }
+          return rows;
+        },
+      },
+    });
+    const first = db.selectFrom('users').select('id').limit(1).execute(); // starts the router
+    await read;
+    const next = await advance(m, 'verified');
+    await channel.announceEpoch(next.id, next.epoch);
+    finishLoad();
+    await first;
+    await until(() => router.status().migrations[0]?.epoch === next.epoch, `the router to apply epoch ${next.epoch} without a poll`, 5_000);
+  });
+
   it('a phase change whose pub/sub message is lost is found by polling and acknowledged', async () => {
     let m = await migrationAt('dual_write');
     const { db, router } = routerFor(m, { pollMs: 200 });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { CleaveError, backfillUnits, parsePlan, type Plan } from '@cleave/core';
 import { currentCoordinate, newMigrationId, preflightPlan, type MigrationRecord } from '@cleave/control';
-import { GUARD_LOCK_WAIT_SECONDS, guardSides } from '@cleave/cutover';
+import { DEFAULT_CUTOVER_SETTINGS, GUARD_LOCK_WAIT_SECONDS, guardSides } from '@cleave/cutover';
 import { denyWrites, ensureTargetTable, readCatalog, removeGuard } from '@cleave/mysql';
 import { requireCaptureSupport } from '@cleave/capture';
 import type { CliContext } from '../cli-context.js';
@@ -45,7 +45,14 @@ function guardRefused(error: unknown, server: string, database: string): unknown
  * fails), records it in the control store, moves it to dual_write and enqueues one split job per
  * table (deterministic ids, so running the same step twice enqueues nothing new).
  */
-export async function startMigration(ctx: CliContext, planFile: string, options: { capture?: boolean } = {}): Promise<MigrationRecord> {
+/** What `cleave start` did: the migration, and the routers that did not acknowledge dual writes in time. */
+export interface StartedMigration {
+  readonly migration: MigrationRecord;
+  /** Live routers that had not loaded `dual_write` when the copy was queued (only without capture). */
+  readonly lateRouters: readonly string[];
+}
+
+export async function startMigration(ctx: CliContext, planFile: string, options: { capture?: boolean } = {}): Promise<StartedMigration> {
   const capture = options.capture ?? true;
   const plan = readPlanFile(planFile);
   for (const server of new Set([plan.source.server, ...Object.values(plan.targets).map((t) => t.server)])) ctx.pool(server);
@@ -97,7 +104,22 @@ export async function startMigration(ctx: CliContext, planFile: string, options:
     await store.registerBackfillTable(migration.id, unit.id, unit.targetName, table?.rowEstimate ?? 0);
   }
   const started = await store.changePhase(migration.id, { from: 'planned', to: 'dual_write' }, by);
+  // Without capture only the routers carry writes to the targets: the copy waits until every live
+  // router writes both sides, or a chunk could copy a row that a router not yet dual-writing then
+  // changes on the source alone. With capture the stream carries every write since before the copy.
+  const lateRouters = captureFrom === null ? await awaitDualWrites(ctx, started) : [];
+  if (lateRouters.length > 0) {
+    await store.appendEvent(migration.id, 'note', { actor: by.actor, reason: 'routers did not acknowledge dual_write in time' }, { lateRouters });
+  }
   await ctx.producer().splitTables(migration.id, units.map((u) => u.id));
   await store.appendEvent(migration.id, 'backfill_started', by, { units: units.map((u) => u.id) });
-  return started;
+  return { migration: started, lateRouters };
+}
+
+/** Announces the dual_write epoch and waits (the cutover's epoch-ack deadline) for every live router; returns those that missed it. */
+async function awaitDualWrites(ctx: CliContext, migration: MigrationRecord): Promise<string[]> {
+  const channel = ctx.routingChannel();
+  await channel.announceEpoch(migration.id, migration.epoch);
+  const acks = await channel.waitForAcks(migration.id, { epoch: migration.epoch }, { timeoutMs: DEFAULT_CUTOVER_SETTINGS.epochAckTimeoutMs });
+  return acks.missing;
 }
