@@ -87,6 +87,12 @@ describe('cleave start / status (real processes, real servers)', () => {
     const again = await runCli(['start', file], cliEnv(dbs()));
     expect(again.code).toBe(3);
     expect(again.stderr).toContain('a migration named "split-sessions" already exists');
+    // The same tables under another name: refused before anything is created (routers follow one migration per table).
+    const twin = await runCli(['start', planFile('twin', plan('split-sessions-twin', [{ kind: 'tables', tables: ['user_keys'], to: 'mail' }]))], cliEnv(dbs()));
+    expect(twin.code).toBe(3);
+    expect(twin.stderr).toContain(`plan split-sessions-twin moves tables of source/${dbs().name} that another migration already moves: split-sessions (id ${id}, phase dual_write: user_keys)`);
+    expect(twin.stderr).toContain('hint: Finish that migration first (`cleave finalize split-sessions --approve`)');
+    expect((await runCli(['status', 'split-sessions-twin'], cliEnv(dbs()))).code).toBe(4);
   });
 
   it('without capture, queues the copy once every live router writes both sides, and names a router that did not acknowledge in time', async () => {

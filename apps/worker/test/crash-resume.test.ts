@@ -81,6 +81,18 @@ describe('a worker killed with SIGKILL mid-backfill, under concurrent dual write
     }
   });
 
+});
+
+// Its own databases: one migration per table (`cleave start` refuses a second over the same tables).
+describe('a worker stopped with SIGTERM mid-backfill', () => {
+  const dbs = useTestDatabases('sigterm resume');
+
+  beforeAll(async () => {
+    const admin = await dbs().admin('source');
+    await createSampleAccounts(admin);
+    await seedSampleAccounts(admin, { users: 15_000, only: ['sessions'] }); // 45,000 sessions
+  });
+
   it('SIGTERM stops a worker gracefully mid-backfill: it exits 0, releases its jobs, and another worker finishes', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'cleave-term-'));
     const planFile = path.join(dir, 'plan.json');

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { CleaveError, PHASE_ROUTING, canTransition, type MigrationPhase, type Plan } from '@cleave/core';
+import { CleaveError, PHASE_ROUTING, canTransition, movedTables, type MigrationPhase, type Plan } from '@cleave/core';
 import { quoteIdentifier } from '@cleave/mysql';
 import { CONTROL_COLUMN_UPGRADES, CONTROL_SCHEMA_VERSION, CONTROL_TABLES } from './control-schema.js';
 import { inTransaction, rowsOf, type Queryable, type TransactionalQueryable } from './queryable.js';
@@ -61,6 +61,27 @@ interface MigrationRow {
 }
 
 const toDate = (v: Date | string | null): Date | null => (v === null ? null : v instanceof Date ? v : new Date(`${v.replace(' ', 'T')}Z`));
+
+/** Those of `migrations` that move a table `plan` moves, out of the same source database. */
+function overlappingMigrations(plan: Plan, migrations: readonly MigrationRecord[]): MigrationRecord[] {
+  const tables = new Set(movedTables(plan));
+  const sameSource = (m: MigrationRecord) => m.plan.source.server === plan.source.server && m.plan.source.database === plan.source.database;
+  return migrations.filter((m) => sameSource(m) && movedTables(m.plan).some((t) => tables.has(t)));
+}
+
+/**
+ * A plan moves a table that another migration (not finalized) already moves: routers would follow
+ * only one of them, and the other's copy, dual writes and guards would fight it.
+ */
+export class MigrationOverlapError extends CleaveError {
+  constructor(plan: Plan, overlap: readonly MigrationRecord[]) {
+    const tables = new Set(movedTables(plan));
+    const described = overlap.map((m) => `${m.name} (id ${m.id}, phase ${m.phase}: ${movedTables(m.plan).filter((t) => tables.has(t)).join(', ')})`);
+    super('CONFLICT', `plan ${plan.name} moves tables of ${plan.source.server}/${plan.source.database} that another migration already moves: ${described.join('; ')}`, {
+      hint: `Finish that migration first (\`cleave finalize ${overlap[0]?.name ?? '<name>'} --approve\`), or leave those tables out of this plan.`,
+    });
+  }
+}
 
 function toMigration(row: MigrationRow): MigrationRecord {
   return {
@@ -186,6 +207,14 @@ export class ControlStore {
       throw error;
     }
     return this.getMigration(id);
+  }
+
+  /**
+   * The migrations (not finalized, another name) that already move a table `plan` moves, out of the
+   * same source database: `cleave start` refuses such a plan (see {@link MigrationOverlapError}).
+   */
+  async overlappingMigrations(plan: Plan): Promise<MigrationRecord[]> {
+    return overlappingMigrations(plan, (await this.listMigrations()).filter((m) => m.phase !== 'finalized' && m.name !== plan.name));
   }
 
   async getMigration(idOrName: string): Promise<MigrationRecord> {

@@ -1,4 +1,4 @@
-export { ControlStore, newMigrationId } from './control-store.js';
+export { ControlStore, MigrationOverlapError, newMigrationId } from './control-store.js';
 export type { ChangeActor, ControlStoreConfig, CoordinatorFence } from './control-store.js';
 export { StaleCoordinatorError } from './stale-coordinator-error.js';
 export { CAPTURE_STREAM_STATES, CaptureStreams } from './capture-streams.js';

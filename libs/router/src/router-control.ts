@@ -67,6 +67,7 @@ export class RouterControl {
   #table = new RoutingTable([]);
   readonly #fences = new Map<string, FenceRecord>();
   readonly #ackedFence = new Map<string, string>();
+  readonly #overlapsLogged = new Set<string>();
   /** The pending shadow failures each migration's last ack reported (re-acked when that changes). */
   readonly #ackedPending = new Map<string, number>();
   /** Fences lifted at an epoch this router has not loaded yet: migration id -> that epoch. */
@@ -352,6 +353,12 @@ export class RouterControl {
           return old !== undefined && old.epoch > m.epoch ? old : m;
         });
         this.#table = new RoutingTable(merged);
+        for (const o of this.#table.overlaps) {
+          const said = `${o.table}:${o.followed}:${o.ignored}`;
+          if (this.#overlapsLogged.has(said)) continue;
+          this.#overlapsLogged.add(said);
+          this.#config.log({ level: 'error', message: `two migrations cover ${o.table}: routing by ${o.followed}, ignoring ${o.ignored}`, table: o.table });
+        }
         const changed = merged.filter((m) => before.get(m.id) !== m.epoch);
         if (changed.length > 0) {
           for (const m of changed) {

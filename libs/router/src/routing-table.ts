@@ -92,6 +92,8 @@ export function shardKeyValue(type: KeyType, value: unknown): string | undefined
 export class RoutingTable {
   readonly #tables = new Map<string, CoveredTable>();
   readonly migrations: readonly RoutedMigration[];
+  /** Tables two migrations cover (`cleave start` refuses that; a store written otherwise may hold it): who is followed. */
+  readonly overlaps: Array<{ readonly table: string; readonly followed: string; readonly ignored: string }> = [];
 
   constructor(migrations: readonly RoutedMigration[]) {
     this.migrations = migrations;
@@ -105,13 +107,18 @@ export class RoutingTable {
         if (t === undefined) throw new Error(`plan ${plan.name} names unknown target ${name}`);
         return { server: t.server, database: t.database };
       };
+      const cover = (key: string, covered: CoveredTable) => {
+        const earlier = this.#tables.get(key);
+        if (earlier !== undefined && earlier.migration.id !== migration.id) this.overlaps.push({ table: key, followed: migration.name, ignored: earlier.migration.name });
+        this.#tables.set(key, covered);
+      };
       for (const move of plan.moves) {
         if (move.kind === 'tables') {
           for (const table of move.tables) {
-            this.#tables.set(`${source.database}.${table}`, { migration, table, source, routing, shadowWrites, move: { kind: 'tables', target: endpoint(move.to) } });
+            cover(`${source.database}.${table}`, { migration, table, source, routing, shadowWrites, move: { kind: 'tables', target: endpoint(move.to) } });
           }
         } else {
-          this.#tables.set(`${source.database}.${move.table}`, {
+          cover(`${source.database}.${move.table}`, {
             migration,
             table: move.table,
             source,

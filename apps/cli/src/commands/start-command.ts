@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { CleaveError, backfillUnits, parsePlan, type Plan } from '@cleave/core';
-import { currentCoordinate, newMigrationId, preflightPlan, type MigrationRecord } from '@cleave/control';
+import { MigrationOverlapError, currentCoordinate, newMigrationId, preflightPlan, type MigrationRecord } from '@cleave/control';
 import { DEFAULT_CUTOVER_SETTINGS, GUARD_LOCK_WAIT_SECONDS, guardSides } from '@cleave/cutover';
 import { denyWrites, ensureTargetTable, readCatalog, removeGuard } from '@cleave/mysql';
 import { requireCaptureSupport } from '@cleave/capture';
@@ -62,6 +62,10 @@ export async function startMigration(ctx: CliContext, planFile: string, options:
   // The whole catalog: foreign keys of tables that stay can point at tables that move.
   const catalog = await readCatalog(source.promise, plan.source.database);
   preflightPlan(plan, catalog);
+  const store = await ctx.store();
+  // Routers follow one migration per table: a second one over the same table would fight the first.
+  const overlap = await store.overlappingMigrations(plan);
+  if (overlap.length > 0) throw new MigrationOverlapError(plan, overlap);
   const units = backfillUnits(plan);
   // The target tables exist before dual writes begin (their first shadow applies land instead of
   // being recorded as failures), and a target table that differs is refused before anything is
@@ -75,7 +79,6 @@ export async function startMigration(ctx: CliContext, planFile: string, options:
       dropForeignKeys: unit.droppedForeignKeys,
     });
   }
-  const store = await ctx.store();
   const by = { actor: actor(), reason: `cleave start ${planFile}` };
   // The capture starts at the binlog end taken before the migration exists, so before any chunk is
   // copied: every change a chunk could miss is after it.
@@ -117,7 +120,7 @@ export async function startMigration(ctx: CliContext, planFile: string, options:
 }
 
 /** Announces the dual_write epoch and waits (the cutover's epoch-ack deadline) for every live router; returns those that missed it. */
-async function awaitDualWrites(ctx: CliContext, migration: MigrationRecord): Promise<string[]> {
+async function awaitDualWrites(ctx: CliContext, migration: MigrationRecord): Promise<readonly string[]> {
   const channel = ctx.routingChannel();
   await channel.announceEpoch(migration.id, migration.epoch);
   const acks = await channel.waitForAcks(migration.id, { epoch: migration.epoch }, { timeoutMs: DEFAULT_CUTOVER_SETTINGS.epochAckTimeoutMs });
