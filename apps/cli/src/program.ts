@@ -110,11 +110,11 @@ export function buildProgram(): Command {
     )
     .action((planFile: string, options: { capture: boolean }) =>
       run(globals(), async (ctx) => {
-        const { migration: m, lateRouters } = await startMigration(ctx, planFile, { capture: options.capture });
-        emit(Boolean(globals().json), { id: m.id, name: m.name, phase: m.phase, epoch: m.epoch, capture: options.capture, lateRouters }, () =>
+        const { migration: m, lateRouters, resumed } = await startMigration(ctx, planFile, { capture: options.capture });
+        emit(Boolean(globals().json), { id: m.id, name: m.name, phase: m.phase, epoch: m.epoch, capture: m.capture, lateRouters, resumed }, () =>
           [
-            `started migration ${m.name} (id ${m.id}), phase ${m.phase}`,
-            options.capture ? 'changes are captured from the source binlog' : 'WARNING: no binlog capture: writes made outside @cleave/router reach the target only through verification passes',
+            resumed ? `resumed migration ${m.name} (id ${m.id}): an earlier start stopped before queuing the copy; it is queued now` : `started migration ${m.name} (id ${m.id}), phase ${m.phase}`,
+            m.capture ? 'changes are captured from the source binlog' : 'WARNING: no binlog capture: writes made outside @cleave/router reach the target only through verification passes',
             ...(lateRouters.length > 0
               ? [`WARNING: routers ${lateRouters.join(', ')} did not acknowledge dual writes within ${DEFAULT_CUTOVER_SETTINGS.epochAckTimeoutMs} ms; the copy started anyway: rows they change before they reload may differ until a verification pass repairs them`]
               : []),

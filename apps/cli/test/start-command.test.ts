@@ -3,8 +3,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { RoutingChannel } from '@cleave/control';
-import { cleaveEnv as cliEnv, createSampleAccounts, useTestDatabases } from '@cleave/testing';
+import { backfillUnits, parsePlan } from '@cleave/core';
+import { ControlStore, RoutingChannel } from '@cleave/control';
+import { MysqlPools, parseConnectionUrl } from '@cleave/mysql';
+import { cleaveEnv as cliEnv, controlDatabase, createSampleAccounts, useTestDatabases } from '@cleave/testing';
 import { runCli } from './run-cli.js';
 
 describe('cleave start / status (real processes, real servers)', () => {
@@ -120,6 +122,51 @@ describe('cleave start / status (real processes, real servers)', () => {
       for (const id of ['r-acks', 'r-stuck']) await channel.deregisterRouter(id);
       await channel.close();
       redis.disconnect();
+    }
+  });
+
+  it('checks every server and Redis before it changes anything: exit 5 naming what is unreachable, nothing created', async () => {
+    const twoTargets = (name: string) => ({
+      ...plan(name, [
+        { kind: 'tables', tables: ['addresses'], to: 'mail' },
+        { kind: 'tables', tables: ['email_aliases'], to: 'aliases' },
+      ]),
+      targets: { mail: { server: 'target1', database: dbs().name }, aliases: { server: 'target2', database: dbs().name } },
+    });
+    const noRedis = await runCli(['start', planFile('noredis', twoTargets('split-noredis'))], { ...cliEnv(dbs()), CLEAVE_REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(noRedis.code).toBe(5);
+    expect(noRedis.stderr).toContain('cannot reach Redis at 127.0.0.1:1');
+    const env = cliEnv(dbs());
+    const noTarget2 = await runCli(['start', planFile('notarget2', twoTargets('split-notarget2'))], { ...env, CLEAVE_SERVER_TARGET2: env['CLEAVE_SERVER_TARGET2']!.replace(/:(\d+)(\/|$)/, ':1$2') });
+    expect(noTarget2.code).toBe(5);
+    expect(noTarget2.stderr).toContain('cannot reach server target2');
+    expect(noTarget2.stderr).not.toContain(dbs().source.endpoint.password);
+    for (const name of ['split-noredis', 'split-notarget2']) expect((await runCli(['status', name], cliEnv(dbs()))).code).toBe(4);
+    const [created] = await (await dbs().admin('target1')).query("SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'addresses'");
+    expect(created).toEqual([]);
+  });
+
+  it('a start that stopped after dual_write and before queuing the copy is resumed by running it again', async () => {
+    await (await dbs().admin('source')).query('CREATE TABLE resume_items (id INT UNSIGNED NOT NULL PRIMARY KEY, note VARCHAR(20) NULL)');
+    const p = parsePlan(plan('split-resume', [{ kind: 'tables', tables: ['resume_items'], to: 'mail' }]));
+    const file = planFile('resume', p);
+    // What such a start leaves (the same store calls, in the same order): dual_write, tables registered, no job queued.
+    const pools = new MysqlPools({ maxConnectionsPerServer: 2 });
+    try {
+      const store = await ControlStore.open({ pool: pools.pool(parseConnectionUrl(dbs().source.url), { connectionLimit: 2 }).promise, database: controlDatabase(dbs()) });
+      const created = await store.createMigration(p, { actor: 'test' });
+      for (const u of backfillUnits(p)) await store.registerBackfillTable(created.id, u.id, u.targetName, 0);
+      await store.changePhase(created.id, { from: 'planned', to: 'dual_write' }, { actor: 'test' });
+      const run = await runCli(['start', file, '--json'], cliEnv(dbs()));
+      expect(run.code, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({ id: created.id, phase: 'dual_write', resumed: true });
+      expect((await store.events(created.id)).map((ev) => ev.kind)).toEqual(['created', 'phase_change', 'backfill_started']);
+      // Once queued, a further run is refused as before.
+      const again = await runCli(['start', file], cliEnv(dbs()));
+      expect(again.code).toBe(3);
+      expect(again.stderr).toContain('a migration named "split-resume" already exists');
+    } finally {
+      await pools.end();
     }
   });
 

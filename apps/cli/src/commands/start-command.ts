@@ -6,6 +6,7 @@ import { DEFAULT_CUTOVER_SETTINGS, GUARD_LOCK_WAIT_SECONDS, guardSides } from '@
 import { denyWrites, ensureTargetTable, readCatalog, removeGuard } from '@cleave/mysql';
 import { requireCaptureSupport } from '@cleave/capture';
 import type { CliContext } from '../cli-context.js';
+import { requireRedis, requireServers } from '../reachability.js';
 
 export function readPlanFile(file: string): Plan {
   let text: string;
@@ -50,12 +51,17 @@ export interface StartedMigration {
   readonly migration: MigrationRecord;
   /** Live routers that had not loaded `dual_write` when the copy was queued (only without capture). */
   readonly lateRouters: readonly string[];
+  /** An earlier `cleave start` of this plan stopped before queuing the copy; this run queued it. */
+  readonly resumed: boolean;
 }
 
 export async function startMigration(ctx: CliContext, planFile: string, options: { capture?: boolean } = {}): Promise<StartedMigration> {
   const capture = options.capture ?? true;
   const plan = readPlanFile(planFile);
-  for (const server of new Set([plan.source.server, ...Object.values(plan.targets).map((t) => t.server)])) ctx.pool(server);
+  const serverNames = [...new Set([plan.source.server, ...Object.values(plan.targets).map((t) => t.server)])];
+  // Everything it will need is reachable before it changes anything (nothing is left half-applied).
+  await requireServers(serverNames.map((name) => ({ name, pool: ctx.pool(name) })));
+  await requireRedis(ctx.config.redisUrl);
   const source = ctx.pool(plan.source.server, plan.source.database);
   // Binlog capture is checked before anything is created; it is what carries writes made outside the routers.
   if (capture) await requireCaptureSupport(source.promise, plan.source.server);
@@ -63,6 +69,11 @@ export async function startMigration(ctx: CliContext, planFile: string, options:
   const catalog = await readCatalog(source.promise, plan.source.database);
   preflightPlan(plan, catalog);
   const store = await ctx.store();
+  const resumable = await unqueuedStart(store, plan);
+  if (resumable !== null) {
+    await queueBackfill(ctx, resumable, { actor: actor(), reason: `cleave start ${planFile} (resumed: the copy was not queued)` });
+    return { migration: resumable, lateRouters: [], resumed: true };
+  }
   // Routers follow one migration per table: a second one over the same table would fight the first.
   const overlap = await store.overlappingMigrations(plan);
   if (overlap.length > 0) throw new MigrationOverlapError(plan, overlap);
@@ -114,9 +125,25 @@ export async function startMigration(ctx: CliContext, planFile: string, options:
   if (lateRouters.length > 0) {
     await store.appendEvent(migration.id, 'note', { actor: by.actor, reason: 'routers did not acknowledge dual_write in time' }, { lateRouters });
   }
+  await queueBackfill(ctx, started, by);
+  return { migration: started, lateRouters, resumed: false };
+}
+
+/** One split job per table (deterministic job ids: queuing twice adds nothing), then the event. */
+async function queueBackfill(ctx: CliContext, migration: MigrationRecord, by: { actor: string; reason: string }): Promise<void> {
+  const units = backfillUnits(migration.plan);
   await ctx.producer().splitTables(migration.id, units.map((u) => u.id));
-  await store.appendEvent(migration.id, 'backfill_started', by, { units: units.map((u) => u.id) });
-  return { migration: started, lateRouters };
+  await (await ctx.store()).appendEvent(migration.id, 'backfill_started', by, { units: units.map((u) => u.id) });
+}
+
+/**
+ * The migration of this very plan that an earlier `cleave start` moved to dual_write but stopped
+ * before queuing its copy (Redis went away, the process was killed), or null.
+ */
+async function unqueuedStart(store: Awaited<ReturnType<CliContext['store']>>, plan: Plan): Promise<MigrationRecord | null> {
+  const existing = (await store.listMigrations()).find((m) => m.name === plan.name);
+  if (existing === undefined || existing.phase !== 'dual_write' || JSON.stringify(existing.plan) !== JSON.stringify(plan)) return null;
+  return (await store.events(existing.id)).some((e) => e.kind === 'backfill_started') ? null : existing;
 }
 
 /** Announces the dual_write epoch and waits (the cutover's epoch-ack deadline) for every live router; returns those that missed it. */
