@@ -3,7 +3,7 @@
  * (default `cleave_control`) on a server the operators choose, usually the source. Every
  * statement is idempotent so that any cleave process may ensure it at start.
  */
-export const CONTROL_SCHEMA_VERSION = 6;
+export const CONTROL_SCHEMA_VERSION = 7;
 
 export const CONTROL_TABLES = [
   `CREATE TABLE IF NOT EXISTS schema_version (
@@ -160,5 +160,12 @@ export const CONTROL_COLUMN_UPGRADES = [
     column: 'guard_epoch',
     /** The placement (guard epoch) the failed write was routed under: its primary had the write. NULL: unknown. */
     definition: 'BIGINT UNSIGNED NULL AFTER error',
+  },
+  {
+    version: 7,
+    table: 'migrations',
+    column: 'routing_prefix',
+    /** The Redis key prefix of the routing channel the migration's fences go out on (NULL: not recorded). */
+    definition: 'VARCHAR(191) NULL AFTER guard_epoch',
   },
 ] as const;

@@ -56,6 +56,7 @@ interface MigrationRow {
   epoch: string | number;
   capture: string | number;
   guard_epoch: string | number;
+  routing_prefix: string | null;
   created_at: Date | string;
   updated_at: Date | string;
 }
@@ -92,6 +93,7 @@ function toMigration(row: MigrationRow): MigrationRecord {
     epoch: Number(row.epoch),
     capture: Number(row.capture) === 1,
     guardEpoch: Number(row.guard_epoch),
+    routingPrefix: row.routing_prefix ?? null,
     createdAt: toDate(row.created_at)!,
     updatedAt: toDate(row.updated_at)!,
   };
@@ -178,19 +180,21 @@ export class ControlStore {
   /**
    * Registers a migration in `planned`. With `capture`, its forward capture stream is created in
    * the same transaction, aimed at `capture.from` (a binlog position taken before anything of the
-   * migration exists): a migration marked as captured always has its stream.
+   * migration exists): a migration marked as captured always has its stream. `routingPrefix`: the
+   * routing channel's key prefix its fences will go out on (routers on another one refuse its writes).
    */
-  async createMigration(plan: Plan, by: ChangeActor, options: { id?: string; capture?: { server: string; from: BinlogCoordinate } } = {}): Promise<MigrationRecord> {
+  async createMigration(plan: Plan, by: ChangeActor, options: { id?: string; capture?: { server: string; from: BinlogCoordinate }; routingPrefix?: string } = {}): Promise<MigrationRecord> {
     const id = options.id ?? newMigrationId();
     const at = now();
     const capture = options.capture;
     try {
       await inTransaction(this.#pool, async (tx) => {
-        await tx.query(`INSERT INTO ${this.#t('migrations')} (id, name, plan, phase, epoch, capture, created_at, updated_at) VALUES (?, ?, ?, 'planned', 1, ?, ?, ?)`, [
+        await tx.query(`INSERT INTO ${this.#t('migrations')} (id, name, plan, phase, epoch, capture, routing_prefix, created_at, updated_at) VALUES (?, ?, ?, 'planned', 1, ?, ?, ?, ?)`, [
           id,
           plan.name,
           JSON.stringify(plan),
           capture === undefined ? 0 : 1,
+          options.routingPrefix ?? null,
           at,
           at,
         ]);

@@ -19,6 +19,12 @@ export interface MigrationRecord {
    * carry it; it changes only with the primary, so unfenced phase changes do not refuse them.
    */
   readonly guardEpoch: number;
+  /**
+   * The Redis key prefix of the routing channel its coordinator fences on (`cleave start` records
+   * `<queuePrefix>:`); a router on another prefix would never see a fence, so it refuses writes to
+   * the migration's tables. `null`: not recorded (any channel).
+   */
+  readonly routingPrefix: string | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }

@@ -111,6 +111,22 @@ export class RouterControl {
     return this.#lastError;
   }
 
+  /**
+   * Why this router must not write a migration's tables whatever its lease says, or null: the
+   * migration's fences go out on a routing channel this router does not listen to (another key
+   * prefix, or none), so it would never be held by a switch.
+   */
+  controlMismatch(migrationId: string): string | null {
+    const expected = this.#table.migrations.find((m) => m.id === migrationId)?.routingPrefix;
+    if (expected === undefined || expected === null) return null;
+    const own = this.#config.channel?.prefix;
+    if (own === expected) return null;
+    const name = this.#table.migrations.find((m) => m.id === migrationId)?.name ?? migrationId;
+    return own === undefined
+      ? `migration ${name} is fenced on the routing channel with prefix "${expected}", and this router has no routing channel: a switch would not hold its writes`
+      : `migration ${name} is fenced on the routing channel with prefix "${expected}", and this router listens on "${own}": a switch would not hold its writes`;
+  }
+
   /** Whether writes to a migration's tables may run now. */
   writeAllowed(migrationId: string): boolean {
     if (!this.leaseValid) return false;

@@ -20,6 +20,8 @@ export const ROUTER_ERROR_REASONS = [
   'write-queue-full',
   /** The router was destroyed. */
   'router-closed',
+  /** The migration's fences go out on a routing channel this router does not listen to (another prefix, or none). */
+  'control-plane-mismatch',
 ] as const;
 
 /** One of {@link ROUTER_ERROR_REASONS}. */
@@ -35,6 +37,7 @@ const CODES: Record<RouterErrorReason, CleaveErrorCode> = {
   'write-held-timeout': 'TIMEOUT',
   'write-queue-full': 'TIMEOUT',
   'router-closed': 'ABORTED',
+  'control-plane-mismatch': 'CONFIG_INVALID',
 };
 
 /**

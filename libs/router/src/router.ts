@@ -604,6 +604,16 @@ export class Router {
     if (!this.#ready) await this.start();
     const table = this.control.table;
     const first = this.route(analysis, node, sql, inTransaction);
+    for (const id of first.gate) {
+      const mismatch = this.control.controlMismatch(id);
+      if (mismatch !== null) {
+        throw this.#refuse(
+          new RouterError('control-plane-mismatch', mismatch, {
+            hint: "Give the router's RoutingChannel the prefix the migration records (the CLI's queue prefix followed by ':', e.g. new RoutingChannel({ redis, prefix: 'cleave:' })).",
+          }),
+        );
+      }
+    }
     const pending = entered.size === 0 ? first.gate : first.gate.filter((id) => !entered.has(id));
     if (pending.length === 0) return { route: first, exit: () => undefined };
     await this.gate.enter(pending);

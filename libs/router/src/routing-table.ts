@@ -13,6 +13,8 @@ export interface RoutedMigration {
   readonly capture?: boolean;
   /** The placement guard's epoch: the router's shadow writes carry it (the shadow side refuses writes without it). */
   readonly guardEpoch?: number;
+  /** The routing channel prefix its fences go out on; a router on another one refuses its writes. */
+  readonly routingPrefix?: string | null;
 }
 
 /** A database on a named server. */

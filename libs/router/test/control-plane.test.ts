@@ -56,7 +56,7 @@ describe('@cleave/router control plane: leases, pushed and polled epochs, fences
   });
 
   /** A fresh migration of `users` to target1, stepped through the phases up to `phase`. */
-  async function migrationAt(phase: MigrationPhase): Promise<MigrationRecord> {
+  async function migrationAt(phase: MigrationPhase, options: { routingPrefix?: string } = {}): Promise<MigrationRecord> {
     const name = uniqueName('m');
     const plan = {
       version: 1,
@@ -65,7 +65,7 @@ describe('@cleave/router control plane: leases, pushed and polled epochs, fences
       targets: { t1: { server: 'target1', database: dbs().name } },
       moves: [{ kind: 'tables', tables: ['users'], to: 't1' }],
     } as Plan;
-    let m = await store.createMigration(plan, { actor: 'test' });
+    let m = await store.createMigration(plan, { actor: 'test' }, options);
     for (const next of MIGRATION_PHASES.slice(1, MIGRATION_PHASES.indexOf(phase) + 1)) m = await advance(m, next);
     return m;
   }
@@ -112,6 +112,24 @@ describe('@cleave/router control plane: leases, pushed and polled epochs, fences
     expect(router.status().leaseValid).toBe(true);
     // The write went to both sides (dual_write).
     expect(await rowsOf('target1', 'ctl-register@example.com')).toHaveLength(1);
+  });
+
+  it("refuses writes to a migration fenced on another routing channel prefix (it would never be held by a switch); reads still run", async () => {
+    const elsewhere = await migrationAt('dual_write', { routingPrefix: 'elsewhere:' });
+    const { db } = routerFor(elsewhere);
+    await db.selectFrom('users').select('id').limit(1).execute();
+    const refused = await db.insertInto('users').values(user('ctl-prefix@example.com')).execute().then(
+      () => null,
+      (error: unknown) => error as Error & { reason?: string },
+    );
+    expect(refused?.reason).toBe('control-plane-mismatch');
+    expect(refused?.message).toContain(`is fenced on the routing channel with prefix "elsewhere:", and this router listens on "${dbs().redisPrefix}"`);
+    expect(await rowsOf('source', 'ctl-prefix@example.com')).toHaveLength(0);
+    // The same prefix: writes run.
+    const here = await migrationAt('dual_write', { routingPrefix: dbs().redisPrefix });
+    const { db: db2 } = routerFor(here);
+    await db2.insertInto('users').values(user('ctl-prefix-ok@example.com')).execute();
+    expect(await rowsOf('target1', 'ctl-prefix-ok@example.com')).toHaveLength(1);
   });
 
   it('a phase change is pushed over pub/sub (polling disabled) and acknowledged', async () => {

@@ -107,7 +107,11 @@ export async function startMigration(ctx: CliContext, planFile: string, options:
         throw guardRefused(error, side.server, side.tables.database);
       });
     }
-    migration = await store.createMigration(plan, by, { id, ...(captureFrom === null ? {} : { capture: { server: plan.source.server, from: captureFrom } }) });
+    migration = await store.createMigration(plan, by, {
+      id,
+      routingPrefix: ctx.routingChannel().prefix,
+      ...(captureFrom === null ? {} : { capture: { server: plan.source.server, from: captureFrom } }),
+    });
   } catch (error) {
     for (const side of guarded) await removeGuard(ctx.pool(side.server).promise, side.tables, { lockWaitSeconds: GUARD_LOCK_WAIT_SECONDS }).catch(() => undefined);
     throw error;

@@ -101,6 +101,11 @@ export class RoutingChannel {
     this.#prefix = config.prefix ?? 'cleave:';
   }
 
+  /** The key prefix of this channel (routers and coordinators must share it). */
+  get prefix(): string {
+    return this.#prefix;
+  }
+
   /** The pub/sub channel name. */
   get channelName(): string {
     return `${this.#prefix}routing`;
