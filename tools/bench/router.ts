@@ -14,6 +14,8 @@
 // the upsert on the shadow; update: the UPDATE, the image read, the upsert). Reads are measured
 // through `routed` (they go to the source, as plain's). Then throughput at 16 concurrent
 // callers. Last line: JSON.
+import os from 'node:os';
+import path from 'node:path';
 import { Command } from 'commander';
 import mysql from 'mysql2';
 import { Kysely, MysqlDialect } from 'kysely';
@@ -76,6 +78,8 @@ try {
     return new CleaveDialect({
       servers: { source: source.callback as unknown as RouterPool, target1: target1.callback as unknown as RouterPool },
       store: { listMigrations: async () => [migration] },
+      // No shadow write fails in the benchmark; the journal is where one would go.
+      journalPath: path.join(os.tmpdir(), `cleave-bench-router-${process.pid}-${id}.jsonl`),
       channel,
       leaseTtlMs: 3_000,
       pollMs: 1_000,

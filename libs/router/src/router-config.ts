@@ -40,7 +40,11 @@ export interface CleaveDialectConfig {
    * development, not for a switch under load.
    */
   readonly channel?: RoutingChannel;
-  /** Durable record of failed shadow writes (repaired by the worker): usually the same `ControlStore`. */
+  /**
+   * Durable record of failed shadow writes (repaired by the worker).
+   * @defaultValue `store`, when it can record them (a `ControlStore` can). Without either this or
+   * `journalPath` the router refuses to start: a failed shadow write would live only in memory.
+   */
   readonly failures?: ShadowFailureStore;
   /**
    * A file the router appends failed shadow writes to (JSON lines, fsync'd) when the failure store

@@ -7,7 +7,7 @@ import { FailureRecorder } from './failure-recorder.js';
 import { LaneBatcher } from './lane-batcher.js';
 import { analyzeQuery, type QueryAnalysis, type TableName } from './query-analysis.js';
 import { mentionsTable, parseRawSql } from './raw-sql.js';
-import type { CleaveDialectConfig, RouterLog } from './router-config.js';
+import type { CleaveDialectConfig, RouterLog, ShadowFailureStore } from './router-config.js';
 import { newRouterId, RouterControl } from './router-control.js';
 import { RouterError } from './router-error.js';
 import { NOOP_METRICS, type RouterMetrics } from './router-metrics.js';
@@ -97,6 +97,22 @@ interface ShadowWork {
 /** No migration gate held yet (a statement outside a transaction, or a transaction's first). */
 const NONE_ENTERED: ReadonlySet<string> = new Set();
 
+
+/**
+ * Where failed shadow writes are recorded: `failures`, else the migration store when it can record
+ * them (a `ControlStore`). A router with neither and no journal refuses to start: its failures
+ * would live only in memory, and a crash would lose the only record that the shadow missed a write.
+ */
+function failureStoreOf(config: CleaveDialectConfig): ShadowFailureStore | undefined {
+  if (config.failures !== undefined) return config.failures;
+  const store = config.store as Partial<ShadowFailureStore>;
+  if (typeof store.recordShadowFailure === 'function') return store as ShadowFailureStore;
+  if (config.journalPath !== undefined) return undefined;
+  throw new CleaveError('CONFIG_INVALID', 'the router has nowhere durable to record a failed shadow write: give it `failures` (the ControlStore) or a `journalPath`', {
+    hint: 'Pass the ControlStore as `store` (it records failures too), or `failures: store`; a `journalPath` on local disk is the fallback when the store is unreachable.',
+  });
+}
+
 /**
  * The routing engine behind {@link CleaveDialect}: decides where each statement runs, runs dual
  * writes, holds writes during fences, records failed shadow writes.
@@ -167,7 +183,7 @@ export class Router {
       drainReport: (id) => this.#drainReport(id),
       slowDrainLogMs: config.slowDrainLogMs ?? 1_000,
     });
-    this.#failures = new FailureRecorder({ store: config.failures, journalPath: config.journalPath, log: this.#log, metrics: this.metrics });
+    this.#failures = new FailureRecorder({ store: failureStoreOf(config), journalPath: config.journalPath, log: this.#log, metrics: this.metrics });
     this.#shadowReader = new ShadowReader({
       sampleRate: config.shadowReads?.sampleRate ?? 0,
       maxConcurrent: config.shadowReads?.maxConcurrent ?? 4,

@@ -20,7 +20,9 @@ function run(command: string, args: readonly string[], cwd: string): string {
 }
 
 /** What a service outside the monorepo writes: its own pools and Kysely, cleave's dialect. */
-const SERVICE = `import { Kysely } from 'kysely';
+const SERVICE = `import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kysely } from 'kysely';
 import { createPool } from 'mysql2';
 import { CleaveDialect, RouterError, type RoutedMigration } from '@cleave/router';
 
@@ -32,7 +34,7 @@ const [sourceUrl, targetUrl, planJson] = process.argv.slice(2) as [string, strin
 const source = createPool({ uri: sourceUrl, connectionLimit: 2 });
 const target1 = createPool({ uri: targetUrl, connectionLimit: 2 });
 const migration: RoutedMigration = { id: 'packed000001', name: 'packed', plan: JSON.parse(planJson) as RoutedMigration['plan'], phase: 'dual_write', epoch: 2 };
-const dialect = new CleaveDialect({ servers: { source, target1 }, store: { listMigrations: async () => [migration] } });
+const dialect = new CleaveDialect({ servers: { source, target1 }, store: { listMigrations: async () => [migration] }, journalPath: join(tmpdir(), 'cleave-packed-' + process.pid + '.jsonl') });
 const db = new Kysely<DB>({ dialect });
 try {
   await db.insertInto('users').values({ email: 'packed@example.com', display_name: 'packed', password_hash: Buffer.from('x'), created_at: '2024-01-01 00:00:00' }).execute();

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kysely, sql } from 'kysely';
 import { MIGRATION_PHASES, type MigrationPhase, type Plan } from '@cleave/core';
@@ -18,6 +21,8 @@ describe('@cleave/router routes by phase and dual-writes (real MariaDB)', () => 
   let servers: Record<string, RouterPool>;
   let plan: Plan;
   const routers: Kysely<DB>[] = [];
+  // No failure store here: each router records failed shadow writes in its own journal.
+  const journalDir = mkdtempSync(path.join(os.tmpdir(), 'cleave-router-journal-'));
 
   beforeAll(async () => {
     for (const s of ['source', 'target1', 'target2'] as const) await createSampleAccounts(await dbs().admin(s));
@@ -45,9 +50,13 @@ describe('@cleave/router routes by phase and dual-writes (real MariaDB)', () => 
     await pools.end();
   });
 
+  it('refuses to start without a durable place for failed shadow writes (no failure store, no journal), saying what to give it', () => {
+    expect(() => new CleaveDialect({ servers, store: { listMigrations: async () => [] } })).toThrow(/nowhere durable to record a failed shadow write: give it `failures` \(the ControlStore\) or a `journalPath`/);
+  });
+
   function routerAt(phase: MigrationPhase, options: { capture?: boolean } = {}): Kysely<DB> {
     const migration: RoutedMigration = { id: 'abcdefabcdef', name: 'split', plan, phase, epoch: 1 + MIGRATION_PHASES.indexOf(phase), capture: options.capture ?? false };
-    const db = new Kysely<DB>({ dialect: new CleaveDialect({ servers, store: { listMigrations: async () => [migration] }, pollMs: 60_000 }) });
+    const db = new Kysely<DB>({ dialect: new CleaveDialect({ servers, store: { listMigrations: async () => [migration] }, journalPath: path.join(journalDir, `${routers.length}.jsonl`), pollMs: 60_000 }) });
     routers.push(db);
     return db;
   }
