@@ -125,7 +125,10 @@ describe('routers report shadow reads and held writes to the control plane (real
 
     const check = await shadowCheck(m);
     expect(check).toMatchObject({ status: 'fail' });
-    expect(check?.detail).toContain(`1 of 4 shadow reads differed in reads_switched (epoch ${m.epoch}) (tables: users)`);
+    expect(check?.detail).toContain(`1 of 4 shadow reads differed in reads_switched (epoch ${m.epoch}) (tables: users); latest: users: \`select`);
+    // The way out: what repairs it and how the count starts over.
+    expect(check?.detail).toContain(`make the sides equal (\`cleave verify ${m.name} --repair\``);
+    expect(check?.detail).toContain(`the count covers epoch ${m.epoch} only, so start a fresh one by switching reads again (\`cleave rollback ${m.name}\` then \`cleave cutover ${m.name}\`)`);
     await expect(cutover().change(m.id)).rejects.toThrow(/shadow-read-mismatches-zero \(1 of 4 shadow reads differed/);
     expect((await store.getMigration(m.id)).phase).toBe('reads_switched');
 

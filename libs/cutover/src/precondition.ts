@@ -26,6 +26,8 @@ export interface ShadowReadStats {
   readonly epoch?: number | null;
   /** Tables where recent mismatches were found. */
   readonly mismatchedTables?: readonly string[];
+  /** The latest mismatches (newest first): table, statement (no values), rows only on each side. */
+  readonly recentMismatches?: ReadonlyArray<{ readonly table: string; readonly epoch: number; readonly sql: string; readonly servedOnly: number; readonly otherOnly: number }>;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { RoutingChannel } from './routing-channel.js';
+import type { ShadowReadMismatch } from './router-reports.js';
 
 /** Shadow reads of a migration as a precondition reads them: one epoch's, or all. */
 export interface EpochShadowReads {
@@ -9,6 +10,8 @@ export interface EpochShadowReads {
   readonly epoch: number | null;
   /** Tables of the recent mismatches counted (newest first, distinct). */
   readonly mismatchedTables: readonly string[];
+  /** The recent mismatches counted (newest first; the routers keep the last few). */
+  readonly recentMismatches: readonly ShadowReadMismatch[];
 }
 
 /**
@@ -28,8 +31,9 @@ export function shadowReadSource(channel: Pick<RoutingChannel, 'shadowReadStats'
       if (stats.routers.length === 0) return null;
       const { epoch } = options;
       const counted = epoch === undefined ? stats : (stats.byEpoch.find((e) => e.epoch === epoch) ?? { compared: 0, mismatched: 0, errors: 0 });
-      const tables = stats.recentMismatches.filter((m) => epoch === undefined || m.epoch === epoch).map((m) => m.table);
-      return { compared: counted.compared, mismatched: counted.mismatched, errors: counted.errors, epoch: epoch ?? null, mismatchedTables: [...new Set(tables)] };
+      const recent = stats.recentMismatches.filter((m) => epoch === undefined || m.epoch === epoch);
+      const tables = recent.map((m) => m.table);
+      return { compared: counted.compared, mismatched: counted.mismatched, errors: counted.errors, epoch: epoch ?? null, mismatchedTables: [...new Set(tables)], recentMismatches: recent };
     },
   };
 }
