@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { CleaveError, isCleaveError } from '@cleave/core';
 import { CliContext, type GlobalOptions } from './cli-context.js';
@@ -51,9 +52,13 @@ async function run(globals: GlobalOptions, action: (ctx: CliContext) => Promise<
   }
 }
 
+/** This package's version (package.json sits one level above both src/ and the built dist/). */
+const CLI_VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+
 export function buildProgram(): Command {
   const program = new Command('cleave')
     .description('Split a busy MySQL/MariaDB database online: plan, backfill, verify, cut over.')
+    .version(CLI_VERSION, '-V, --version', 'print the version of cleave')
     .option('-c, --config <file>', 'config file with servers, Redis and control store (default ./cleave.config.json)')
     .option('--json', 'print machine-readable JSON')
     .option('--debug', 'print stack traces on errors')

@@ -1,9 +1,7 @@
-import { fileURLToPath } from 'node:url';
+import { workspacePath } from '../workspace-path.js';
 import { runTypeScriptChild } from './node-child.js';
-
-const COORDINATOR_MAIN = fileURLToPath(new URL('../../../coordinator/src/main.ts', import.meta.url));
 
 /** `cleave coordinator` runs the coordinator app in a child process, forwarding signals; resolves with its exit code. */
 export function runCoordinatorProcess(opts: { config?: string }): Promise<number> {
-  return runTypeScriptChild(COORDINATOR_MAIN, opts.config ? ['--config', opts.config] : []);
+  return runTypeScriptChild(workspacePath('apps/coordinator/src/main.ts'), opts.config ? ['--config', opts.config] : []);
 }

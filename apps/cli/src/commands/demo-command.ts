@@ -1,9 +1,7 @@
-import { fileURLToPath } from 'node:url';
+import { workspacePath } from '../workspace-path.js';
 import { runTypeScriptChild } from './node-child.js';
-
-const DEMO_MAIN = fileURLToPath(new URL('../../../../tools/demo/demo.ts', import.meta.url));
 
 /** `cleave demo [-- options]`: the one-command demo (`npm run demo`), options passed through. */
 export function runDemoProcess(passThrough: readonly string[]): Promise<number> {
-  return runTypeScriptChild(DEMO_MAIN, passThrough);
+  return runTypeScriptChild(workspacePath('tools/demo/demo.ts'), passThrough);
 }
