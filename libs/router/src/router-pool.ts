@@ -56,6 +56,7 @@ export function asQueryable(connection: RouterPoolConnection, release: () => voi
         }),
       ),
     release,
+    destroy: () => (connection.destroy === undefined ? release() : connection.destroy()),
   };
 }
 

@@ -91,4 +91,36 @@ describe("the router's optimistic apply checks the placement guard too (real Mar
     const [rows] = (await fx.targetAdmin.query('SELECT id, v FROM t ORDER BY id')) as unknown as [unknown[]];
     expect(rows).toEqual([{ id: 1, v: 'one' }]);
   });
+
+  it("leaves no guard epoch (nor its idle limit) on the caller's pooled connections", async () => {
+    await setGuard(fx.target, side, { denied: true, epoch: 7 }, options);
+    expect((await apply(2, 7)).status).toBe('fulfilled');
+    // Every connection of the pool at once: each was handed back only after its session was reset.
+    const conns = await Promise.all([1, 2, 3, 4].map(() => fx.target.getConnection()));
+    try {
+      for (const conn of conns) {
+        const [[row]] = (await conn.query('SELECT @cleave_epoch AS epoch, @@session.idle_transaction_timeout AS idle, @@global.idle_transaction_timeout AS globalIdle')) as unknown as [[{ epoch: unknown; idle: unknown; globalIdle: unknown }]];
+        expect(row.epoch).toBeNull();
+        expect(Number(row.idle)).toBe(Number(row.globalIdle));
+      }
+    } finally {
+      for (const conn of conns) conn.release();
+    }
+  });
+
+  it('a writer stalled inside a guarded transaction loses it (and its lock on the guard row) within seconds: the flip of the row does not wait on it', { timeout: 30_000 }, async () => {
+    // What the router's guarded apply does before it writes, then nothing (a process stopped there).
+    const stalled = await fx.target.getConnection();
+    try {
+      await stalled.query("SET @cleave_epoch = 7, SESSION idle_transaction_timeout = 2");
+      await stalled.query('START TRANSACTION');
+      await stalled.query(`SELECT epoch FROM \`${shape.database}\`._cleave_guard WHERE migration_id = 'a1' LOCK IN SHARE MODE`);
+      const started = Date.now();
+      await setGuard(fx.target, side, { denied: false, epoch: 8 }, options); // waits up to 5 s for the lock
+      console.log(`[guard] the flip waited ${Date.now() - started} ms for the stalled transaction`);
+      await expect(stalled.query('SELECT 1')).rejects.toThrow(); // the server ended it
+    } finally {
+      stalled.destroy();
+    }
+  });
 });

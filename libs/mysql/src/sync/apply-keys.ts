@@ -157,6 +157,14 @@ export async function writeApplies(prepared: readonly PreparedApply[]): Promise<
 }
 
 /**
+ * Seconds a guarded write's transaction may sit idle between statements before MariaDB ends it
+ * (`idle_transaction_timeout`): a writer paused inside it (SIGSTOP, a long GC) would otherwise hold
+ * the guard row's shared lock, and every switch's flip of that row would wait for it. Below the
+ * routers' lease (3 s by default), after which a switch stops waiting for a silent router.
+ */
+const GUARDED_IDLE_TRANSACTION_SECONDS = 2;
+
+/**
  * The applies to a guarded side: one transaction that carries the guard epoch and reads the guard
  * row under a shared lock before it writes, so a switch that replaced the placement since the
  * apply was planned refuses it (and a switch's flip waits for it). A statement that meets a
@@ -165,9 +173,10 @@ export async function writeApplies(prepared: readonly PreparedApply[]): Promise<
  */
 async function writeGuardedApplies(prepared: readonly PreparedApply[], ctx: Context, guard: SyncGuard): Promise<PromiseSettledResult<AppliedKeys>[]> {
   const conn = await ctx.target.getConnection();
+  const mariadb = prepared[0]!.args.targetFlavor === 'mariadb';
   let fallBack = false;
   try {
-    await conn.query({ values: null, sql: `SET ${guardEpochAssignment(guard.epoch)}` });
+    await conn.query({ values: null, sql: `SET ${guardEpochAssignment(guard.epoch)}${mariadb ? `, SESSION idle_transaction_timeout = ${GUARDED_IDLE_TRANSACTION_SECONDS}` : ''}` });
     await conn.query({ values: null, sql: 'START TRANSACTION' });
     try {
       await checkGuard(conn, ctx.targetTable.database, guard);
@@ -180,7 +189,14 @@ async function writeGuardedApplies(prepared: readonly PreparedApply[], ctx: Cont
       fallBack = true;
     }
   } finally {
-    conn.release();
+    // The connection goes back to the caller's pool (a service's own): the guard epoch must not
+    // stay on it (the service's own writes would pass the guard). Off the caller's path.
+    void conn
+      .query({ values: null, sql: `SET ${guardEpochAssignment(null)}${mariadb ? ', SESSION idle_transaction_timeout = DEFAULT' : ''}` })
+      .then(
+        () => conn.release(),
+        () => (conn.destroy === undefined ? conn.release() : conn.destroy()),
+      );
   }
   if (!fallBack) return [];
   const outcomes: PromiseSettledResult<AppliedKeys>[] = [];

@@ -32,6 +32,8 @@ export interface Queryable {
 /** A connection taken from a pool, for one transaction; `release()` returns it. */
 export interface PooledConnection extends Queryable {
   release(): void;
+  /** Closes the connection instead of returning it (its session state is unknown). */
+  destroy?(): void;
 }
 
 /** A pool that can hand out a dedicated connection (a mysql2 promise pool does). */
