@@ -1,8 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { CleaveError } from '@cleave/core';
 import { Redis } from 'ioredis';
-import { ControlStore, RoutingChannel, resolveCleaveConfig, routerStatuses, serverUrl, type CleaveConfig, type RouterStatus, type ShadowReadStats } from '@cleave/control';
+import { ControlStore, RoutingChannel, loadCleaveConfig, routerStatuses, serverUrl, type CleaveConfig, type RouterStatus, type ShadowReadStats } from '@cleave/control';
 import { JobProducer, redisConnectionFromUrl } from '@cleave/jobs';
 import { MysqlPools, type ServerPool } from '@cleave/mysql';
 
@@ -11,22 +8,6 @@ export interface GlobalOptions {
   readonly config?: string;
   readonly json?: boolean;
   readonly debug?: boolean;
-}
-
-function readConfigFile(file: string | undefined, cwd: string): { json: unknown; source: string } {
-  const explicit = file !== undefined;
-  const candidate = path.resolve(cwd, file ?? 'cleave.config.json');
-  if (!existsSync(candidate)) {
-    if (explicit) {
-      throw new CleaveError('CONFIG_INVALID', `config file ${candidate} does not exist`, { hint: 'Pass an existing file to --config, or configure servers with CLEAVE_SERVER_<NAME> variables.' });
-    }
-    return { json: {}, source: 'environment' };
-  }
-  try {
-    return { json: JSON.parse(readFileSync(candidate, 'utf8')), source: candidate };
-  } catch (error) {
-    throw new CleaveError('CONFIG_INVALID', `config file ${candidate} is not valid JSON: ${(error as Error).message}`, { cause: error });
-  }
 }
 
 /**
@@ -41,8 +22,7 @@ export class CliContext {
   #routing: { redis: Redis; channel: RoutingChannel } | undefined;
 
   constructor(options: GlobalOptions, env: Record<string, string | undefined> = process.env, cwd = process.cwd()) {
-    const file = readConfigFile(options.config, cwd);
-    this.config = resolveCleaveConfig(file.json, env, file.source);
+    this.config = loadCleaveConfig({ ...(options.config === undefined ? {} : { file: options.config }), env, cwd });
     this.pools = new MysqlPools({ maxConnectionsPerServer: 10, defaultConnectionLimit: 4 });
   }
 

@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
 import { CleaveError, formatIssuePath, SERVER_NAME_PATTERN } from '@cleave/core';
 import { parseConnectionUrl, type ConnectionUrl } from '@cleave/mysql';
@@ -76,4 +78,31 @@ export function serverUrl(config: CleaveConfig, name: string): ConnectionUrl {
     });
   }
   return url;
+}
+
+/**
+ * The config as every cleave process reads it: `file` (or `./cleave.config.json` when it exists)
+ * and the environment, which wins (see {@link resolveCleaveConfig}). A file named explicitly must
+ * exist.
+ *
+ * @example
+ * const config = loadCleaveConfig({ file: process.env.CLEAVE_CONFIG });
+ */
+export function loadCleaveConfig(options: { readonly file?: string; readonly env?: Record<string, string | undefined>; readonly cwd?: string } = {}): CleaveConfig {
+  const explicit = options.file !== undefined;
+  const candidate = path.resolve(options.cwd ?? process.cwd(), options.file ?? 'cleave.config.json');
+  const env = options.env ?? process.env;
+  if (!existsSync(candidate)) {
+    if (explicit) {
+      throw new CleaveError('CONFIG_INVALID', `config file ${candidate} does not exist`, { hint: 'Pass an existing file, or configure servers with CLEAVE_SERVER_<NAME> variables.' });
+    }
+    return resolveCleaveConfig({}, env, 'environment');
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(candidate, 'utf8'));
+  } catch (error) {
+    throw new CleaveError('CONFIG_INVALID', `config file ${candidate} is not valid JSON: ${(error as Error).message}`, { cause: error });
+  }
+  return resolveCleaveConfig(json, env, candidate);
 }

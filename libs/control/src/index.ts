@@ -7,7 +7,7 @@ export type { BinlogCoordinate, CaptureLease, CaptureProgress, CaptureStreamReco
 export { CONTROL_COLUMN_UPGRADES, CONTROL_SCHEMA_VERSION, CONTROL_TABLES } from './control-schema.js';
 export type { Queryable, TransactionalQueryable } from './queryable.js';
 export * from './records.js';
-export { resolveCleaveConfig, serverUrl } from './cleave-config.js';
+export { loadCleaveConfig, resolveCleaveConfig, serverUrl } from './cleave-config.js';
 export type { CleaveConfig } from './cleave-config.js';
 export { preflightPlan } from './plan-preflight.js';
 // Routing control plane (routers, coordinator): leases, fences, epoch acks over Redis.

@@ -8,3 +8,5 @@ export type { MigrationSource } from './router-control.js';
 export type { RouterPool, RouterPoolConnection } from './router-pool.js';
 export type { Router, RouterStatus } from './router.js';
 export type { RoutedMigration } from './routing-table.js';
+export { openCleaveDialect } from './open-cleave-dialect.js';
+export type { OpenCleaveDialectOptions, OpenedCleaveDialect } from './open-cleave-dialect.js';
