@@ -5,6 +5,7 @@ import { CliContext, type GlobalOptions } from './cli-context.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
 import { emit, fmtTime } from './output.js';
 import { startMigration } from './commands/start-command.js';
+import { cancelCommand, formatCancel } from './commands/cancel-command.js';
 import { captureResetCommand } from './commands/capture-reset-command.js';
 import { formatStatus, listMigrations, migrationStatus } from './commands/status-command.js';
 import { watchStatus } from './commands/watch-status.js';
@@ -142,8 +143,8 @@ export function buildProgram(): Command {
       run(globals(), async (ctx) => {
         if (id === undefined) {
           const all = await listMigrations(ctx);
-          emit(Boolean(globals().json), all.map((m) => ({ id: m.id, name: m.name, phase: m.phase, epoch: m.epoch, createdAt: m.createdAt })), () =>
-            all.length === 0 ? 'no migrations' : all.map((m) => `${m.id}  ${m.name.padEnd(24)} ${m.phase.padEnd(16)} ${fmtTime(m.createdAt)}`).join('\n'),
+          emit(Boolean(globals().json), all.map((m) => ({ id: m.id, name: m.name, phase: m.phase, epoch: m.epoch, cancelled: m.cancelledAt !== null, createdAt: m.createdAt })), () =>
+            all.length === 0 ? 'no migrations' : all.map((m) => `${m.id}  ${m.name.padEnd(24)} ${(m.cancelledAt === null ? m.phase : 'cancelled').padEnd(16)} ${fmtTime(m.createdAt)}`).join('\n'),
           );
           return;
         }
@@ -284,6 +285,21 @@ export function buildProgram(): Command {
         const { output, exitCode } = await dropArchiveCommand(ctx, id, { approve: Boolean(opts.approve), dryRun: Boolean(opts.dryRun), ...(opts.reason === undefined ? {} : { reason: opts.reason }) });
         emit(Boolean(globals().json), output, () => formatDropArchive(output));
         return exitCode;
+      }),
+    );
+
+  program
+    .command('cancel')
+    .description('end a migration before its writes switch: roll back to planned, remove its jobs, drop the target tables cleave start created; needs --approve')
+    .argument('<id>', 'migration id or name')
+    .option('--approve', 'do it (without: list what it would do, change nothing)')
+    .option('--reason <text>', 'why (recorded with the event)')
+    .addHelpText('after', '\nTarget tables that existed before cleave start are kept. After writes_switched, roll back first.\nExample:\n  cleave cancel split-mail\n  cleave cancel split-mail --approve')
+    .action((id: string, opts: { approve?: boolean; reason?: string }) =>
+      run(globals(), async (ctx) => {
+        const outcome = await cancelCommand(ctx, id, { approve: Boolean(opts.approve), ...(opts.reason === undefined ? {} : { reason: opts.reason }) });
+        emit(Boolean(globals().json), outcome, () => formatCancel(outcome));
+        return outcome.outcome === 'approval-required' ? EXIT.refused : EXIT.ok;
       }),
     );
 

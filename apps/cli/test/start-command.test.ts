@@ -72,7 +72,7 @@ describe('cleave start / status (real processes, real servers)', () => {
     const s = JSON.parse(status.stdout);
     expect(s.migration).toMatchObject({ id, name: 'split-sessions', phase: 'dual_write' });
     expect(s.backfill.tables.map((t: { table: string }) => t.table).sort()).toEqual(['sessions', 'user_keys']);
-    expect(s.events.map((e: { kind: string }) => e.kind)).toEqual(['created', 'phase_change', 'backfill_started']);
+    expect(s.events.map((e: { kind: string }) => e.kind)).toEqual(['created', 'note', 'phase_change', 'backfill_started']);
     expect(JSON.stringify(s)).not.toContain(dbs().source.endpoint.password);
     expect(s.routers).toEqual([]);
     // A router that registered and acknowledged the epoch shows up in the status.
@@ -115,7 +115,7 @@ describe('cleave start / status (real processes, real servers)', () => {
       expect(out).toMatchObject({ phase: 'dual_write', lateRouters: ['r-stuck'] });
       const s = JSON.parse((await runCli(['status', out.id, '--json'], cliEnv(dbs()))).stdout);
       const kinds = s.events.map((e: { kind: string; details?: Record<string, unknown> }) => `${e.kind}${e.details?.['lateRouters'] ? ` late ${String(e.details['lateRouters'])}` : ''}`);
-      expect(kinds).toEqual(['created', 'note', 'phase_change', 'note late r-stuck', 'backfill_started']);
+      expect(kinds).toEqual(['created', 'note', 'note', 'phase_change', 'note late r-stuck', 'backfill_started']);
       expect((await channel.acks(out.id)).get('r-acks')).toMatchObject({ epoch: s.migration.epoch });
     } finally {
       await unsubscribe();

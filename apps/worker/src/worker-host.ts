@@ -145,6 +145,11 @@ export class WorkerHost {
   async #process(name: keyof JobPayloads, payload: JobPayloads[keyof JobPayloads], log: Logger): Promise<unknown> {
     const store = this.#store!;
     const producer = this.#producer!;
+    // `cleave cancel` removes the queued jobs; one already taken, or retried, ends here.
+    if ((await store.getMigration(payload.migrationId)).cancelledAt !== null) {
+      log.info('skipped: the migration is cancelled');
+      return { skipped: 'cancelled' };
+    }
     const base = { store, servers: this.servers, owner: this.settings.workerId, signal: this.#abort.signal, log: (e: { level: 'debug' | 'info' | 'warn'; message: string }) => log[e.level](e, e.message) };
     switch (name) {
       case 'split-table': {

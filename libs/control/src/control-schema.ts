@@ -3,7 +3,7 @@
  * (default `cleave_control`) on a server the operators choose, usually the source. Every
  * statement is idempotent so that any cleave process may ensure it at start.
  */
-export const CONTROL_SCHEMA_VERSION = 7;
+export const CONTROL_SCHEMA_VERSION = 8;
 
 export const CONTROL_TABLES = [
   `CREATE TABLE IF NOT EXISTS schema_version (
@@ -167,5 +167,12 @@ export const CONTROL_COLUMN_UPGRADES = [
     column: 'routing_prefix',
     /** The Redis key prefix of the routing channel the migration's fences go out on (NULL: not recorded). */
     definition: 'VARCHAR(191) NULL AFTER guard_epoch',
+  },
+  {
+    version: 8,
+    table: 'migrations',
+    column: 'cancelled_at',
+    /** When `cleave cancel` ended the migration (from planned; terminal). NULL: not cancelled. */
+    definition: 'DATETIME(6) NULL AFTER routing_prefix',
   },
 ] as const;

@@ -57,6 +57,7 @@ interface MigrationRow {
   capture: string | number;
   guard_epoch: string | number;
   routing_prefix: string | null;
+  cancelled_at: Date | string | null;
   created_at: Date | string;
   updated_at: Date | string;
 }
@@ -94,6 +95,7 @@ function toMigration(row: MigrationRow): MigrationRecord {
     capture: Number(row.capture) === 1,
     guardEpoch: Number(row.guard_epoch),
     routingPrefix: row.routing_prefix ?? null,
+    cancelledAt: toDate(row.cancelled_at ?? null),
     createdAt: toDate(row.created_at)!,
     updatedAt: toDate(row.updated_at)!,
   };
@@ -218,7 +220,7 @@ export class ControlStore {
    * same source database: `cleave start` refuses such a plan (see {@link MigrationOverlapError}).
    */
   async overlappingMigrations(plan: Plan): Promise<MigrationRecord[]> {
-    return overlappingMigrations(plan, (await this.listMigrations()).filter((m) => m.phase !== 'finalized' && m.name !== plan.name));
+    return overlappingMigrations(plan, (await this.listMigrations()).filter((m) => m.phase !== 'finalized' && m.cancelledAt === null && m.name !== plan.name));
   }
 
   async getMigration(idOrName: string): Promise<MigrationRecord> {
@@ -254,7 +256,7 @@ export class ControlStore {
     await inTransaction(this.#pool, async (tx) => {
       const [result] = await tx.query(
         `UPDATE ${this.#t('migrations')} SET phase = ?,${primaryMoves(change.from, change.to) ? ' guard_epoch = epoch + 1,' : ''} epoch = epoch + 1, updated_at = ?${fence === undefined ? '' : ', coordinator_token = GREATEST(coordinator_token, ?)'}
-          WHERE id = ? AND phase = ?${change.expectedEpoch === undefined ? '' : ' AND epoch = ?'}${fence === undefined ? '' : ' AND coordinator_token <= ?'}`,
+          WHERE id = ? AND phase = ? AND cancelled_at IS NULL${change.expectedEpoch === undefined ? '' : ' AND epoch = ?'}${fence === undefined ? '' : ' AND coordinator_token <= ?'}`,
         [
           change.to,
           now(),
@@ -270,11 +272,33 @@ export class ControlStore {
           const seen = await this.#seenToken(tx, id, true);
           if (seen !== null && seen > fence.token) throw new StaleCoordinatorError(id, fence.token, seen);
         }
+        const [current] = await rowsOf<{ cancelled_at: unknown }>(tx, `SELECT cancelled_at FROM ${this.#t('migrations')} WHERE id = ?`, [id]);
+        if (current !== undefined && current.cancelled_at !== null) {
+          throw new CleaveError('CONFLICT', `migration ${id} is cancelled: its phase no longer changes`, { hint: 'Start a new migration from the plan (`cleave start`).' });
+        }
         throw new CleaveError('CONFLICT', `migration ${id} is no longer in phase ${change.from} (or its epoch moved): someone else changed it`, {
           hint: 'Run `cleave status <id>` and retry from the current phase.',
         });
       }
       await this.#insertEvent(tx, id, 'phase_change', by, change.from, change.to, change.details);
+    });
+    return this.getMigration(id);
+  }
+
+  /**
+   * Marks a migration in `planned` cancelled, with its event (terminal: its phase no longer
+   * changes, routers ignore it, another migration may take its tables). Idempotent.
+   */
+  async cancelMigration(id: string, by: ChangeActor, details: Record<string, unknown> = {}): Promise<MigrationRecord> {
+    await inTransaction(this.#pool, async (tx) => {
+      const [row] = await rowsOf<{ phase: MigrationPhase; cancelled_at: unknown }>(tx, `SELECT phase, cancelled_at FROM ${this.#t('migrations')} WHERE id = ? FOR UPDATE`, [id]);
+      if (row === undefined) throw new CleaveError('NOT_FOUND', `no migration with id "${id}"`);
+      if (row.cancelled_at !== null) return;
+      if (row.phase !== 'planned') {
+        throw new CleaveError('PHASE_TRANSITION_INVALID', `migration ${id} is in phase ${row.phase}: only a migration rolled back to planned can be cancelled`);
+      }
+      await tx.query(`UPDATE ${this.#t('migrations')} SET cancelled_at = ?, updated_at = ? WHERE id = ?`, [now(), now(), id]);
+      await this.#insertEvent(tx, id, 'cancelled', by, null, null, details);
     });
     return this.getMigration(id);
   }

@@ -25,6 +25,11 @@ export interface MigrationRecord {
    * the migration's tables. `null`: not recorded (any channel).
    */
   readonly routingPrefix: string | null;
+  /**
+   * When it was cancelled (`cleave cancel`: rolled back to planned, its jobs removed, the target
+   * tables it created dropped); terminal: no phase change follows, routers ignore it. `null`: not.
+   */
+  readonly cancelledAt: Date | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -39,6 +44,7 @@ export const MIGRATION_EVENT_KINDS = [
   'backfill_done',
   'verification',
   'note',
+  'cancelled',
 ] as const;
 export type MigrationEventKind = (typeof MIGRATION_EVENT_KINDS)[number];
 

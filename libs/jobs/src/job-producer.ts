@@ -63,6 +63,24 @@ export class JobProducer {
     await this.#verify.add('repair-shadow-failures', { migrationId }, { jobId: jobIds.repairShadowFailures(migrationId, at) });
   }
 
+  /**
+   * Removes a migration's jobs that are not running (waiting, delayed, prioritized, failed,
+   * completed) from both queues; returns how many. A job running now finishes or fails on its own
+   * (workers skip the jobs of a cancelled migration).
+   */
+  async removeMigrationJobs(migrationId: string): Promise<number> {
+    let removed = 0;
+    for (const queue of [this.#backfill, this.#verify]) {
+      const jobs = await queue.getJobs(['waiting', 'delayed', 'prioritized', 'failed', 'completed', 'waiting-children']);
+      for (const job of jobs) {
+        if ((job.data as { migrationId?: string } | undefined)?.migrationId !== migrationId) continue;
+        // A job that became active meanwhile cannot be removed: the worker skips it.
+        if (await job.remove().then(() => true, () => false)) removed += 1;
+      }
+    }
+    return removed;
+  }
+
   /** Jobs waiting, active, delayed and failed per queue (for status). */
   async counts(): Promise<Record<keyof QueueNames, Record<string, number>>> {
     const states = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;

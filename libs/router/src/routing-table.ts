@@ -15,6 +15,8 @@ export interface RoutedMigration {
   readonly guardEpoch?: number;
   /** The routing channel prefix its fences go out on; a router on another one refuses its writes. */
   readonly routingPrefix?: string | null;
+  /** A cancelled migration covers nothing (its tables route as if it never existed). */
+  readonly cancelledAt?: Date | null;
 }
 
 /** A database on a named server. */
@@ -100,6 +102,7 @@ export class RoutingTable {
   constructor(migrations: readonly RoutedMigration[]) {
     this.migrations = migrations;
     for (const migration of migrations) {
+      if (migration.cancelledAt !== undefined && migration.cancelledAt !== null) continue;
       const { plan } = migration;
       const source: Endpoint = { server: plan.source.server, database: plan.source.database };
       const routing = PHASE_ROUTING[migration.phase];

@@ -81,14 +81,16 @@ export async function startMigration(ctx: CliContext, planFile: string, options:
   // The target tables exist before dual writes begin (their first shadow applies land instead of
   // being recorded as failures), and a target table that differs is refused before anything is
   // registered. Idempotent: the split jobs ensure them again.
+  const targetTables: Array<{ server: string; database: string; table: string; created: boolean }> = [];
   for (const unit of units) {
-    await ensureTargetTable({
+    const outcome = await ensureTargetTable({
       source: source.promise,
       target: ctx.pool(unit.target.server).promise,
       sourceTable: { database: plan.source.database, table: unit.table },
       targetTable: { database: unit.target.database, table: unit.table },
       dropForeignKeys: unit.droppedForeignKeys,
     });
+    targetTables.push({ server: unit.target.server, database: unit.target.database, table: unit.table, created: outcome === 'created' });
   }
   const by = { actor: actor(), reason: `cleave start ${planFile}` };
   // The capture starts at the binlog end taken before the migration exists, so before any chunk is
@@ -117,6 +119,8 @@ export async function startMigration(ctx: CliContext, planFile: string, options:
     throw error;
   }
   if (captureFrom === null) await store.appendEvent(migration.id, 'note', { actor: by.actor, reason: 'started with --no-capture' }, { capture: 'off' });
+  // Which target tables this start created: `cleave cancel` drops those, never a table that was there before.
+  await store.appendEvent(migration.id, 'note', { actor: by.actor, reason: 'target tables' }, { targetTables });
   for (const unit of units) {
     const table = catalog.tables.find((t) => t.name === unit.table);
     await store.registerBackfillTable(migration.id, unit.id, unit.targetName, table?.rowEstimate ?? 0);

@@ -18,7 +18,7 @@ export async function migrationStatus(ctx: CliContext, idOrName: string): Promis
 
 export function formatStatus(s: CliMigrationStatus): string {
   const m = s.migration;
-  const lines = [`migration ${m.name} (id ${m.id})  phase ${m.phase}  epoch ${m.epoch}`, `  source ${m.plan.source.server}/${m.plan.source.database}`, '', 'backfill:'];
+  const lines = [`migration ${m.name} (id ${m.id})  ${m.cancelledAt === null ? `phase ${m.phase}` : `CANCELLED ${m.cancelledAt.toISOString()} (in phase ${m.phase})`}  epoch ${m.epoch}`, `  source ${m.plan.source.server}/${m.plan.source.database}`, '', 'backfill:'];
   for (const t of s.backfill.tables) {
     const target = m.plan.targets[t.target];
     lines.push(
