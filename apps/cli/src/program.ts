@@ -8,7 +8,7 @@ import { startMigration } from './commands/start-command.js';
 import { cancelCommand, formatCancel } from './commands/cancel-command.js';
 import { captureResetCommand } from './commands/capture-reset-command.js';
 import { formatStatus, listMigrations, migrationStatus } from './commands/status-command.js';
-import { watchStatus } from './commands/watch-status.js';
+import { watchFinished, watchStatus } from './commands/watch-status.js';
 import { runWorkerProcess } from './commands/worker-command.js';
 import { formatVerification, verifyCommand } from './commands/verify-command.js';
 import { exitCodeOfResult, formatCutover, openCutover, parsePhase } from './commands/cutover-command.js';
@@ -154,7 +154,10 @@ export function buildProgram(): Command {
           if (!(intervalMs > 0) || !(timeoutMs >= 0)) throw new CleaveError('INVALID_ARGUMENT', '--interval must be a positive number of seconds and --timeout a non-negative one');
           const last = await watchStatus(ctx, id, { intervalMs, timeoutMs });
           if (globals().json) emit(true, last, () => '');
-          return;
+          if (watchFinished(last)) return;
+          // --timeout ran out first: not a success for a script waiting on it.
+          process.stderr.write(`--timeout ${opts.timeout} s ran out before the migration was copied and verified\n`);
+          return EXIT.failed;
         }
         const status = await migrationStatus(ctx, id);
         emit(Boolean(globals().json), status, () => formatStatus(status));

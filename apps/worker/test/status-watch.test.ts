@@ -27,9 +27,14 @@ describe('cleave status --watch', () => {
       }),
     );
     const env = cleaveEnv(dbs());
+    const { id } = JSON.parse((await cleave(['start', planFile, '--json'], env)).stdout) as { id: string };
+    // No worker yet: the watch says so, and its --timeout running out is a failure.
+    const stalled = await cleave(['status', id, '--watch', '--interval', '0.5', '--timeout', '1'], env);
+    expect(stalled.code).toBe(1);
+    expect(stalled.stdout).toContain('NO WORKER ALIVE: nothing copies until one starts (cleave worker)');
+    expect(stalled.stderr).toContain('--timeout 1 s ran out before the migration was copied and verified');
     const worker = await startWorker(env, ['--segment-rows', '4000', '--chunk-target-ms', '20']);
     try {
-      const { id } = JSON.parse((await cleave(['start', planFile, '--json'], env)).stdout) as { id: string };
       const watch = await cleave(['status', id, '--watch', '--interval', '0.3', '--timeout', '120'], env);
       expect(watch.stderr).toBe('');
       expect(watch.code).toBe(0);
@@ -40,6 +45,9 @@ describe('cleave status --watch', () => {
       expect(progress.at(-1)).toBe(100);
       expect(progress).toEqual([...progress].sort((a, b) => a - b)); // never goes backwards
       expect(lines.some((l) => /^sessions: [\d.]+% [\d,]+\/[\d,]+ rows, [\d,]+ rows\/s, ETA /.test(l))).toBe(true);
+      // Rates count from the copy's first chunk (the table was queued before any worker ran).
+      const rates = lines.filter((l) => l.startsWith('sessions: ')).map((l) => Number(/ ([\d,]+) rows\/s/.exec(l)![1]!.replace(/,/g, '')));
+      expect(Math.max(...rates)).toBeGreaterThan(0);
       expect(lines.filter((l) => l.startsWith('phase dual_write; ')).at(-1)).toMatch(/^phase dual_write; (never throttled|THROTTLED: .+|last throttled: .+); verification clean$/);
     } finally {
       await worker.stop();

@@ -3,7 +3,7 @@
  * (default `cleave_control`) on a server the operators choose, usually the source. Every
  * statement is idempotent so that any cleave process may ensure it at start.
  */
-export const CONTROL_SCHEMA_VERSION = 8;
+export const CONTROL_SCHEMA_VERSION = 9;
 
 export const CONTROL_TABLES = [
   `CREATE TABLE IF NOT EXISTS schema_version (
@@ -174,5 +174,12 @@ export const CONTROL_COLUMN_UPGRADES = [
     column: 'cancelled_at',
     /** When `cleave cancel` ended the migration (from planned; terminal). NULL: not cancelled. */
     definition: 'DATETIME(6) NULL AFTER routing_prefix',
+  },
+  {
+    version: 9,
+    table: 'backfill_segments',
+    column: 'started_at',
+    /** When the segment's first chunk began (its first checkpoint minus that chunk's time): a table's copy rate counts from its earliest. */
+    definition: 'DATETIME(6) NULL AFTER owner',
   },
 ] as const;

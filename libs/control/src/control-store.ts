@@ -468,9 +468,9 @@ export class ControlStore {
     await this.#pool.query(
       `UPDATE ${this.#t('backfill_segments')}
          SET checkpoint_key = ?, rows_copied = rows_copied + ?, chunks = chunks + 1, copy_ms = copy_ms + ?,
-             chunk_size = ?, owner = ?, state = ?, updated_at = ?
+             chunk_size = ?, owner = ?, state = ?, updated_at = ?, started_at = COALESCE(started_at, ?)
        WHERE migration_id = ? AND table_name = ? AND segment_no = ?`,
-      [progress.checkpoint, progress.rows, Math.round(progress.ms), progress.chunkSize, progress.owner, progress.done ? 'done' : 'copying', now(), id, table, segmentNo],
+      [progress.checkpoint, progress.rows, Math.round(progress.ms), progress.chunkSize, progress.owner, progress.done ? 'done' : 'copying', now(), new Date(Date.now() - progress.ms), id, table, segmentNo],
     );
   }
 
@@ -478,7 +478,7 @@ export class ControlStore {
     const rows = await rowsOf<Record<string, unknown>>(
       this.#pool,
       `SELECT t.*, COALESCE(SUM(s.rows_copied), 0) AS rows_copied, COALESCE(SUM(s.state = 'done'), 0) AS segments_done,
-              COALESCE(SUM(s.copy_ms), 0) AS copy_ms
+              COALESCE(SUM(s.copy_ms), 0) AS copy_ms, MIN(s.started_at) AS copy_started_at
          FROM ${this.#t('backfill_tables')} t
          LEFT JOIN ${this.#t('backfill_segments')} s ON s.migration_id = t.migration_id AND s.table_name = t.table_name
         WHERE t.migration_id = ? GROUP BY t.migration_id, t.table_name ORDER BY t.table_name`,
@@ -494,6 +494,7 @@ export class ControlStore {
       rowsCopied: Number(r['rows_copied']),
       copyMs: Number(r['copy_ms']),
       startedAt: toDate((r['started_at'] as Date | string | null) ?? null),
+      copyStartedAt: toDate((r['copy_started_at'] as Date | string | null) ?? null),
       finishedAt: toDate((r['finished_at'] as Date | string | null) ?? null),
       error: (r['error'] as string | null) ?? null,
     }));

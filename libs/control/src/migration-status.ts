@@ -4,7 +4,7 @@ import type { BackfillTableRecord, MigrationEvent, MigrationRecord, ThrottleStat
 
 /** A backfill unit with its derived progress. */
 export interface BackfillUnitStatus extends BackfillTableRecord {
-  /** Wall-clock rate since the unit started (segments copy in parallel). */
+  /** Wall-clock rate since its first chunk began (segments copy in parallel); 0 before that. */
   readonly rowsPerSecond: number;
   /** 0-100; estimates come from the catalog, so 100 only once the unit is copied. */
   readonly percent: number;
@@ -32,7 +32,7 @@ export async function readMigrationStatus(store: ControlStore, idOrName: string,
   ]);
   const units = tables.map((t) => ({
     ...t,
-    rowsPerSecond: t.startedAt ? (t.rowsCopied * 1000) / Math.max(1, (t.finishedAt ?? now).getTime() - t.startedAt.getTime()) : 0,
+    rowsPerSecond: t.copyStartedAt ? (t.rowsCopied * 1000) / Math.max(1, (t.finishedAt ?? now).getTime() - t.copyStartedAt.getTime()) : 0,
     percent: t.state === 'copied' ? 100 : t.rowsEstimate > 0 ? Math.min(99.9, (100 * t.rowsCopied) / t.rowsEstimate) : 0,
   }));
   return {

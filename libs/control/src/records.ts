@@ -75,7 +75,10 @@ export interface BackfillTableRecord {
   readonly segmentsDone: number;
   readonly rowsCopied: number;
   readonly copyMs: number;
+  /** When the table was split (its copy queued). */
   readonly startedAt: Date | null;
+  /** When its first chunk began copying (null: not yet): rates and ETAs count from here. */
+  readonly copyStartedAt: Date | null;
   readonly finishedAt: Date | null;
   readonly error: string | null;
 }

@@ -81,6 +81,12 @@ export class JobProducer {
     return removed;
   }
 
+  /** Workers connected to the queues now (BullMQ names their connections): none means nothing copies. */
+  async workersAlive(): Promise<number> {
+    const [backfill, verify] = await Promise.all([this.#backfill.getWorkers(), this.#verify.getWorkers()]);
+    return Math.max(backfill.length, verify.length);
+  }
+
   /** Jobs waiting, active, delayed and failed per queue (for status). */
   async counts(): Promise<Record<keyof QueueNames, Record<string, number>>> {
     const states = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;

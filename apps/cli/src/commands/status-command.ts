@@ -7,13 +7,21 @@ export interface CliMigrationStatus extends MigrationStatus {
   /** Shadow reads the routers compared (all epochs, and per epoch). */
   readonly shadowReads: ShadowReadStats;
   readonly queues: Record<string, Record<string, number>>;
+  /** Worker processes connected to the queues. */
+  readonly workersAlive: number;
 }
 
 /** The control store's view of a migration plus the live routers and the job queues. */
 export async function migrationStatus(ctx: CliContext, idOrName: string): Promise<CliMigrationStatus> {
   const status = await readMigrationStatus(await ctx.store(), idOrName);
-  const [routers, shadowReads, queues] = await Promise.all([ctx.routers(status.migration.id), ctx.shadowReads(status.migration.id), ctx.producer().counts()]);
-  return { ...status, routers, shadowReads, queues };
+  const [routers, shadowReads, queues, workersAlive] = await Promise.all([ctx.routers(status.migration.id), ctx.shadowReads(status.migration.id), ctx.producer().counts(), ctx.producer().workersAlive()]);
+  return { ...status, routers, shadowReads, queues, workersAlive };
+}
+
+/** Jobs wait and no worker is connected: nothing will copy or verify until one starts. */
+export function stalledWithoutWorkers(s: CliMigrationStatus): boolean {
+  const waiting = (q: Record<string, number> | undefined) => (q?.['waiting'] ?? 0) + (q?.['delayed'] ?? 0) + (q?.['active'] ?? 0);
+  return s.workersAlive === 0 && waiting(s.queues['backfill']) + waiting(s.queues['verify']) > 0;
 }
 
 export function formatStatus(s: CliMigrationStatus): string {
@@ -63,7 +71,8 @@ export function formatStatus(s: CliMigrationStatus): string {
   lines.push('', 'shadow reads:', ...formatShadowReads(s.shadowReads, m.epoch));
   lines.push(
     '',
-    `queues: backfill ${Object.entries(s.queues['backfill'] ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}; verify ${Object.entries(s.queues['verify'] ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `queues: backfill ${Object.entries(s.queues['backfill'] ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}; verify ${Object.entries(s.queues['verify'] ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}; workers alive ${s.workersAlive}`,
+    ...(stalledWithoutWorkers(s) ? ['WARNING: jobs wait and no worker is alive: nothing copies or verifies until one starts (cleave worker)'] : []),
   );
   lines.push('', 'events:');
   for (const e of s.events) {

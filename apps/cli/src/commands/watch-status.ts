@@ -1,7 +1,7 @@
 import cliProgress from 'cli-progress';
 import type { CliContext } from '../cli-context.js';
 import { fmtDuration, fmtInt } from '../output.js';
-import { migrationStatus, type CliMigrationStatus } from './status-command.js';
+import { migrationStatus, stalledWithoutWorkers, type CliMigrationStatus } from './status-command.js';
 
 export interface WatchOptions {
   readonly intervalMs: number;
@@ -10,7 +10,7 @@ export interface WatchOptions {
 }
 
 /** Done watching: every unit copied and the latest verification run finished. */
-function finished(s: CliMigrationStatus): boolean {
+export function watchFinished(s: CliMigrationStatus): boolean {
   const last = s.verification.at(-1);
   return s.backfill.complete && last !== undefined && last.finishedAt !== null;
 }
@@ -58,10 +58,11 @@ export async function watchStatus(ctx: CliContext, idOrName: string, options: Wa
       }
     }
     const verification = status.verification.at(-1);
-    const summary = `phase ${status.migration.phase}; ${throttleLine(status)}; verification ${verification ? (verification.clean === null ? 'running' : verification.clean ? 'clean' : 'differences remain') : 'not run'}`;
+    const stalled = stalledWithoutWorkers(status) ? '; NO WORKER ALIVE: nothing copies until one starts (cleave worker)' : '';
+    const summary = `phase ${status.migration.phase}; ${throttleLine(status)}; verification ${verification ? (verification.clean === null ? 'running' : verification.clean ? 'clean' : 'differences remain') : 'not run'}${stalled}`;
     if (bars) bars.log(`${summary}\n`);
     else out.write(`${summary}\n`);
-    if (finished(status) || Date.now() > deadline) break;
+    if (watchFinished(status) || Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, options.intervalMs));
     status = await migrationStatus(ctx, idOrName);
   }
