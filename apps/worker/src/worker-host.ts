@@ -104,6 +104,8 @@ export class WorkerHost {
       concurrency: this.settings.concurrency,
       activeJobs: this.#active,
       captureStreams: this.#capture?.running ?? [],
+      // Migrations whose throttlers poll the servers now (only while this worker copies them).
+      throttling: this.#gates?.open ?? [],
       connectionsOpened: stats.connectionsOpened,
       servers: Object.fromEntries(Object.entries(stats.servers).map(([k, s]) => [k, { budget: s.budget, connectionsOpened: s.connectionsOpened }])),
       uptimeSeconds: Math.round(process.uptime()),
@@ -154,25 +156,25 @@ export class WorkerHost {
     switch (name) {
       case 'split-table': {
         const p = payload as JobPayloads['split-table'];
-        const gate = await this.#gates!.gate(p.migrationId);
-        const result = await splitTable(p, { ...base, gate, segmentRows: this.settings.segmentRows });
+        const result = await this.#gates!.use(p.migrationId, (gate) => splitTable(p, { ...base, gate, segmentRows: this.settings.segmentRows }));
         for (const unit of result.units) await producer.copySegments(p.migrationId, unit.unit, unit.segmentNos);
         return result;
       }
       case 'copy-segment': {
         const p = payload as JobPayloads['copy-segment'];
-        const gate = await this.#gates!.gate(p.migrationId);
-        const result = await copySegment(p, {
-          ...base,
-          gate,
-          chunkSize: { targetMs: this.settings.chunkTargetMs },
-          niceRatio: this.settings.niceRatio,
-          bulkInsert: this.settings.bulkInsert,
-          onProgress: (progress) => {
-            this.metrics.rowsCopied.inc({ migration: p.migrationId, unit: p.table }, progress.chunkRows);
-            this.metrics.chunkSeconds.observe({ migration: p.migrationId }, progress.chunkMs / 1000);
-          },
-        });
+        const result = await this.#gates!.use(p.migrationId, (gate) =>
+          copySegment(p, {
+            ...base,
+            gate,
+            chunkSize: { targetMs: this.settings.chunkTargetMs },
+            niceRatio: this.settings.niceRatio,
+            bulkInsert: this.settings.bulkInsert,
+            onProgress: (progress) => {
+              this.metrics.rowsCopied.inc({ migration: p.migrationId, unit: p.table }, progress.chunkRows);
+              this.metrics.chunkSeconds.observe({ migration: p.migrationId }, progress.chunkMs / 1000);
+            },
+          }),
+        );
         if (result.migrationCopied) {
           // The last segment of the migration: verify and repair until a full pass is clean.
           await producer.verifyMigration({ migrationId: p.migrationId, repair: true, maxPasses: 10 }, 1);

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cleaveEnv, createSampleAccounts, seedSampleAccounts, useTestDatabases } from '@cleave/testing';
-import { cleave, startWorker } from './e2e-helpers.js';
+import { cleave, healthPort, startWorker, waitUntil } from './e2e-helpers.js';
 
 describe('cleave status --watch', () => {
   const dbs = useTestDatabases('status watch');
@@ -49,6 +49,9 @@ describe('cleave status --watch', () => {
       const rates = lines.filter((l) => l.startsWith('sessions: ')).map((l) => Number(/ ([\d,]+) rows\/s/.exec(l)![1]!.replace(/,/g, '')));
       expect(Math.max(...rates)).toBeGreaterThan(0);
       expect(lines.filter((l) => l.startsWith('phase dual_write; ')).at(-1)).toMatch(/^phase dual_write; (never throttled|THROTTLED: .+|last throttled: .+); verification clean$/);
+      // Copied: the worker stops polling the servers for that migration's throttling.
+      const health = async () => (await (await fetch(`http://127.0.0.1:${healthPort(worker)}/health`)).json()) as { throttling: string[] };
+      await waitUntil('the worker to close the copied migration\'s throttle gate', async () => (await health()).throttling.length === 0, 20_000);
     } finally {
       await worker.stop();
     }
