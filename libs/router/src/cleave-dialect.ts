@@ -13,6 +13,7 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely';
+import { RouterError } from './router-error.js';
 import { analyzeQuery } from './query-analysis.js';
 import type { CleaveDialectConfig } from './router-config.js';
 import { Router, RouterTransaction } from './router.js';
@@ -36,12 +37,18 @@ class CleaveConnection implements DatabaseConnection {
     const analysis = analyzeQuery(compiled.query, compiled.sql);
     const { route, exit } = await this.#router.admit(analysis, compiled.query, compiled.sql, this.transaction !== undefined);
     exit();
-    const connection: RouterPoolConnection = await acquire(this.#router.pool(route.server));
-    try {
-      const stream = connection.query(compiled.sql, compiled.parameters as unknown[]).stream({ objectMode: true, ...(chunkSize === undefined ? {} : { highWaterMark: chunkSize }) });
-      for await (const row of stream) yield { rows: [row as R] };
-    } finally {
-      connection.release();
+    if (route.gate.length > 0 || route.dual !== undefined) {
+      throw new RouterError('unsupported-write', 'a write cannot be streamed through the router (it would be neither held by a fence nor copied to the other side); execute it instead');
+    }
+    // A read fanned out over shards (a shape whose rows concatenate): each shard's rows in turn.
+    for (const server of route.fanout.length > 0 ? route.fanout : [route.server]) {
+      const connection: RouterPoolConnection = await acquire(this.#router.pool(server));
+      try {
+        const stream = connection.query(compiled.sql, compiled.parameters as unknown[]).stream({ objectMode: true, ...(chunkSize === undefined ? {} : { highWaterMark: chunkSize }) });
+        for await (const row of stream) yield { rows: [row as R] };
+      } finally {
+        connection.release();
+      }
     }
   }
 }

@@ -20,6 +20,10 @@ export interface QueryAnalysis {
   readonly unparsed: boolean;
   /** The text of raw fragments inside a built query (checked for table names by the router). */
   readonly rawFragments: string;
+  /** An UPDATE or DELETE that writes more than one table (`UPDATE a, b SET ...`, `DELETE a, b FROM ...`). */
+  readonly multiTableWrite: boolean;
+  /** What the statement is, for messages: the root node's kind or the raw statement's type (`AlterTableNode`, `truncate`). */
+  readonly statement: string;
 }
 
 type AnyNode = OperationNode & Record<string, unknown>;
@@ -110,15 +114,35 @@ function analyzeUncached(node: RootOperationNode, sql: string): QueryAnalysis {
   if (node.kind === 'RawNode') {
     // A `sql` template run on its own: the tables come from a real SQL parser.
     const parsed = parseRawSql(sql);
-    if (parsed === null) return { kind: 'other', tables: [], written: undefined, raw: true, unparsed: true, rawFragments: '' };
-    return { kind: parsed.kind, tables: parsed.tables, written: parsed.written, raw: true, unparsed: false, rawFragments: '' };
+    if (parsed === null) return { kind: 'other', tables: [], written: undefined, raw: true, unparsed: true, rawFragments: '', multiTableWrite: false, statement: 'raw SQL' };
+    return { kind: parsed.kind, tables: parsed.tables, written: parsed.written, raw: true, unparsed: false, rawFragments: '', multiTableWrite: parsed.writtenCount > 1, statement: parsed.statement };
   }
   const n = node as AnyNode;
   let written: TableName | undefined;
+  let multiTableWrite = false;
   if (n.kind === 'InsertQueryNode') written = tableNameOf(n['into']);
-  else if (n.kind === 'UpdateQueryNode') written = tableNameOf(n['table']);
-  else if (n.kind === 'DeleteQueryNode') written = tableNameOf((n['from'] as { froms: unknown[] }).froms[0]);
-  return { kind: kindOf(node), tables: dedupe(tables, ctes), written, raw: false, unparsed: false, rawFragments: flags.fragments.join(' ') };
+  else if (n.kind === 'UpdateQueryNode') {
+    // `UPDATE a, b SET ...`: Kysely holds the tables in a ListNode.
+    const target = n['table'] as AnyNode | undefined;
+    if (target?.kind === 'ListNode') multiTableWrite = ((target['items'] as unknown[]) ?? []).length > 1;
+    written = multiTableWrite ? undefined : tableNameOf(target?.kind === 'ListNode' ? (target['items'] as unknown[])[0] : target);
+  } else if (n.kind === 'DeleteQueryNode') {
+    const froms = (n['from'] as { froms: unknown[] }).froms;
+    multiTableWrite = froms.length > 1;
+    written = multiTableWrite ? undefined : tableNameOf(froms[0]);
+  }
+  return { kind: kindOf(node), tables: dedupe(tables, ctes), written, raw: false, unparsed: false, rawFragments: flags.fragments.join(' '), multiTableWrite, statement: node.kind };
+}
+
+/** The columns an UPDATE's SET assigns (empty for anything else). */
+export function updatedColumns(node: RootOperationNode): string[] {
+  if (node.kind !== 'UpdateQueryNode') return [];
+  const updates = ((node as unknown as AnyNode)['updates'] as AnyNode[] | undefined) ?? [];
+  return updates.flatMap((u) => {
+    const column = u['column'] as AnyNode | undefined;
+    const id = column?.kind === 'ColumnNode' ? (column['column'] as { name?: string } | undefined) : undefined;
+    return id?.name === undefined ? [] : [id.name];
+  });
 }
 
 function kindOf(node: RootOperationNode): QueryAnalysis['kind'] {

@@ -8,6 +8,10 @@ export interface RawSqlTables {
   readonly kind: QueryAnalysis['kind'];
   readonly tables: TableName[];
   readonly written: TableName | undefined;
+  /** Tables the statement writes (more than one: a multi-table UPDATE or DELETE). */
+  readonly writtenCount: number;
+  /** The statement's type as the parser names it (`select`, `alter`, `truncate`, ...). */
+  readonly statement: string;
 }
 
 const KINDS: Record<string, QueryAnalysis['kind']> = { select: 'select', insert: 'insert', replace: 'insert', update: 'update', delete: 'delete' };
@@ -29,14 +33,18 @@ export function parseRawSql(sql: string): RawSqlTables | null {
   const kind = KINDS[type] ?? 'other';
   const tables = new Map<string, TableName>();
   let written: TableName | undefined;
+  const writtenTables = new Set<string>();
   for (const entry of result.tableList) {
     const [op, schema, table] = entry.split('::') as [string, string, string];
     if (table === undefined) continue;
     const name: TableName = { schema: schema === 'null' ? undefined : schema, table };
     tables.set(`${name.schema ?? ''}.${name.table}`, name);
-    if (written === undefined && op !== 'select' && kind !== 'select' && kind !== 'other') written = name;
+    if (op !== 'select' && kind !== 'select' && kind !== 'other') {
+      written ??= name;
+      writtenTables.add(`${name.schema ?? ''}.${name.table}`);
+    }
   }
-  return { kind, tables: [...tables.values()], written };
+  return { kind, tables: [...tables.values()], written, writtenCount: writtenTables.size, statement: type || 'raw SQL' };
 }
 
 /** Whether `sql` mentions `table` as a word (case-insensitive): the fallback check for SQL that does not parse. */

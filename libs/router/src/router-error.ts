@@ -22,6 +22,8 @@ export const ROUTER_ERROR_REASONS = [
   'router-closed',
   /** The migration's fences go out on a routing channel this router does not listen to (another prefix, or none). */
   'control-plane-mismatch',
+  /** A statement that is neither a read nor a row write (DDL, TRUNCATE, RENAME, ...) names a table a migration is moving. */
+  'unsupported-statement',
 ] as const;
 
 /** One of {@link ROUTER_ERROR_REASONS}. */
@@ -38,6 +40,7 @@ const CODES: Record<RouterErrorReason, CleaveErrorCode> = {
   'write-queue-full': 'TIMEOUT',
   'router-closed': 'ABORTED',
   'control-plane-mismatch': 'CONFIG_INVALID',
+  'unsupported-statement': 'INVALID_ARGUMENT',
 };
 
 /**

@@ -5,7 +5,7 @@ import { applyKeys, confirmApplies, prepareApply, readApplyImages, writeApplies,
 import { ConfirmBatcher } from './confirm-batcher.js';
 import { FailureRecorder } from './failure-recorder.js';
 import { LaneBatcher } from './lane-batcher.js';
-import { analyzeQuery, type QueryAnalysis, type TableName } from './query-analysis.js';
+import { analyzeQuery, updatedColumns, type QueryAnalysis, type TableName } from './query-analysis.js';
 import { mentionsTable, parseRawSql } from './raw-sql.js';
 import type { CleaveDialectConfig, RouterLog, ShadowFailureStore } from './router-config.js';
 import { newRouterId, RouterControl } from './router-control.js';
@@ -97,6 +97,15 @@ interface ShadowWork {
 /** No migration gate held yet (a statement outside a transaction, or a transaction's first). */
 const NONE_ENTERED: ReadonlySet<string> = new Set();
 
+
+/** The parts of a SELECT whose per-shard answers concatenate into the whole answer. */
+const MERGEABLE_SELECT_PARTS = new Set(['kind', 'from', 'selections', 'where']);
+
+/** A statement kind as people name it: `AlterTableNode` -> `ALTER TABLE`, `truncate` -> `TRUNCATE`. */
+function describeStatement(statement: string): string {
+  const words = statement.replace(/Node$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
+  return `${/^[AEIOU]/.test(words) ? 'an' : 'a'} ${words} statement`;
+}
 
 /**
  * Where failed shadow writes are recorded: `failures`, else the migration store when it can record
@@ -350,6 +359,7 @@ export class Router {
       }
       return { server: this.#home, fanout: [], dual: undefined, gate: [], read: undefined, side: 'home' };
     }
+    this.#refuseUncarriable(analysis, table, home);
     const isWrite = analysis.kind === 'insert' || analysis.kind === 'update' || analysis.kind === 'delete' || (analysis.raw && analysis.kind === 'other');
     const placements: Array<{ name: TableName; servers: string[]; covered: CoveredTable | undefined }> = [];
     let dual: Route['dual'];
@@ -380,6 +390,13 @@ export class Router {
         }
         if (analysis.raw && written) {
           throw this.#refuse(new RouterError('unsupported-write', `raw SQL writes to sharded table ${covered.table} are not routed; use the query builder`));
+        }
+        if (written && updatedColumns(node).includes(move.column)) {
+          throw this.#refuse(
+            new RouterError('unsupported-write', `an UPDATE of sharded table ${covered.table} that sets its shard key ${move.column} could move rows to another shard, where neither shard's copy nor verification would follow them`, {
+              hint: `Delete the row and insert it with the new ${move.column} (two statements), or leave ${move.column} unchanged.`,
+            }),
+          );
         }
       }
       const servers = sideEndpoints(covered, side, side === 'target' ? keys : undefined).map((e) => e.server);
@@ -428,11 +445,52 @@ export class Router {
     return { server: all[0]!, fanout: [], dual, gate: [...gate], read, side };
   }
 
+  /**
+   * Refuses what cannot be carried to both sides of a migration in flight: statements that are
+   * neither reads nor row writes (DDL, TRUNCATE, RENAME, DROP, ...) naming a moved table, and
+   * multi-table UPDATE/DELETE touching one (the router gates and copies one written table).
+   */
+  #refuseUncarriable(analysis: QueryAnalysis, table: RoutingTable, home: string): void {
+    const moving = (phases: readonly string[]) =>
+      analysis.tables.map((name) => table.lookup(name, home)).filter((c): c is CoveredTable => c !== undefined && !phases.includes(c.migration.phase));
+    if (analysis.kind === 'other') {
+      const hit = moving(['finalized'])[0];
+      if (hit !== undefined) {
+        throw this.#refuse(
+          new RouterError('unsupported-statement', `${describeStatement(analysis.statement)} names ${hit.table}, which migration ${hit.migration.name} is moving (phase ${hit.migration.phase}): only reads and row writes are carried to both sides`, {
+            hint: 'Change the schema of a moved table before `cleave start` or after `cleave finalize` (or `cleave cancel`); until then the copy, capture and verification rely on both sides having the same definition.',
+          }),
+        );
+      }
+    }
+    if (analysis.multiTableWrite) {
+      const hit = moving(['planned', 'finalized'])[0];
+      if (hit !== undefined) {
+        throw this.#refuse(
+          new RouterError('unsupported-write', `a multi-table ${analysis.kind.toUpperCase()} writes ${hit.table}, which migration ${hit.migration.name} is moving (phase ${hit.migration.phase}): the router holds and copies the rows of one written table per statement`, {
+            hint: `Write ${hit.table} in a statement of its own.`,
+          }),
+        );
+      }
+    }
+  }
+
+  /**
+   * Whether a read's rows from every shard, concatenated, are its answer: an allow-list of shapes
+   * (one table, a WHERE, plain columns or `*`). DISTINCT, aggregates, ORDER BY, LIMIT, GROUP BY,
+   * joins, expressions and raw fragments would need a merge the router does not do.
+   */
   #mergeable(node: RootOperationNode): boolean {
-    const n = node as unknown as Record<string, unknown>;
     if (node.kind !== 'SelectQueryNode') return false;
-    if (n['joins'] !== undefined || n['orderBy'] !== undefined || n['limit'] !== undefined || n['offset'] !== undefined || n['groupBy'] !== undefined || n['having'] !== undefined || n['setOperations'] !== undefined) return false;
-    return !JSON.stringify(node, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : Buffer.isBuffer(v) ? null : v)).includes('"AggregateFunctionNode"');
+    const n = node as unknown as Record<string, unknown>;
+    for (const [key, value] of Object.entries(n)) {
+      if (value !== undefined && !MERGEABLE_SELECT_PARTS.has(key)) return false;
+    }
+    const selections = (n['selections'] as Array<{ selection?: { kind?: string; node?: { kind?: string } } }> | undefined) ?? [];
+    return selections.every(({ selection }) => {
+      const inner = selection?.kind === 'AliasNode' ? selection.node : selection;
+      return inner?.kind === 'ReferenceNode' || inner?.kind === 'SelectAllNode' || inner?.kind === 'ColumnNode';
+    });
   }
 
   #refuse(error: RouterError): RouterError {

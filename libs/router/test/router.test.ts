@@ -148,6 +148,41 @@ describe('@cleave/router routes by phase and dual-writes (real MariaDB)', () => 
     expect(Number(raw.rows[0]!.n)).toBeGreaterThan(0);
   });
 
+  it('refuses what it cannot carry to both sides, naming the statement and the fix: DDL and TRUNCATE on a moved table, multi-table writes, shard-key changes, unmergeable fan-out reads', async () => {
+    const db = routerAt('dual_write');
+    const refusal = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e as RouterError);
+    // Schema changes of a moved table, built or raw, in any phase before finalize.
+    const alter = await refusal(db.schema.alterTable('users').addColumn('nickname', 'varchar(20)').execute());
+    expect(alter).toMatchObject({ reason: 'unsupported-statement' });
+    expect(alter?.message).toContain('an ALTER TABLE statement names users, which migration split is moving (phase dual_write)');
+    expect(alter?.hint).toContain('before `cleave start` or after `cleave finalize`');
+    expect(await refusal(sql`TRUNCATE TABLE sessions`.execute(db))).toMatchObject({ reason: 'unsupported-statement' });
+    expect(await refusal(sql`RENAME TABLE sessions TO sessions_old`.execute(db))).toMatchObject({ reason: 'unsupported-statement' });
+    const [columns] = (await (await dbs().admin('source')).query("SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'users' AND COLUMN_NAME = 'nickname'")) as unknown as [[{ n: number }]];
+    expect(Number(columns[0].n)).toBe(0); // nothing ran
+    // A table no migration moves: DDL runs as before.
+    await db.schema.alterTable('user_settings').addColumn('theme', 'varchar(10)').execute();
+    // Multi-table writes touching a moved table.
+    const multi = await refusal(sql`UPDATE users u, user_settings s SET u.display_name = 'x', s.locale = 'en' WHERE s.user_id = u.id`.execute(db));
+    expect(multi).toMatchObject({ reason: 'unsupported-write' });
+    expect(multi?.message).toContain('a multi-table UPDATE writes');
+    // Changing a row's shard key would move it across shards.
+    const rehome = await refusal(db.updateTable('invoices').set({ user_id: 2000 }).where('user_id', '=', 10).where('invoice_no', '=', 1).execute());
+    expect(rehome).toMatchObject({ reason: 'unsupported-write' });
+    expect(rehome?.message).toContain('sets its shard key user_id');
+    // Fan-out reads: only shapes whose per-shard rows concatenate into the answer.
+    const switched = routerAt('reads_switched');
+    expect(await refusal(switched.selectFrom('invoices').select((eb) => eb.fn.countAll().as('n')).execute())).toMatchObject({ reason: 'shard-fanout-unsupported' });
+    expect(await refusal(switched.selectFrom('invoices').select('currency').distinct().execute())).toMatchObject({ reason: 'shard-fanout-unsupported' });
+    expect(await refusal(switched.selectFrom('invoices').select(sql<number>`max(amount)`.as('m')).execute())).toMatchObject({ reason: 'shard-fanout-unsupported' });
+    // A stream of a plain fan-out read gets every shard's rows.
+    const streamed: string[] = [];
+    for await (const row of switched.selectFrom('invoices').select(['user_id']).stream()) streamed.push(String(row.user_id));
+    const direct = await switched.selectFrom('invoices').select(['user_id']).execute();
+    expect(streamed.sort()).toEqual(direct.map((r) => String(r.user_id)).sort());
+    expect(new Set(streamed).size).toBeGreaterThan(1); // rows from both shards
+  });
+
   it('with binlog capture, a routed write writes the shadow itself only where readers read it (reads_switched); raw SQL writes are left to the capture', async () => {
     const wroteShadow: string[] = [];
     for (const phase of MIGRATION_PHASES) {
