@@ -36,7 +36,7 @@ function guardRefused(error: unknown, server: string, database: string): unknown
   if (!GUARD_PRIVILEGE_ERRNOS.has(Number((error as { errno?: number }).errno))) return error;
   return new CleaveError('PRECONDITION_FAILED', `server ${server} refused the placement guard's triggers in ${database}: ${(error as Error).message}`, {
     cause: error,
-    hint: `Grant cleave's account TRIGGER on ${database} (and on the source database), and, where the server writes a binary log, SUPER or (MariaDB 10.5+) BINLOG ADMIN, or set log_bin_trust_function_creators=1 (safe with binlog_format=ROW).`,
+    hint: `Grant cleave's account TRIGGER on ${database} (and on the source database); where the server writes a binary log, also set log_bin_trust_function_creators=1 (safe with binlog_format=ROW), or grant it SUPER.`,
   });
 }
 

@@ -53,7 +53,15 @@ function myCnf(instance: MariadbInstanceConfig, host: string): string {
     'collation-server=utf8mb4_general_ci',
     'max_allowed_packet=64M',
     ...(instance.binlog
-      ? [`log-bin=${path.join(p.binlog, 'binlog')}`, 'binlog_format=ROW', 'binlog_row_image=FULL', 'expire_logs_days=1', 'sync_binlog=0']
+      ? [
+          `log-bin=${path.join(p.binlog, 'binlog')}`,
+          'binlog_format=ROW',
+          'binlog_row_image=FULL',
+          'expire_logs_days=1',
+          'sync_binlog=0',
+          // cleave's placement guard is triggers: with a binlog, an account without SUPER may create them only with this (safe with ROW).
+          'log_bin_trust_function_creators=1',
+        ]
       : ['skip-log-bin']),
     ...(process.getuid?.() === 0 ? ['user=root'] : []),
   ];
