@@ -394,25 +394,18 @@ export class Cutover {
       if (!acks.ok) abortWhy = `router ack deadline missed (${this.settings.fenceAckTimeoutMs} ms) by ${acks.missing.join(', ')}`;
       else {
         const t = performance.now();
-        const sync = await sw.checkInSync(ctx);
-        if (sync.status === 'fail') abortWhy = `not in sync: ${sync.detail}`;
-        else {
-          const counters = ctx.change.primaryMoves ? await sw.alignCounters(ctx) : null;
-          if (counters?.status === 'fail') abortWhy = counters.detail;
-          else {
-            const capture = await sw.awaitCapture(ctx);
-            if (capture.status === 'fail') abortWhy = capture.detail;
-            else if (ctx.change.primaryMoves) {
-              guardMoved = true;
-              const guard = await sw.moveGuard(ctx);
-              if (guard.status === 'fail') abortWhy = guard.detail;
-            }
-          }
-        }
+        abortWhy = await this.#settle(sw, ctx, () => (guardMoved = true));
         timing.syncCheckMs = performance.now() - t;
       }
       if (abortWhy !== null) {
-        if (guardMoved) await sw.restoreGuard(ctx, migration);
+        // Re-opens the old primary (and keeps the new one closed); a failure here is reported with the abort.
+        if (guardMoved) {
+          const restored = await sw.restoreGuard(ctx, migration).then(
+            () => null,
+            (error: unknown) => (error as Error).message,
+          );
+          if (restored !== null) abortWhy = `${abortWhy}; restoring the placement guards failed too (${restored}): \`cleave cutover ${migration.name}\` restores them`;
+        }
         const held = performance.now() - fenceAt;
         const writePause: WritePause = { heldUpToMs: held, ...timing, flipMs: 0, epochAckMs: 0, fenceToUnfenceMs: held };
         await sw.abort(ctx, `switch aborted, epoch ${migration.epoch} kept: ${abortWhy}`, fenceId, { writePause, missing: acks.missing });
@@ -432,6 +425,31 @@ export class Cutover {
     return this.#finish(sw, ctx, after, fenceId, fenceAt, timing, null, (extra) =>
       result(sw.dryRun ? 'dry-run' : 'done', { changeId: sw.dryRun ? null : ctx.changeId, epoch: sw.dryRun ? migration.epoch : after.epoch, ...extra }),
     );
+  }
+
+  /**
+   * With writes held, before the flip: no failed shadow write pending; when the primary moves, the
+   * old primary closed first (writers outside the router get errors from here on), then the
+   * counters aligned and the capture caught up with everything committed before the close, then
+   * the guards flipped. The reason to abort, or null.
+   */
+  async #settle(sw: Switcher, ctx: ChangeContext, guardTouched: () => void): Promise<string | null> {
+    const sync = await sw.checkInSync(ctx);
+    if (sync.status === 'fail') return `not in sync: ${sync.detail}`;
+    if (ctx.change.primaryMoves) {
+      guardTouched();
+      const closed = await sw.closeOldPrimary(ctx);
+      if (closed.status === 'fail') return closed.detail;
+      const counters = await sw.alignCounters(ctx);
+      if (counters.status === 'fail') return counters.detail;
+    }
+    const capture = await sw.awaitCapture(ctx);
+    if (capture.status === 'fail') return capture.detail;
+    if (ctx.change.primaryMoves) {
+      const guard = await sw.moveGuard(ctx);
+      if (guard.status === 'fail') return guard.detail;
+    }
+    return null;
   }
 
   /** After the flip: announce, wait for acks, unfence, archive, journal done. */

@@ -92,6 +92,13 @@ export class DryRunSwitcher implements Switcher {
     return { name: 'placement-guard-moved', status: 'pass', detail: 'dry run' };
   }
 
+  async closeOldPrimary(ctx: ChangeContext): Promise<CheckResult> {
+    this.#do(
+      `close the old primary (${ctx.change.routingBefore.primary}): its moved tables refuse writes without guard epoch ${ctx.migration.epoch + 1}, so a writer the fence does not hold gets an error instead of a write the next steps would miss; on a failure: restore it, unfence, keep epoch ${ctx.migration.epoch}, record aborted`,
+    );
+    return { name: 'placement-guard-moved', status: 'pass', detail: 'dry run' };
+  }
+
   async moveGuard(ctx: ChangeContext): Promise<CheckResult> {
     this.#do(
       `flip the placement guards to ${ctx.change.to}: the old primary's moved tables refuse writes without guard epoch ${ctx.migration.epoch + 1}, the new primary's take every write; on a failure: restore them, unfence, keep epoch ${ctx.migration.epoch}, record aborted`,

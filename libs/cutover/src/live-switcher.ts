@@ -10,7 +10,7 @@ import { alignAutoIncrement, COUNTERS_CHECK, CounterAlignmentError } from './aut
 import { fencedStore } from './fenced-store.js';
 import { shadowFailuresRepaired } from './preconditions/shadow-failures-repaired.js';
 import { aimCaptureBeforeFlip, awaitCaptureCaughtUp, CAPTURE_CHECK, handOverCapture } from './capture-handover.js';
-import { enforceGuard, flipGuard, prepareGuard, releaseGuard, removeGuards } from './placement-guard-sides.js';
+import { denyOldPrimary, enforceGuard, flipGuard, prepareGuard, releaseGuard, removeGuards } from './placement-guard-sides.js';
 
 /** The name of the in-fence step that moves the placement guards. */
 export const GUARD_CHECK = 'placement-guard-moved';
@@ -148,6 +148,18 @@ export class LiveSwitcher implements Switcher {
     const servers = this.#c.servers;
     if (servers === undefined) return;
     await releaseGuard(after.plan, after.id, after.phase, servers);
+  }
+
+  async closeOldPrimary(ctx: ChangeContext): Promise<CheckResult> {
+    const name = GUARD_CHECK;
+    const servers = this.#c.servers;
+    if (servers === undefined) return { name, status: 'warn', detail: 'this coordinator has no connection to the data servers: the old primary was not closed' };
+    try {
+      const done = await denyOldPrimary(ctx.migration.plan, ctx.migration.id, ctx.change.from, ctx.change.to, ctx.migration.epoch + 1, servers);
+      return { name, status: 'pass', detail: done.join('; ') };
+    } catch (error) {
+      return { name, status: 'fail', detail: `the old primary could not be closed to writes: ${(error as Error).message}` };
+    }
   }
 
   async moveGuard(ctx: ChangeContext): Promise<CheckResult> {

@@ -80,6 +80,19 @@ export async function flipGuard(plan: Plan, migrationId: string, phase: Migratio
   return sides.map((side) => `${describe(side)} ${side.primary ? 'takes every write (primary)' : `refuses writes without guard epoch ${epoch}`}`);
 }
 
+/**
+ * With writes held, first thing when the primary moves: the old primary's sides refuse writes
+ * without `epoch` (their triggers are in place from {@link prepareGuard}). Writers the fence does
+ * not hold (outside the router) get an error from here on instead of committing writes that the
+ * counter alignment and the capture's catch-up, which come next, would miss.
+ */
+export async function denyOldPrimary(plan: Plan, migrationId: string, from: MigrationPhase, to: MigrationPhase, epoch: number, servers: (server: string) => ServerQueryable): Promise<string[]> {
+  const wasPrimary = new Set(guardSides(plan, migrationId, from).filter((s) => s.primary).map((s) => `${s.server}/${s.tables.database}`));
+  const closing = guardSides(plan, migrationId, to).filter((s) => !s.primary && wasPrimary.has(`${s.server}/${s.tables.database}`));
+  await Promise.all(closing.map((side) => setGuard(guardPool(servers, side.server), side.tables, { denied: true, epoch }, OPTIONS)));
+  return closing.map((side) => `${describe(side)} refuses writes without guard epoch ${epoch}`);
+}
+
 /** After a switch: the primary sides' triggers go (their writes cost nothing extra again). */
 export async function releaseGuard(plan: Plan, migrationId: string, phase: MigrationPhase, servers: (server: string) => ServerQueryable): Promise<void> {
   const primary = guardSides(plan, migrationId, phase).filter((s) => s.primary);

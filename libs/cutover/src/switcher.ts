@@ -87,6 +87,12 @@ export interface Switcher {
    */
   prepareGuard(ctx: ChangeContext): Promise<CheckResult>;
   /**
+   * With writes held, when the write primary moves, before anything else: the old primary refuses
+   * writes without the new guard epoch (writers outside the router are not held by the fence).
+   * `fail` aborts the change (then {@link restoreGuard}).
+   */
+  closeOldPrimary(ctx: ChangeContext): Promise<CheckResult>;
+  /**
    * With writes held, when the write primary moves, before the flip: the guard rows flip (the old
    * primary refuses writes without the new guard epoch, the new primary takes every write).
    * `fail` aborts the change (then {@link restoreGuard}).
