@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -88,10 +89,18 @@ describe('a coordinator killed mid-switch is replaced by the coordinator service
     return store.getMigration(m.id);
   }
 
-  async function killedAt(id: string, point: string): Promise<void> {
-    const cli = await spawnUntilReady(process.execPath, [CLI, 'cutover', id], { env: { ...env(), CLEAVE_CUTOVER_PAUSE_AT: point }, cwd: ROOT, ready: (o) => o.includes(`cutover paused at ${point}`) });
+  async function killedAt(id: string, point: string, command: 'cutover' | 'rollback' = 'cutover'): Promise<void> {
+    const cli = await spawnUntilReady(process.execPath, [CLI, command, id], { env: { ...env(), CLEAVE_CUTOVER_PAUSE_AT: point }, cwd: ROOT, ready: (o) => o.includes(`cutover paused at ${point}`) });
     expect(await cli.stop('SIGKILL')).toBeNull();
   }
+
+  /** Runs the real CLI to its end. */
+  const runCli = (args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
+    new Promise((resolve) => {
+      execFile(process.execPath, [CLI, ...args], { env: env(), cwd: ROOT, timeout: 60_000 }, (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+      );
+    });
 
   const startService = (): Promise<ReadyProcess> =>
     spawnUntilReady(process.execPath, ['--import', TSX, MAIN], { env: env(), cwd: ROOT, ready: (o) => o.includes('"coordinator ready"') });
@@ -130,6 +139,26 @@ describe('a coordinator killed mid-switch is replaced by the coordinator service
       await waitFor('routers on the new epoch', async () => routers.every((r) => r.epoch === m.epoch + 1));
     } finally {
       await service.stop('SIGTERM');
+      await Promise.all(routers.map((r) => r.stop()));
+    }
+  });
+
+  it('a rerun of a rollback killed after its flip finishes that rollback and goes no further back', async () => {
+    const m = await migrationInReadsSwitched('rerun-after-flip');
+    const routers = [await fakeRouter(redis, dbs().redisPrefix, store, m.id, 'r5')];
+    try {
+      const forward = await runCli(['cutover', m.id, '--json']);
+      expect(forward.code, forward.stderr).toBe(0);
+      await killedAt(m.id, 'flipped', 'rollback');
+      expect(await store.getMigration(m.id)).toMatchObject({ phase: 'reads_switched' });
+      const rerun = await runCli(['rollback', m.id, '--json']);
+      expect(rerun.code, rerun.stderr).toBe(0);
+      const result = JSON.parse(rerun.stdout) as { outcome: string; from: string; to: string; reason: string; recovered: { action: string } };
+      expect(result).toMatchObject({ outcome: 'done', from: 'writes_switched', to: 'reads_switched', recovered: { action: 'finished' } });
+      expect(result.reason).toContain('nothing else was changed');
+      expect((await store.getMigration(m.id)).phase).toBe('reads_switched'); // not verified
+      expect((await channel.fences([m.id])).size).toBe(0);
+    } finally {
       await Promise.all(routers.map((r) => r.stop()));
     }
   });

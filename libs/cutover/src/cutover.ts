@@ -51,6 +51,12 @@ export interface ChangeOptions {
   readonly acceptUncapturedWrites?: boolean;
   /** Why (recorded with the events). */
   readonly reason?: string;
+  /**
+   * When a change interrupted after its flip is finished first, return that instead of making the
+   * requested one too (a rollback rerun after its coordinator died must not go one phase further).
+   * `change` without `to` always does.
+   */
+  readonly stopAfterRecovery?: boolean;
 }
 
 /** What a change did (or, in a dry run, would do). */
@@ -148,6 +154,11 @@ export class Cutover {
     try {
       const recovered = await this.#recover(id, lease);
       const migration = await this.#c.store.getMigration(id);
+      // A change that had flipped when its coordinator died was finished just now: that is what a
+      // rerun of the same command asked for. Going further takes another command (or an explicit --to).
+      if (recovered?.action === 'finished' && (options.to === undefined || options.to === migration.phase || options.stopAfterRecovery === true)) {
+        return this.#recoveredResult(migration, recovered);
+      }
       const switcher = this.#live(lease);
       return await this.#run(switcher, migration, this.#changeFor(migration, options.to), options, recovered);
     } finally {
@@ -162,7 +173,26 @@ export class Cutover {
     if (to === null) {
       throw new CleaveError('PHASE_TRANSITION_INVALID', migration.phase === 'finalized' ? `migration ${migration.name} is finalized: ${FINALIZE_WARNING.split(': ')[0]}, it cannot be rolled back` : `migration ${migration.name} is ${migration.phase}: there is nothing to roll back`);
     }
-    return this.change(migration.id, { ...options, to });
+    return this.change(migration.id, { ...options, to, stopAfterRecovery: true });
+  }
+
+  #recoveredResult(migration: MigrationRecord, recovered: RecoveryResult): CutoverResult {
+    return {
+      migrationId: migration.id,
+      name: migration.name,
+      from: recovered.from,
+      to: recovered.to,
+      outcome: 'done',
+      epoch: migration.epoch,
+      checks: [],
+      changeId: recovered.changeId,
+      reason: `finished the change ${recovered.from} -> ${recovered.to} that ${recovered.interruptedHolder} began and did not finish; nothing else was changed (run the command again to go on from ${migration.phase})`,
+      writePause: null,
+      lateRouters: [],
+      archived: [],
+      lines: [],
+      recovered,
+    };
   }
 
   /** Enters `finalized` (irreversible; needs `approve`). */

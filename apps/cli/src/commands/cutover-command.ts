@@ -73,6 +73,7 @@ export function formatCutover(r: CutoverResult): string {
   for (const c of r.checks) lines.push(`check ${c.name}: ${c.status} — ${c.detail}`);
   if (r.outcome === 'aborted') lines.push(`ABORTED ${r.from} -> ${r.to}: ${r.reason}; migration ${r.name} stays in ${r.from} (epoch ${r.epoch})`);
   else lines.push(`migration ${r.name}: ${r.from} -> ${r.to} (epoch ${r.epoch})`);
+  if (r.outcome === 'done' && r.reason !== null) lines.push(r.reason);
   if (r.writePause) lines.push(`write pause: at most ${fmtDuration(r.writePause.heldUpToMs)} (fence acks ${fmtDuration(r.writePause.fenceAckMs)}, epoch acks ${fmtDuration(r.writePause.epochAckMs)})`);
   if (r.lateRouters.length > 0) lines.push(`routers late to ack the new epoch (they reload it by polling): ${r.lateRouters.join(', ')}`);
   for (const a of r.archived) lines.push(`archived ${a.database}.${a.table} as ${a.database}.${a.archive} (not dropped)`);
