@@ -14,7 +14,7 @@ describe('backfill and verification with real CLI and worker processes', () => {
     await seedSampleAccounts(admin, { users: 3000 });
   });
 
-  it('copies a split (tables and a shard) and verifies it clean; the worker stays within its connection budget', async () => {
+  it('copies a split (tables and a shard) and verifies it clean; the worker stays within its connection budget', { timeout: 180_000 }, async () => {
     const name = dbs().name;
     const dir = mkdtempSync(path.join(os.tmpdir(), 'cleave-e2e-'));
     const planFile = path.join(dir, 'plan.json');

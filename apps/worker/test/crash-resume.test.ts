@@ -15,7 +15,8 @@ describe('a worker killed with SIGKILL mid-backfill, under concurrent dual write
     await seedSampleAccounts(admin, { users: 15_000, only: ['sessions'] }); // 45,000 sessions
   });
 
-  it('another worker resumes from the checkpoints, no chunk is lost, verification is clean and an independent comparison agrees', async () => {
+  // Longer than its waits together (progress, then the backfill's end, then verification).
+  it('another worker resumes from the checkpoints, no chunk is lost, verification is clean and an independent comparison agrees', { timeout: 330_000 }, async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'cleave-crash-'));
     const planFile = path.join(dir, 'plan.json');
     writeFileSync(
@@ -93,7 +94,7 @@ describe('a worker stopped with SIGTERM mid-backfill', () => {
     await seedSampleAccounts(admin, { users: 15_000, only: ['sessions'] }); // 45,000 sessions
   });
 
-  it('SIGTERM stops a worker gracefully mid-backfill: it exits 0, releases its jobs, and another worker finishes', async () => {
+  it('SIGTERM stops a worker gracefully mid-backfill: it exits 0, releases its jobs, and another worker finishes', { timeout: 240_000 }, async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'cleave-term-'));
     const planFile = path.join(dir, 'plan.json');
     writeFileSync(

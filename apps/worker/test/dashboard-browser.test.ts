@@ -26,7 +26,8 @@ describe('the worker dashboard in a real headless Chromium', () => {
     await browser?.close();
   });
 
-  it('shows a running backfill moving, shows no secret, refuses actions without the token and advances the phase with it', async () => {
+  // Longer than its waits together (each bounds one step of the backfill and the switches).
+  it('shows a running backfill moving, shows no secret, refuses actions without the token and advances the phase with it', { timeout: 420_000 }, async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'cleave-ui-'));
     const planFile = path.join(dir, 'plan.json');
     writeFileSync(

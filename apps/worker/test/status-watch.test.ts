@@ -14,7 +14,8 @@ describe('cleave status --watch', () => {
     await seedSampleAccounts(admin, { users: 8_000, only: ['sessions'] });
   });
 
-  it('streams per-table progress with rows/s, ETA and throttle state, and exits 0 once copied and verified', async () => {
+  // Longer than its waits together (the watch's own --timeout 120 s, then the gate's close).
+  it('streams per-table progress with rows/s, ETA and throttle state, and exits 0 once copied and verified', { timeout: 200_000 }, async () => {
     const planFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'cleave-watch-')), 'plan.json');
     writeFileSync(
       planFile,
