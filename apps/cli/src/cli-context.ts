@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { ControlStore, RoutingChannel, loadCleaveConfig, routerStatuses, serverUrl, type CleaveConfig, type RouterStatus, type ShadowReadStats } from '@cleave/control';
 import { JobProducer, redisConnectionFromUrl } from '@cleave/jobs';
 import { MysqlPools, type ServerPool } from '@cleave/mysql';
+import { requireRedis } from './reachability.js';
 
 /** Options every command accepts. */
 export interface GlobalOptions {
@@ -20,6 +21,7 @@ export class CliContext {
   #store: Promise<ControlStore> | undefined;
   #producer: JobProducer | undefined;
   #routing: { redis: Redis; channel: RoutingChannel } | undefined;
+  #redisChecked: Promise<void> | undefined;
 
   constructor(options: GlobalOptions, env: Record<string, string | undefined> = process.env, cwd = process.cwd()) {
     this.config = loadCleaveConfig({ ...(options.config === undefined ? {} : { file: options.config }), env, cwd });
@@ -49,6 +51,15 @@ export class CliContext {
   /** The routers' shadow reads of a migration, summed (the routing channel in Redis). */
   shadowReads(migrationId: string): Promise<ShadowReadStats> {
     return this.#channel().shadowReadStats(migrationId);
+  }
+
+  /**
+   * Fails fast, naming the Redis address, when Redis cannot be reached (exit 5): its clients retry
+   * for a while and then print their own errors, which name no address.
+   */
+  requireRedis(): Promise<void> {
+    this.#redisChecked ??= requireRedis(this.config.redisUrl);
+    return this.#redisChecked;
   }
 
   /** The routing channel in Redis (the routers' leases, acks and the fence protocol). */

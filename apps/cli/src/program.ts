@@ -148,6 +148,7 @@ export function buildProgram(): Command {
           );
           return;
         }
+        await ctx.requireRedis(); // routers, shadow reads and queues live there
         if (opts.watch) {
           const intervalMs = Number(opts.interval) * 1000;
           const timeoutMs = Number(opts.timeout) * 1000;
@@ -206,6 +207,7 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExamples:\n  cleave cutover split-mail --dry-run\n  cleave cutover split-mail --to reads_switched --reason "soak ok"')
     .action((id: string, opts: { to?: string; dryRun?: boolean; reason?: string; acceptUncapturedWrites?: boolean }) =>
       run(globals(), async (ctx) => {
+        await ctx.requireRedis(); // the lease and the routing channel live there
         const { cutover, close } = await openCutover(ctx);
         try {
           const to = parsePhase(opts.to);
@@ -232,6 +234,7 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExample:\n  cleave rollback split-mail --reason "p99 latency up on the target"')
     .action((id: string, opts: { dryRun?: boolean; reason?: string }) =>
       run(globals(), async (ctx) => {
+        await ctx.requireRedis(); // the lease and the routing channel live there
         const result = await rollbackCommand(ctx, id, { dryRun: Boolean(opts.dryRun), ...(opts.reason === undefined ? {} : { reason: opts.reason }) });
         emit(Boolean(globals().json), result, () => formatCutover(result));
         return exitCodeOfResult(result);
@@ -265,6 +268,7 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExample:\n  cleave finalize split-mail --dry-run\n  cleave finalize split-mail --approve')
     .action((id: string, opts: { approve?: boolean; dryRun?: boolean; acceptUncapturedWrites?: boolean }) =>
       run(globals(), async (ctx) => {
+        await ctx.requireRedis(); // the lease and the routing channel live there
         const result = await finalizeCommand(ctx, id, { approve: Boolean(opts.approve), dryRun: Boolean(opts.dryRun), acceptUncapturedWrites: Boolean(opts.acceptUncapturedWrites) });
         emit(Boolean(globals().json), result, () => formatCutover(result));
         return exitCodeOfResult(result);
@@ -285,6 +289,7 @@ export function buildProgram(): Command {
     )
     .action((id: string, opts: { approve?: boolean; dryRun?: boolean; reason?: string }) =>
       run(globals(), async (ctx) => {
+        await ctx.requireRedis(); // the lease and the routing channel live there
         const { output, exitCode } = await dropArchiveCommand(ctx, id, { approve: Boolean(opts.approve), dryRun: Boolean(opts.dryRun), ...(opts.reason === undefined ? {} : { reason: opts.reason }) });
         emit(Boolean(globals().json), output, () => formatDropArchive(output));
         return exitCode;
@@ -300,6 +305,7 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nTarget tables that existed before cleave start are kept. After writes_switched, roll back first.\nExample:\n  cleave cancel split-mail\n  cleave cancel split-mail --approve')
     .action((id: string, opts: { approve?: boolean; reason?: string }) =>
       run(globals(), async (ctx) => {
+        await ctx.requireRedis(); // the lease and the routing channel live there
         const outcome = await cancelCommand(ctx, id, { approve: Boolean(opts.approve), ...(opts.reason === undefined ? {} : { reason: opts.reason }) });
         emit(Boolean(globals().json), outcome, () => formatCancel(outcome));
         return outcome.outcome === 'approval-required' ? EXIT.refused : EXIT.ok;

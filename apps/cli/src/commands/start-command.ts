@@ -6,7 +6,7 @@ import { DEFAULT_CUTOVER_SETTINGS, GUARD_LOCK_WAIT_SECONDS, guardSides } from '@
 import { denyWrites, ensureTargetTable, readCatalog, removeGuard } from '@cleave/mysql';
 import { requireCaptureSupport } from '@cleave/capture';
 import type { CliContext } from '../cli-context.js';
-import { requireRedis, requireServers } from '../reachability.js';
+import { requireServers } from '../reachability.js';
 
 export function readPlanFile(file: string): Plan {
   let text: string;
@@ -61,7 +61,7 @@ export async function startMigration(ctx: CliContext, planFile: string, options:
   const serverNames = [...new Set([plan.source.server, ...Object.values(plan.targets).map((t) => t.server)])];
   // Everything it will need is reachable before it changes anything (nothing is left half-applied).
   await requireServers(serverNames.map((name) => ({ name, pool: ctx.pool(name) })));
-  await requireRedis(ctx.config.redisUrl);
+  await ctx.requireRedis();
   const source = ctx.pool(plan.source.server, plan.source.database);
   // Binlog capture is checked before anything is created; it is what carries writes made outside the routers.
   if (capture) await requireCaptureSupport(source.promise, plan.source.server);
