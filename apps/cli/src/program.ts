@@ -330,7 +330,9 @@ export function buildProgram(): Command {
       process.exitCode = await runCoordinatorProcess(config === undefined ? {} : { config });
     });
 
+  // Usage errors (an unknown option, a missing argument) of every subcommand too: main() maps them to exit 2.
   program.exitOverride();
+  for (const command of program.commands) command.exitOverride();
   return program;
 }
 
