@@ -100,6 +100,7 @@ export class DryRunSwitcher implements Switcher {
   }
 
   async moveGuard(ctx: ChangeContext): Promise<CheckResult> {
+    this.#do(`start the capture streams that ${ctx.change.to} adds at their servers' binlog ends (before the new primary opens: a router that reads the new phase may write at once)`);
     this.#do(
       `flip the placement guards to ${ctx.change.to}: the old primary's moved tables refuse writes without guard epoch ${ctx.migration.epoch + 1}, the new primary's take every write; on a failure: restore them, unfence, keep epoch ${ctx.migration.epoch}, record aborted`,
     );
@@ -120,7 +121,6 @@ export class DryRunSwitcher implements Switcher {
 
   async flip(ctx: ChangeContext): Promise<MigrationRecord> {
     const { change, migration } = ctx;
-    this.#do(`start the capture streams that ${change.to} adds at their servers' binlog ends (before the flip: a router that reads the new phase may write at once)`);
     this.#do(
       `flip phase ${change.from} -> ${change.to} and epoch ${migration.epoch} -> ${migration.epoch + 1} (compare-and-set on phase and epoch, with the phase_change event)`,
     );

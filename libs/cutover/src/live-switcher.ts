@@ -167,7 +167,10 @@ export class LiveSwitcher implements Switcher {
     const servers = this.#c.servers;
     if (servers === undefined) return { name, status: 'warn', detail: 'this coordinator has no connection to the data servers: the placement guards were not moved' };
     try {
-      const done = await flipGuard(ctx.migration.plan, ctx.migration.id, ctx.change.to, ctx.migration.epoch + 1, servers);
+      // The new phase's streams start before the new primary opens: nothing it takes from then on
+      // (a router that reads the new phase releases its writes by itself) is before them.
+      const aimed = await aimCaptureBeforeFlip(ctx.migration, ctx.change.to, this.#c.store.captureStreams(), servers);
+      const done = [...aimed.map((a) => `capture ${a}`), ...(await flipGuard(ctx.migration.plan, ctx.migration.id, ctx.change.to, ctx.migration.epoch + 1, servers))];
       await this.#c.store.appendEvent(ctx.migration.id, 'note', this.#by(ctx), this.#journal(ctx, { cutover: 'guard', sides: done }));
       return { name, status: 'pass', detail: done.join('; ') };
     } catch (error) {
@@ -191,8 +194,6 @@ export class LiveSwitcher implements Switcher {
 
   async flip(ctx: ChangeContext, details: Record<string, unknown>): Promise<MigrationRecord> {
     await this.#c.lease.check(); // early exit; the store's check of the token below is the guarantee
-    // The new phase's streams start before the flip: routers may release writes once they see it.
-    if (this.#c.servers !== undefined) await aimCaptureBeforeFlip(ctx.migration, ctx.change.to, this.#c.store.captureStreams(), this.#c.servers);
     const after = await this.#c.store.changePhase(
       ctx.migration.id,
       {
