@@ -3,6 +3,7 @@ export { ServicesError } from './services/services-error.js';
 export { servicesUp, servicesDown, servicesStatus, type ServiceReport } from './services/local-services.js';
 export { startMariadb, stopMariadb, mariadbPid, mariadbSocket } from './services/mariadb-instance.js';
 export { ensureBinaries, ensureTools } from './services/binaries.js';
+export { answersPing as redisAnswersPing } from './services/redis-instance.js';
 export type { RequiredTool } from './services/binaries.js';
 export { uniqueName } from './unique-name.js';
 export { createTestDatabases, type TestDatabase, type TestDatabases } from './test-databases.js';

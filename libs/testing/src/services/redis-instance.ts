@@ -14,7 +14,8 @@ const execFileAsync = promisify(execFile);
 const pidFile = (config: ServicesConfig) => path.join(config.redis.dir, 'redis.pid');
 const logFile = (config: ServicesConfig) => path.join(config.redis.dir, 'redis.log');
 
-async function answersPing(config: ServicesConfig): Promise<boolean> {
+/** Whether the Redis of `config` answers a PING now (one connection, no retries). */
+export async function answersPing(config: ServicesConfig): Promise<boolean> {
   const client = new Redis({ host: config.host, port: config.redis.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   client.on('error', () => undefined);
   try {
