@@ -2,7 +2,8 @@ import { Redis } from 'ioredis';
 import { ControlStore, RoutingChannel, loadCleaveConfig, routerStatuses, serverUrl, type CleaveConfig, type RouterStatus, type ShadowReadStats } from '@cleave/control';
 import { JobProducer, redisConnectionFromUrl } from '@cleave/jobs';
 import { MysqlPools, type ServerPool } from '@cleave/mysql';
-import { requireRedis } from './reachability.js';
+import { isUnreachableError } from './cli-errors.js';
+import { requireRedis, requireServers } from './reachability.js';
 
 /** Options every command accepts. */
 export interface GlobalOptions {
@@ -22,6 +23,8 @@ export class CliContext {
   #producer: JobProducer | undefined;
   #routing: { redis: Redis; channel: RoutingChannel } | undefined;
   #redisChecked: Promise<void> | undefined;
+  /** Servers this command opened a pool on, in order: the suspects when a driver error names none. */
+  readonly #used = new Set<string>();
 
   constructor(options: GlobalOptions, env: Record<string, string | undefined> = process.env, cwd = process.cwd()) {
     this.config = loadCleaveConfig({ ...(options.config === undefined ? {} : { file: options.config }), env, cwd });
@@ -30,7 +33,29 @@ export class CliContext {
 
   /** The pool for a named server, on a database. */
   pool(server: string, database?: string): ServerPool {
-    return this.pools.pool(serverUrl(this.config, server).withDatabase(database));
+    const pool = this.pools.pool(serverUrl(this.config, server).withDatabase(database));
+    this.#used.add(server);
+    return pool;
+  }
+
+  /** `host:port` of a named server (never its credentials). */
+  address(server: string): string {
+    return serverUrl(this.config, server).serverKey;
+  }
+
+  /**
+   * A driver's connection error ("Access denied for user …", ECONNREFUSED) names no server. This
+   * probes the servers the command used and returns the error of the first that fails, which names
+   * it (exit 5); any other error comes back as it was.
+   */
+  async nameUnreachable(error: unknown): Promise<unknown> {
+    if (!isUnreachableError(error)) return error;
+    try {
+      await requireServers([...this.#used].map((name) => ({ name, pool: this.pool(name) })));
+    } catch (named) {
+      return named;
+    }
+    return error;
   }
 
   store(): Promise<ControlStore> {

@@ -9,9 +9,9 @@ export const EXIT = {
   badInput: 2,
   /** Refused: the plan does not fit the schema, a precondition failed, or someone else changed it first. */
   refused: 3,
-  /** The migration (or another named thing) does not exist. */
+  /** The migration, or another named thing (a database on a server), does not exist. */
   notFound: 4,
-  /** A server could not be reached. */
+  /** A server could not be reached, or refused cleave's login. */
   unreachable: 5,
 } as const;
 
@@ -33,6 +33,7 @@ const BY_CODE: Partial<Record<CleaveErrorCode, number>> = {
   NOT_FOUND: EXIT.notFound,
   CONNECTION_FAILED: EXIT.unreachable,
   VERIFICATION_FAILED: EXIT.failed,
+  INTERNAL: EXIT.failed,
 };
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'ER_ACCESS_DENIED_ERROR', 'PROTOCOL_CONNECTION_LOST']);

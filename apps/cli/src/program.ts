@@ -1,8 +1,9 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
-import { CleaveError, isCleaveError } from '@cleave/core';
+import { CleaveError, redactCredentials } from '@cleave/core';
 import { CliContext, type GlobalOptions } from './cli-context.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
+import { asCleaveError } from './cli-errors.js';
 import { emit, fmtTime } from './output.js';
 import { startMigration } from './commands/start-command.js';
 import { cancelCommand, formatCancel } from './commands/cancel-command.js';
@@ -26,8 +27,8 @@ Exit codes:
   1  the operation failed, or verification left differences
   2  bad input (plan, config or arguments); nothing was changed
   3  refused (plan does not fit the schema, precondition failed, conflict)
-  4  migration not found
-  5  a server could not be reached
+  4  not found (a migration, or a database on a server)
+  5  a server could not be reached, or refused cleave's login (wrong user or password)
 
 Configuration: servers by name in cleave.config.json ("servers": {"source": "mysql://user:pass@host:3306"})
 or CLEAVE_SERVER_<NAME>=mysql://…; CLEAVE_REDIS_URL; CLEAVE_CONTROL_SERVER / CLEAVE_CONTROL_DATABASE.
@@ -39,15 +40,17 @@ async function run(globals: GlobalOptions, action: (ctx: CliContext) => Promise<
   try {
     ctx = new CliContext(globals);
     process.exitCode = (await action(ctx)) ?? EXIT.ok;
-  } catch (error) {
+  } catch (thrown) {
+    // A driver error that names no server gets the server named; every error gets a code.
+    const error = asCleaveError(ctx === undefined ? thrown : await ctx.nameUnreachable(thrown));
     process.exitCode = exitCodeOf(error);
     if (globals.json) {
-      process.stdout.write(`${JSON.stringify({ error: isCleaveError(error) ? error.toJSON() : { message: (error as Error).message } })}\n`);
+      process.stdout.write(`${JSON.stringify({ error: error.toJSON() })}\n`);
     } else {
-      process.stderr.write(`cleave: ${(error as Error).message}\n`);
-      if (isCleaveError(error) && error.hint) process.stderr.write(`hint: ${error.hint}\n`);
+      process.stderr.write(`cleave: ${redactCredentials(error.message)}\n`);
+      if (error.hint) process.stderr.write(`hint: ${redactCredentials(error.hint)}\n`);
     }
-    if (globals.debug) process.stderr.write(`${(error as Error).stack ?? ''}\n`);
+    if (globals.debug) process.stderr.write(`${redactCredentials((thrown as Error).stack ?? '')}\n`);
   } finally {
     await ctx?.close().catch(() => undefined);
   }

@@ -39,7 +39,7 @@ export async function requireServers(servers: ReadonlyArray<{ readonly name: str
     try {
       await pool.promise.query({ sql: 'SELECT 1', timeout: REACH_TIMEOUT_MS });
     } catch (error) {
-      throw new CleaveError('CONNECTION_FAILED', `cannot reach server ${name}: ${(error as Error).message}`, {
+      throw new CleaveError('CONNECTION_FAILED', `cannot reach server ${name} (${pool.serverKey}): ${(error as Error).message}`, {
         cause: error,
         hint: `Check that server ${name} is up and that its URL (CLEAVE_SERVER_${name.toUpperCase()} or cleave.config.json) and credentials are right; nothing was changed.`,
       });

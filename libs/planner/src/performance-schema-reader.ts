@@ -42,7 +42,7 @@ export function sourceQueryError(error: unknown, server: string, what: string): 
   if (NETWORK.has(code)) {
     return new CleaveError('CONNECTION_FAILED', `cannot reach server "${server}" to read ${what}: ${message}`, {
       cause: error,
-      hint: `Check that server "${server}" is up and that its URL (CLEAVE_SERVER_${server.toUpperCase().replace(/[^A-Z0-9]/g, '_')} or cleave.config.json) is right.`,
+      hint: `Check that server "${server}" is up and that its URL (CLEAVE_SERVER_${server.toUpperCase().replace(/[^A-Z0-9]/g, '_')} or cleave.config.json) and credentials are right.`,
     });
   }
   if (code === 'ER_TABLEACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR' || code === 'ER_SPECIFIC_ACCESS_DENIED_ERROR' || errno === 1142 || errno === 1044) {

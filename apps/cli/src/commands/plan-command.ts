@@ -17,6 +17,7 @@ import {
   type Workload,
 } from '@cleave/planner';
 import type { CliContext } from '../cli-context.js';
+import { requireDatabase } from '../databases.js';
 
 /** Options of `cleave plan`, as commander gives them. */
 export interface PlanCommandOptions {
@@ -114,6 +115,7 @@ export async function planCommand(ctx: CliContext, opts: PlanCommandOptions, pro
   } catch (error) {
     throw sourceQueryError(error, opts.source, `database "${database}"`);
   }
+  await requireDatabase(ctx.pool(opts.source), { server: opts.source, address: ctx.address(opts.source), database }, 'Name the database to split with -d (the server with --source).');
   progress(`reading the catalog of ${database} on ${opts.source}`);
   const catalog = await readCatalog(pool, database);
   let workload: Workload | null = null;

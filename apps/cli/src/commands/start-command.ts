@@ -7,6 +7,7 @@ import { denyWrites, ensureTargetTable, readCatalog, removeGuard } from '@cleave
 import { requireCaptureSupport } from '@cleave/capture';
 import type { CliContext } from '../cli-context.js';
 import { requireServers } from '../reachability.js';
+import { requireDatabase } from '../databases.js';
 
 export function readPlanFile(file: string): Plan {
   let text: string;
@@ -62,6 +63,12 @@ export async function startMigration(ctx: CliContext, planFile: string, options:
   // Everything it will need is reachable before it changes anything (nothing is left half-applied).
   await requireServers(serverNames.map((name) => ({ name, pool: ctx.pool(name) })));
   await ctx.requireRedis();
+  // The driver's "Unknown database 'accounts'" names no server; cleave start creates tables, not databases.
+  await requireDatabase(ctx.pool(plan.source.server), { server: plan.source.server, address: ctx.address(plan.source.server), database: plan.source.database }, `Fix the plan's source, or plan again with -d; nothing was changed.`);
+  for (const [name, t] of Object.entries(plan.targets)) {
+    const create = `Create it (CREATE DATABASE \`${t.database}\` on ${t.server}; cleave start creates the moved tables, not databases), or plan target ${name} on another database (--target ${name}=${t.server}/DATABASE); nothing was changed.`;
+    await requireDatabase(ctx.pool(t.server), { server: t.server, address: ctx.address(t.server), database: t.database }, create);
+  }
   const source = ctx.pool(plan.source.server, plan.source.database);
   // Binlog capture is checked before anything is created; it is what carries writes made outside the routers.
   if (capture) await requireCaptureSupport(source.promise, plan.source.server);
