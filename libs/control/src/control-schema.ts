@@ -3,7 +3,7 @@
  * (default `cleave_control`) on a server the operators choose, usually the source. Every
  * statement is idempotent so that any cleave process may ensure it at start.
  */
-export const CONTROL_SCHEMA_VERSION = 9;
+export const CONTROL_SCHEMA_VERSION = 10;
 
 export const CONTROL_TABLES = [
   `CREATE TABLE IF NOT EXISTS schema_version (
@@ -116,6 +116,17 @@ export const CONTROL_TABLES = [
     catch_up_seq BIGINT UNSIGNED NOT NULL DEFAULT 0,
     updated_at DATETIME(6) NOT NULL,
     PRIMARY KEY (migration_id, stream)
+  ) ENGINE=InnoDB`,
+  // One row per live router (see RouterRegistry): the registry no router configuration can hide from.
+  `CREATE TABLE IF NOT EXISTS routers (
+    router_id VARCHAR(191) NOT NULL PRIMARY KEY,
+    service VARCHAR(191) NOT NULL,
+    routing_prefix VARCHAR(191) NULL,
+    host VARCHAR(255) NOT NULL,
+    pid INT UNSIGNED NOT NULL,
+    started_at DATETIME(6) NOT NULL,
+    heartbeat_at DATETIME(6) NOT NULL,
+    KEY idx_routers_heartbeat (heartbeat_at)
   ) ENGINE=InnoDB`,
 ] as const;
 

@@ -31,6 +31,19 @@ describe('ControlStore', () => {
     await expect(ControlStore.open({ pool, database: dbs().name })).resolves.toBeInstanceOf(ControlStore);
   });
 
+  it('registers routers with a heartbeat on the server clock: live while it beats, gone when it stops or deregisters', async () => {
+    const registry = store.routers();
+    await registry.heartbeat({ routerId: 'r-live', service: 'accounts', routingPrefix: 'cleave:', host: 'h1', pid: 11 });
+    await registry.heartbeat({ routerId: 'r-quiet', service: 'billing', routingPrefix: null, host: 'h2', pid: 12 });
+    await registry.heartbeat({ routerId: 'r-live', service: 'accounts', routingPrefix: 'cleave:', host: 'h1', pid: 11 }); // a second beat: still one row
+    // r-quiet stopped beating a minute ago (its last heartbeat moved back, as time would).
+    await pool.query(`UPDATE ${dbs().name}.routers SET heartbeat_at = UTC_TIMESTAMP(6) - INTERVAL 60 SECOND WHERE router_id = 'r-quiet'`);
+    expect((await registry.live()).map((r) => [r.routerId, r.service, r.routingPrefix, r.host, r.pid])).toEqual([['r-live', 'accounts', 'cleave:', 'h1', 11]]);
+    expect((await registry.live(120)).map((r) => r.routerId)).toEqual(['r-live', 'r-quiet']);
+    await registry.deregister('r-live');
+    expect(await registry.live()).toEqual([]);
+  });
+
   it('creates a migration in phase planned with a created event, and refuses a second of the same name', async () => {
     const m = await store.createMigration(plan('split-mail'), { actor: 'test' });
     expect(m).toMatchObject({ name: 'split-mail', phase: 'planned', epoch: 1 });

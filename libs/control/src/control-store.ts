@@ -17,6 +17,7 @@ import type {
 } from './records.js';
 import { StaleCoordinatorError } from './stale-coordinator-error.js';
 import { CaptureStreams, type BinlogCoordinate } from './capture-streams.js';
+import { RouterRegistry } from './router-registry.js';
 import { FORWARD_STREAM } from './capture-coordinates.js';
 
 /** Construction settings of {@link ControlStore}. */
@@ -174,6 +175,11 @@ export class ControlStore {
   /** The migrations' binlog capture streams: checkpoints and leases. */
   captureStreams(): CaptureStreams {
     return new CaptureStreams(this.#pool, this.#captureLocation);
+  }
+
+  /** The routers registered in this store (their heartbeats). */
+  routers(): RouterRegistry {
+    return new RouterRegistry(this.#pool, { database: this.#dbName, table: 'routers' });
   }
 
   // ---- migrations -------------------------------------------------------------------------

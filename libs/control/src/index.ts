@@ -4,6 +4,8 @@ export { StaleCoordinatorError } from './stale-coordinator-error.js';
 export { CAPTURE_STREAM_STATES, CaptureStreams } from './capture-streams.js';
 export { FORWARD_STREAM, compareCoordinates, currentCoordinate, formatCoordinate, reverseStream, streamServer, streamsForPhase, targetServers } from './capture-coordinates.js';
 export type { BinlogCoordinate, CaptureLease, CaptureProgress, CaptureStreamRecord, CaptureStreamState } from './capture-streams.js';
+export { ROUTER_STORE_HEARTBEAT_MS, ROUTER_STORE_LIVE_SECONDS, RouterRegistry } from './router-registry.js';
+export type { RouterRegistration, StoredRouter } from './router-registry.js';
 export { CONTROL_COLUMN_UPGRADES, CONTROL_SCHEMA_VERSION, CONTROL_TABLES } from './control-schema.js';
 export type { Queryable, TransactionalQueryable } from './queryable.js';
 export * from './records.js';

@@ -14,6 +14,7 @@ export type CutoverStore = Pick<
   | 'claimCoordinator'
   | 'coordinatorToken'
   | 'captureStreams'
+  | 'routers'
 >;
 
 /** The few mysql2 methods the cutover needs on a data server (replica status, table renames). */

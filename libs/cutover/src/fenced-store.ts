@@ -17,6 +17,7 @@ export function fencedStore(store: CutoverStore, lease: { readonly token: number
     openShadowFailures: (id, limit) => store.openShadowFailures(id, limit),
     coordinatorToken: (id) => store.coordinatorToken(id),
     captureStreams: () => store.captureStreams(),
+    routers: () => store.routers(),
     claimCoordinator: (id, claim) => store.claimCoordinator(id, claim),
     appendEvent: (id, kind, by, details, explicit) => store.appendEvent(id, kind, by, details, explicit ?? fence),
     changePhase: (id, change, by) => store.changePhase(id, { fence, ...change }, by),

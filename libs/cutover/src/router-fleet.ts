@@ -11,6 +11,8 @@ import type { AckCondition, AckWaitResult, FenceRecord, HeldWritesSummary, Route
  * const fleet: RouterFleet = new RoutingChannel({ redis, prefix: 'cleave:' });
  */
 export interface RouterFleet {
+  /** The channel's key prefix (`RoutingChannel.prefix`): compared with the one the migration was started on. */
+  readonly prefix?: string;
   /** Routers whose lease is current. */
   liveRouters(): Promise<RouterInfo[]>;
   /** Every router's last ack for a migration. */

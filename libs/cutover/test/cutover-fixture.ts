@@ -90,7 +90,8 @@ export async function openFixture(dbs: TestDatabases) {
       moves: [{ kind: 'tables', tables, to: 'keys' }],
     });
     const capture = options.capture === true ? { capture: { server: 'source', from: await currentCoordinate(source, 'source') } } : {};
-    const m = await store.createMigration(plan, { actor: 'test' }, capture);
+    // Recorded as `cleave start` records it: the channel its routers listen on.
+    const m = await store.createMigration(plan, { actor: 'test' }, { ...capture, routingPrefix: dbs.redisPrefix });
     await store.changePhase(m.id, { from: 'planned', to: 'dual_write' }, { actor: 'test' });
     for (const t of tables) {
       await store.registerBackfillTable(m.id, t, 'keys', 10);

@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { isCleaveError } from '@cleave/core';
 import { createSampleAccounts, useTestDatabases } from '@cleave/testing';
-import { CoordinatorLeases, PreconditionFailedError } from '../src/index.js';
+import { RoutingChannel } from '@cleave/control';
+import { CoordinatorLeases, PreconditionFailedError, phaseChange } from '../src/index.js';
 import { openFixture, startFakeRouter, type FakeRouter } from './cutover-fixture.js';
 
 describe('Cutover (real control store, real Redis routing channel)', () => {
@@ -40,6 +41,45 @@ describe('Cutover (real control store, real Redis routing channel)', () => {
     expect(refused).toHaveLength(1);
     expect(refused[0]!.reason).toContain('shadow-failures-repaired');
     expect((await fx.store.getMigration(plan.id)).phase).toBe('dual_write');
+  });
+
+  it('counts routers the control store knows: one on another channel prefix refuses the switch, naming it, until it is gone', async () => {
+    const m = await fx.readyMigration('store-routers', ['user_settings']);
+    const heard = await startFakeRouter(fx.redis, dbs().redisPrefix, fx.store, m.id, `${m.id}-heard`);
+    onTestFinished(() => heard.stop());
+    const registry = fx.store.routers();
+    // A router of another service configured with another queue prefix: it reads the migrations
+    // from this store but listens on a channel no fence of this migration is sent to.
+    await registry.heartbeat({ routerId: `${m.id}-deaf`, service: 'billing', routingPrefix: 'other:', host: 'billing-1', pid: 4242 });
+    try {
+      const error = await fx.cutover().change(m.id, { to: 'verified' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PreconditionFailedError);
+      expect((error as PreconditionFailedError).failed).toEqual(['all-routers-acked']);
+      expect((error as Error).message).toContain(`${m.id}-deaf of billing on billing-1 pid 4242 (channel prefix "other:")`);
+      expect((await fx.store.getMigration(m.id)).phase).toBe('dual_write');
+    } finally {
+      await registry.deregister(`${m.id}-deaf`);
+    }
+    // A coordinator on another channel would fence nobody: refused, naming the prefix to use.
+    const elsewhere = new RoutingChannel({ redis: fx.redis, prefix: 'elsewhere:' });
+    try {
+      const error = await fx.cutover({ fleet: elsewhere }).change(m.id, { to: 'verified' }).catch((e: unknown) => e);
+      expect((error as PreconditionFailedError).failed).toEqual(['all-routers-acked']);
+      expect((error as Error).message).toContain(`run it with the queue prefix "${dbs().redisPrefix.replace(/:$/, '')}"`);
+    } finally {
+      await elsewhere.close();
+    }
+    // A router on this prefix with no lease here (stopped or paused since its last store heartbeat):
+    // the switch goes ahead without it, as with a lapsed lease, and says so.
+    await registry.heartbeat({ routerId: `${m.id}-paused`, service: 'accounts', routingPrefix: dbs().redisPrefix, host: 'accounts-2', pid: 77 });
+    try {
+      const c = fx.cutover();
+      const checks = await c.evaluate(await fx.store.getMigration(m.id), phaseChange('dual_write', 'verified'));
+      expect(checks.find((x) => x.name === 'all-routers-acked')).toMatchObject({ status: 'warn', detail: expect.stringContaining(`${m.id}-paused of accounts on accounts-2 pid 77`) });
+      expect((await c.change(m.id, { to: 'verified' })).to).toBe('verified');
+    } finally {
+      await registry.deregister(`${m.id}-paused`);
+    }
   });
 
   it('walks the whole table with 3 routers: fenced switch, rollback, switch again, finalize with approval and archive', async () => {

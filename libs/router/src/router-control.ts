@@ -5,6 +5,7 @@ import { HeldWriteTally, type ClosedFence } from './held-write-tally.js';
 import { RoutingTable, type RoutedMigration } from './routing-table.js';
 import { ShadowReadTally } from './shadow-read-tally.js';
 import type { RouterLog } from './router-config.js';
+import { StoreRegistration, canRegister } from './store-registration.js';
 
 /** Where the router reads the migrations from: a `ControlStore` fits. */
 export interface MigrationSource {
@@ -77,6 +78,7 @@ export class RouterControl {
   #timers: NodeJS.Timeout[] = [];
   #unsubscribe: (() => Promise<void>) | undefined;
   #closed = false;
+  #registration: StoreRegistration | undefined;
   #reloading: Promise<void> | undefined;
   #lastError: string | null = null;
   /** Shadow reads compared by this router (the shadow reader counts here). */
@@ -144,6 +146,11 @@ export class RouterControl {
     // Subscribed before the first load: a switch between the two is not missed until the next poll.
     if (channel !== undefined) this.#unsubscribe = await channel.subscribe((message) => this.#onMessage(message));
     await this.#reload();
+    // Registered in the control store too: a coordinator counts this router whatever Redis it uses.
+    if (canRegister(this.#config.store)) {
+      this.#registration = new StoreRegistration(this.#config.store, { routerId: this.#config.routerId, service: this.#config.service, routingPrefix: channel?.prefix ?? null }, this.#config.log);
+      await this.#registration.start();
+    }
     if (channel !== undefined) {
       await this.#heartbeat();
       await this.#pollFences();
@@ -167,6 +174,7 @@ export class RouterControl {
     await this.#unsubscribe?.().catch(() => undefined);
     await this.#publishShadowReads();
     await this.#config.channel?.deregisterRouter(this.#config.routerId).catch(() => undefined);
+    await this.#registration?.stop();
   }
 
   #every(ms: number, fn: () => Promise<void>): void {
