@@ -35,9 +35,6 @@ const dialect = new CleaveDialect({
   failures: store,
   channel,
   service: 'demo-account-service',
-  leaseTtlMs: 3_000,
-  pollMs: 500,
-  holdTimeoutMs: 30_000,
   log: (entry) => {
     if (entry.level === 'warn' || entry.level === 'error') print({ type: 'router-log', ...entry });
   },

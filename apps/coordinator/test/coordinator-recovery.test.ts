@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import { Redis } from 'ioredis';
-import { parsePlan } from '@cleave/core';
+import { parsePlan, SOURCE_CONDITION_FLAG } from '@cleave/core';
 import { ControlStore, RoutingChannel, type MigrationRecord } from '@cleave/control';
 import { cleaveEnv, controlDatabase, createSampleAccounts, spawnUntilReady, useTestDatabases, type ReadyProcess } from '@cleave/testing';
 
@@ -59,7 +59,7 @@ describe('a coordinator killed mid-switch is replaced by the coordinator service
   let store: ControlStore;
   let redis: Redis;
   let channel: RoutingChannel;
-  const env = () => cleaveEnv(dbs(), { CLEAVE_COORDINATOR_LEASE_MS: '1000', CLEAVE_COORDINATOR_POLL_MS: '200', CLEAVE_COORDINATOR_PORT: '0' });
+  const env = () => cleaveEnv(dbs(), { CLEAVE_COORDINATOR_PORT: '0' }) // the service's default lease and polling;
 
   beforeAll(async () => {
     for (const server of ['source', 'target1'] as const) await createSampleAccounts(await dbs().admin(server)); // both sides, as `cleave start` leaves them
@@ -103,9 +103,9 @@ describe('a coordinator killed mid-switch is replaced by the coordinator service
     });
 
   const startService = (): Promise<ReadyProcess> =>
-    spawnUntilReady(process.execPath, ['--import', TSX, MAIN], { env: env(), cwd: ROOT, ready: (o) => o.includes('"coordinator ready"') });
+    spawnUntilReady(process.execPath, [SOURCE_CONDITION_FLAG, '--import', TSX, MAIN], { env: env(), cwd: ROOT, ready: (o) => o.includes('"coordinator ready"') });
 
-  it('killed between fence and flip: the successor aborts, the old epoch stays, the fence is lifted; SIGTERM stops it cleanly', async () => {
+  it('killed between fence and flip: the successor aborts, the old epoch stays, the fence is lifted; SIGTERM stops it cleanly', { timeout: 120_000 }, async () => {
     const m = await migrationInReadsSwitched('crash-before-flip');
     const routers = [await fakeRouter(redis, dbs().redisPrefix, store, m.id, 'r1'), await fakeRouter(redis, dbs().redisPrefix, store, m.id, 'r2')];
     await killedAt(m.id, 'fence-acked');
@@ -124,7 +124,7 @@ describe('a coordinator killed mid-switch is replaced by the coordinator service
     expect(service.output()).toContain('"coordinator stopped"');
   });
 
-  it('killed between flip and unfence: the successor finishes the change (acks, unfence, done)', async () => {
+  it('killed between flip and unfence: the successor finishes the change (acks, unfence, done)', { timeout: 120_000 }, async () => {
     const m = await migrationInReadsSwitched('crash-after-flip');
     const routers = [await fakeRouter(redis, dbs().redisPrefix, store, m.id, 'r3'), await fakeRouter(redis, dbs().redisPrefix, store, m.id, 'r4')];
     await killedAt(m.id, 'flipped');
@@ -143,7 +143,7 @@ describe('a coordinator killed mid-switch is replaced by the coordinator service
     }
   });
 
-  it('a rerun of a rollback killed after its flip finishes that rollback and goes no further back', async () => {
+  it('a rerun of a rollback killed after its flip finishes that rollback and goes no further back', { timeout: 120_000 }, async () => {
     const m = await migrationInReadsSwitched('rerun-after-flip');
     const routers = [await fakeRouter(redis, dbs().redisPrefix, store, m.id, 'r5')];
     try {

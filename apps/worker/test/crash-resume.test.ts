@@ -6,6 +6,19 @@ import { cleaveEnv, createSampleAccounts, hexRows, seedSampleAccounts, useTestDa
 import { startDualWriters } from './dual-writers.js';
 import { cleave, openStore, startWorker, waitUntil } from './e2e-helpers.js';
 
+/** Resolves with `work`, or fails naming what did not happen within `ms`. */
+async function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 describe('a worker killed with SIGKILL mid-backfill, under concurrent dual writes', () => {
   const dbs = useTestDatabases('crash resume');
 
@@ -114,9 +127,9 @@ describe('a worker stopped with SIGTERM mid-backfill', () => {
     const { store, close } = await openStore(dbs());
     try {
       await waitUntil('some committed chunks', async () => (await store.segments(id)).some((s) => s.rowsCopied > 0), 60_000, 50);
-      const stopping = Date.now();
-      expect(await first.stop('SIGTERM')).toBe(0);
-      expect(Date.now() - stopping).toBeLessThan(10_000);
+      // A hang guard, not a timing claim: in-flight chunks finish and checkpoint, then the worker exits.
+      const exit = await withDeadline(first.stop('SIGTERM'), 30_000, 'the worker to exit after SIGTERM').finally(() => first.stop('SIGKILL'));
+      expect(exit).toBe(0);
       expect(first.output()).toContain('released on shutdown');
       const before = await store.segments(id);
       expect(before.some((s) => s.state !== 'done')).toBe(true);

@@ -76,8 +76,6 @@ describe('routers report shadow reads and held writes to the control plane (real
       store: { listMigrations: async () => (await store.listMigrations()).filter((m) => m.id === migration.id) },
       failures: store,
       channel: routerChannel,
-      leaseTtlMs: 1_000,
-      pollMs: 500,
       shadowReads: { sampleRate: 1 },
     });
     const db = new Kysely<DB>({ dialect });
@@ -92,11 +90,10 @@ describe('routers report shadow reads and held writes to the control plane (real
     new Cutover({
       store,
       fleet: channel,
-      leases: new CoordinatorLeases({ redis, prefix: prefix(), ttlMs: 2_000 }),
+      leases: new CoordinatorLeases({ redis, prefix: prefix() }),
       actor: 'test',
       servers: (name) => pools.pool(parseConnectionUrl(name === 'source' ? dbs().source.url : dbs().target1.url)).promise,
       shadowReads: shadowReadSource(channel),
-      settings: { fenceAckTimeoutMs: 5_000, epochAckTimeoutMs: 5_000, fenceTtlMs: 20_000 },
       ...overrides,
     });
 

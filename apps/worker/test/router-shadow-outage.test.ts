@@ -83,8 +83,6 @@ describe('shadow outage: the shadow mariadbd stops during dual writes (private i
         store,
         failures: store,
         journalPath: path.join(dir, 'journal.jsonl'),
-        pollMs: 60_000,
-        shadowTimeoutMs: 1_000,
       }),
     });
     const errors: string[] = [];
@@ -108,7 +106,7 @@ describe('shadow outage: the shadow mariadbd stops during dual writes (private i
       await sleep(800);
       const beforeOutage = writes;
       await stopMariadb(config.mariadb[1]!);
-      await sleep(1_500);
+      await sleep(2_500); // longer than the router's default shadow timeout (2 s)
       const duringOutage = writes - beforeOutage;
       await startMariadb(ensureBinaries(process.env, () => undefined), config, config.mariadb[1]!);
       await sleep(800);
