@@ -1,8 +1,10 @@
 import { isCleaveError } from '@cleave/core';
 import type { ControlStore } from '@cleave/control';
 import type { Cutover, RecoveryResult } from '@cleave/cutover';
+import type { Logger } from '@cleave/logging';
 
-export type CoordinatorLog = (entry: Record<string, unknown> & { msg: string }) => void;
+/** The log lines the service writes (a pino logger: the coordinator's is from @cleave/logging). */
+export type CoordinatorLog = Pick<Logger, 'info' | 'warn'>;
 
 /**
  * The coordinator service: every `pollMs` it looks for changes whose coordinator died (a journal
@@ -15,15 +17,17 @@ export class CoordinatorService {
   readonly #cutover: Cutover;
   readonly #pollMs: number;
   readonly #log: CoordinatorLog;
+  readonly #onRecovered: (migrationName: string, result: RecoveryResult) => void;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
 
-  constructor(config: { store: ControlStore; cutover: Cutover; pollMs: number; log: CoordinatorLog }) {
+  constructor(config: { store: ControlStore; cutover: Cutover; pollMs: number; log: CoordinatorLog; onRecovered?: (migrationName: string, result: RecoveryResult) => void }) {
     this.#store = config.store;
     this.#cutover = config.cutover;
     this.#pollMs = config.pollMs;
     this.#log = config.log;
+    this.#onRecovered = config.onRecovered ?? (() => undefined);
   }
 
   start(): void {
@@ -48,15 +52,16 @@ export class CoordinatorService {
           const r = await this.#cutover.recover(m.id);
           if (r !== null) {
             done.push(r);
-            this.#log({ msg: 'recovered an interrupted change', migration: m.name, ...r });
+            this.#onRecovered(m.name, r);
+            this.#log.info({ migration: m.name, ...r }, 'recovered an interrupted change');
           }
         } catch (error) {
           if (isCleaveError(error, 'CONFLICT')) continue; // another coordinator has it
-          this.#log({ msg: 'recovery failed', migration: m.name, error: (error as Error).message });
+          this.#log.warn({ migration: m.name, err: (error as Error).message }, 'recovery failed');
         }
       }
     } catch (error) {
-      this.#log({ msg: 'sweep failed', error: (error as Error).message });
+      this.#log.warn({ err: (error as Error).message }, 'sweep failed');
     }
     return done;
   }

@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from '@cleave/logging';
 import type { Pool } from 'mysql2/promise';
 import { runCaptureStream, type CaptureProgressEvent } from '@cleave/capture';
 import { streamsForPhase, type ControlStore, type MigrationRecord } from '@cleave/control';
@@ -11,7 +11,8 @@ export interface CaptureSupervisorDeps {
   readonly urls: (name: string) => ConnectionUrl;
   readonly owner: string;
   readonly log: Logger;
-  readonly onProgress?: (event: CaptureProgressEvent) => void;
+  /** Each checkpoint's progress, with the migration's name (the `migration` label of the metrics). */
+  readonly onProgress?: (event: CaptureProgressEvent, migrationName: string) => void;
   /** How often it looks for streams to run. @defaultValue 1000 */
   readonly pollMs?: number;
 }
@@ -84,7 +85,7 @@ export class CaptureSupervisor {
       urls: this.#deps.urls,
       signal: abort.signal,
       log: (level, message, details) => log[level](details ?? {}, message),
-      ...(this.#deps.onProgress === undefined ? {} : { onProgress: this.#deps.onProgress }),
+      ...(this.#deps.onProgress === undefined ? {} : { onProgress: (event: CaptureProgressEvent) => this.#deps.onProgress?.(event, migration.name) }),
     })
       .then((end) => {
         if (end !== 'busy') log.info({ end }, `capture stream ${stream} ended: ${end}`);

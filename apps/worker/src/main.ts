@@ -1,21 +1,30 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
-import { pino } from 'pino';
 import { isCleaveError } from '@cleave/core';
 import { Redis } from 'ioredis';
-import { RoutingChannel, resolveCleaveConfig, routerStatuses } from '@cleave/control';
+import { RoutingChannel, loadCleaveConfig, routerStatuses, type CleaveConfig } from '@cleave/control';
 import { redisConnectionFromUrl } from '@cleave/jobs';
+import { createLogger, type Logger } from '@cleave/logging';
 import { openCutoverActions } from './ui/cutover-actions.js';
 import { startDashboard } from './ui/dashboard-server.js';
 import { WorkerHost } from './worker-host.js';
-import { readWorkerSettings } from './worker-settings.js';
+import { readWorkerSettings, type WorkerSettings } from './worker-settings.js';
+import { settingsFailure } from './startup-failure.js';
 
-const log = pino({ base: { app: 'cleave-worker', pid: process.pid } });
+let log: Logger;
+let settings: WorkerSettings;
+let config: CleaveConfig;
+try {
+  settings = readWorkerSettings(process.argv, process.env);
+  config = loadCleaveConfig(settings.configFile === undefined ? {} : { file: settings.configFile });
+  log = createLogger({ name: 'cleave-worker' });
+} catch (error) {
+  const failure = settingsFailure(error);
+  if (failure === undefined) throw error;
+  if (failure.message !== undefined) process.stderr.write(`cleave worker: ${failure.message}\n`);
+  process.exit(failure.exitCode);
+}
 
 try {
-  const settings = readWorkerSettings(process.argv, process.env);
-  const file = settings.configFile ?? (existsSync('cleave.config.json') ? 'cleave.config.json' : undefined);
-  const config = resolveCleaveConfig(file ? JSON.parse(readFileSync(file, 'utf8')) : {}, process.env, file ?? 'environment');
   const host = new WorkerHost(config, settings, log.child({ workerId: settings.workerId }));
   await host.start();
   const connection = redisConnectionFromUrl(config.redisUrl);
@@ -25,10 +34,6 @@ try {
   const channel = new RoutingChannel({ redis, prefix: `${config.queuePrefix}:` });
   const routers = (migrationId: string) => routerStatuses(channel, migrationId);
   const shadowReads = (migrationId: string) => channel.shadowReadStats(migrationId);
-  host.metrics.setShadowReadSource(async () => {
-    const stats = await Promise.all((await host.store.listMigrations()).map(async (m) => ({ migration: m.id, ...(await shadowReads(m.id)) })));
-    return stats.filter((s) => s.routers.length > 0);
-  });
   const token = process.env['CLEAVE_UI_TOKEN'];
   // Phase changes from the UI only when a token is configured (read-only otherwise).
   const actions = token
@@ -61,6 +66,9 @@ try {
   };
   process.once('SIGTERM', shutdown).once('SIGINT', shutdown);
 } catch (error) {
-  log.fatal({ code: isCleaveError(error) ? error.code : undefined, hint: isCleaveError(error) ? error.hint : undefined }, (error as Error).message);
-  process.exit(isCleaveError(error) && error.code === 'CONFIG_INVALID' ? 2 : 1);
+  // A configuration problem found while starting (a server the control store names is not configured).
+  const failure = settingsFailure(error);
+  if (failure?.message !== undefined) process.stderr.write(`cleave worker: ${failure.message}\n`);
+  else log.fatal({ err: error, code: isCleaveError(error) ? error.code : undefined, hint: isCleaveError(error) ? error.hint : undefined }, 'worker failed to start');
+  process.exit(failure?.exitCode ?? 1);
 }

@@ -6,11 +6,22 @@ import type { WorkerSettings } from './worker-settings.js';
 /** Milliseconds a migration's gate keeps polling after its last job ended (the next job of it reuses it). */
 const IDLE_CLOSE_MS = 5_000;
 
+interface OpenGate {
+  readonly gate: ThrottleGate;
+  /** The migration's name (the metrics' `migration` label). */
+  readonly migration: string;
+  readonly throttlers: readonly string[];
+  /** Throttled milliseconds per throttler already handed to the metrics. */
+  readonly drained: Map<string, number>;
+}
+
 interface GateEntry {
-  readonly gate: Promise<ThrottleGate>;
+  readonly gate: Promise<OpenGate>;
   users: number;
   idle: NodeJS.Timeout | undefined;
 }
+
+type ThrottledDelta = { migration: string; throttler: string; ms: number };
 
 /**
  * One throttle gate per migration (its source and targets differ), created when a job of it starts
@@ -23,6 +34,9 @@ export class MigrationGates {
   readonly #servers: (name: string) => Pool;
   readonly #settings: WorkerSettings;
   readonly #onChange: (migrationId: string, state: ThrottleGate['state']) => void;
+  readonly #opened = new Map<string, OpenGate>();
+  /** Throttled time of gates closed since the last drain. */
+  #closedDeltas: ThrottledDelta[] = [];
 
   constructor(store: ControlStore, servers: (name: string) => Pool, settings: WorkerSettings, onChange: (migrationId: string, state: ThrottleGate['state']) => void) {
     this.#store = store;
@@ -34,6 +48,19 @@ export class MigrationGates {
   /** Migrations whose gate is open (polling). */
   get open(): string[] {
     return [...this.#gates.keys()];
+  }
+
+  /** Each open gate's throttlers and which of them hold the copy now (the `cleave_throttled` gauge). */
+  throttling(): Array<{ migration: string; throttlers: readonly string[]; active: string[] }> {
+    return [...this.#opened.values()].map((g) => ({ migration: g.migration, throttlers: g.throttlers, active: g.gate.state.reasons.map((r) => r.name) }));
+  }
+
+  /** Throttled milliseconds per migration and throttler since the previous call (`cleave_throttled_seconds_total`). */
+  drainThrottledMs(): ThrottledDelta[] {
+    const deltas = this.#closedDeltas;
+    this.#closedDeltas = [];
+    for (const g of this.#opened.values()) deltas.push(...drain(g));
+    return deltas.filter((d) => d.ms > 0);
   }
 
   /** Runs one job of the migration with its gate. */
@@ -51,7 +78,7 @@ export class MigrationGates {
     clearTimeout(held.idle);
     held.users += 1;
     try {
-      return await job(await held.gate);
+      return await job((await held.gate).gate);
     } finally {
       held.users -= 1;
       if (held.users === 0) {
@@ -64,11 +91,15 @@ export class MigrationGates {
   async #retire(migrationId: string, entry: GateEntry): Promise<void> {
     if (entry.users > 0 || this.#gates.get(migrationId) !== entry) return;
     this.#gates.delete(migrationId);
-    await (await entry.gate.catch(() => null))?.close();
+    const open = await entry.gate.catch(() => null);
+    if (open === null) return;
+    await open.gate.close();
+    this.#opened.delete(migrationId);
+    this.#closedDeltas.push(...drain(open));
   }
 
-  async #create(migrationId: string): Promise<ThrottleGate> {
-    const { plan } = await this.#store.getMigration(migrationId);
+  async #create(migrationId: string): Promise<OpenGate> {
+    const { plan, name } = await this.#store.getMigration(migrationId);
     const throttlers: Throttler[] = [];
     if (this.#settings.maxSourceThreadsRunning > 0) {
       throttlers.push(new ThreadsRunningThrottler({ db: this.#servers(plan.source.server), maxThreadsRunning: this.#settings.maxSourceThreadsRunning, server: plan.source.server }));
@@ -88,13 +119,25 @@ export class MigrationGates {
       onChange: (state) => this.#onChange(migrationId, state),
     });
     await gate.start();
-    return gate;
+    const open: OpenGate = { gate, migration: name, throttlers: throttlers.map((t) => t.name), drained: new Map() };
+    this.#opened.set(migrationId, open);
+    return open;
   }
 
   async close(): Promise<void> {
     for (const entry of this.#gates.values()) clearTimeout(entry.idle);
     const gates = await Promise.allSettled([...this.#gates.values()].map((e) => e.gate));
     this.#gates.clear();
-    await Promise.all(gates.map((g) => (g.status === 'fulfilled' ? g.value.close() : undefined)));
+    this.#opened.clear();
+    await Promise.all(gates.map((g) => (g.status === 'fulfilled' ? g.value.gate.close() : undefined)));
   }
+}
+
+/** The gate's throttled time not handed to the metrics yet, per throttler. */
+function drain(open: OpenGate): ThrottledDelta[] {
+  return Object.entries(open.gate.throttledMs()).map(([throttler, total]) => {
+    const ms = total - (open.drained.get(throttler) ?? 0);
+    open.drained.set(throttler, total);
+    return { migration: open.migration, throttler, ms };
+  });
 }

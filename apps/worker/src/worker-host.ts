@@ -1,5 +1,5 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Logger } from 'pino';
+import type { Logger } from '@cleave/logging';
 import type { Pool } from 'mysql2/promise';
 import { copySegment, isPermanentBackfillError, splitTable } from '@cleave/backfill';
 import { isCleaveError } from '@cleave/core';
@@ -38,6 +38,8 @@ export class WorkerHost {
   readonly metrics = new WorkerMetrics({
     connectionsByServer: () => Object.fromEntries(Object.entries(this.pools.stats().servers).map(([k, s]) => [k, s.connectionsOpened])),
     activeJobs: () => this.#active,
+    throttling: () => this.#gates?.throttling() ?? [],
+    drainThrottledMs: () => this.#gates?.drainThrottledMs() ?? [],
   });
 
   constructor(config: CleaveConfig, settings: WorkerSettings, log: Logger) {
@@ -76,9 +78,9 @@ export class WorkerHost {
       urls: (name) => serverUrl(this.#config, name),
       owner: this.settings.workerId,
       log: this.#log,
-      onProgress: (event) => {
-        this.metrics.captureChangesApplied.inc({ migration: event.migrationId, stream: event.stream }, event.applied);
-        if (event.lagMs !== null) this.metrics.captureLagSeconds.set({ migration: event.migrationId, stream: event.stream }, event.lagMs / 1000);
+      onProgress: (event, migration) => {
+        this.metrics.captureChangesApplied.inc({ migration, stream: event.stream }, event.applied);
+        if (event.lagMs !== null) this.metrics.captureLagSeconds.set({ migration, stream: event.stream }, event.lagMs / 1000);
       },
     });
     this.#capture.start();
@@ -148,11 +150,14 @@ export class WorkerHost {
     const store = this.#store!;
     const producer = this.#producer!;
     // `cleave cancel` removes the queued jobs; one already taken, or retried, ends here.
-    if ((await store.getMigration(payload.migrationId)).cancelledAt !== null) {
+    const migration = await store.getMigration(payload.migrationId);
+    // Metrics carry the migration's name, as the coordinator's do.
+    const labels = { migration: migration.name };
+    if (migration.cancelledAt !== null) {
       log.info('skipped: the migration is cancelled');
       return { skipped: 'cancelled' };
     }
-    const base = { store, servers: this.servers, owner: this.settings.workerId, signal: this.#abort.signal, log: (e: { level: 'debug' | 'info' | 'warn'; message: string }) => log[e.level](e, e.message) };
+    const base = { store, servers: this.servers, owner: this.settings.workerId, signal: this.#abort.signal, log: ({ level, message, ...fields }: { level: 'debug' | 'info' | 'warn'; message: string }) => log[level](fields, message) };
     switch (name) {
       case 'split-table': {
         const p = payload as JobPayloads['split-table'];
@@ -170,8 +175,8 @@ export class WorkerHost {
             niceRatio: this.settings.niceRatio,
             bulkInsert: this.settings.bulkInsert,
             onProgress: (progress) => {
-              this.metrics.rowsCopied.inc({ migration: p.migrationId, unit: p.table }, progress.chunkRows);
-              this.metrics.chunkSeconds.observe({ migration: p.migrationId }, progress.chunkMs / 1000);
+              this.metrics.rowsCopied.inc({ ...labels, table: p.table }, progress.chunkRows);
+              this.metrics.chunkSeconds.observe(labels, progress.chunkMs / 1000);
             },
           }),
         );
@@ -184,15 +189,15 @@ export class WorkerHost {
       case 'verify-migration': {
         const p = payload as JobPayloads['verify-migration'];
         const result = await runVerifyJob(p, { store, servers: this.servers, actor: this.settings.workerId, signal: this.#abort.signal });
-        this.metrics.verifyRowsChecked.inc({ migration: p.migrationId }, result.rowsChecked);
-        this.metrics.verifyDifferences.inc({ migration: p.migrationId }, result.rowsDiffering);
-        this.metrics.verifyRepairs.inc({ migration: p.migrationId }, result.rowsRepaired);
+        this.metrics.verifyRowsChecked.inc(labels, result.rowsChecked);
+        this.metrics.verifyDifferences.inc(labels, result.rowsDiffering);
+        this.metrics.verifyRepairs.inc(labels, result.rowsRepaired);
         return result;
       }
       case 'repair-shadow-failures': {
         const p = payload as JobPayloads['repair-shadow-failures'];
         const report = await repairShadowFailures(p.migrationId, { store, servers: this.servers });
-        this.metrics.verifyRepairs.inc({ migration: p.migrationId }, report.keys);
+        this.metrics.verifyRepairs.inc(labels, report.keys);
         return report;
       }
     }

@@ -52,75 +52,102 @@ export interface WorkerSettings {
   readonly bulkInsert: BulkInsertMethod;
 }
 
-function int(value: string, name: string, min: number): number {
+/** Each setting's environment variable: error messages name both, since either may have set it. */
+const ENV = {
+  concurrency: 'CLEAVE_WORKER_CONCURRENCY',
+  poolSize: 'CLEAVE_WORKER_POOL_SIZE',
+  port: 'CLEAVE_WORKER_PORT',
+  workerId: 'CLEAVE_WORKER_ID',
+  maxSourceThreadsRunning: 'CLEAVE_MAX_SOURCE_THREADS_RUNNING',
+  maxTargetThreadsRunning: 'CLEAVE_MAX_TARGET_THREADS_RUNNING',
+  segmentRows: 'CLEAVE_SEGMENT_ROWS',
+  chunkTargetMs: 'CLEAVE_CHUNK_TARGET_MS',
+  niceRatio: 'CLEAVE_NICE_RATIO',
+  maxSourceLatencyRatio: 'CLEAVE_MAX_SOURCE_LATENCY_RATIO',
+  throttleIntervalMs: 'CLEAVE_THROTTLE_INTERVAL_MS',
+  lockMs: 'CLEAVE_WORKER_LOCK_MS',
+  processNice: 'CLEAVE_WORKER_NICE',
+  bulkInsert: 'CLEAVE_BULK_INSERT',
+} as const;
+type Key = keyof typeof ENV;
+
+const flag = (key: Key) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+const setting = (key: Key) => `${flag(key)} (or ${ENV[key]})`;
+const HINT = 'See the worker\'s settings: cleave worker -- --help';
+
+function invalid(key: Key, rule: string, value: string): CleaveError {
+  return new CleaveError('CONFIG_INVALID', `${setting(key)} must be ${rule}, got "${value}"`, { hint: HINT });
+}
+
+function int(value: string, key: Key, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) {
-    throw new CleaveError('CONFIG_INVALID', `${name} must be an integer >= ${min}, got "${value}"`);
-  }
+  if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw invalid(key, max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`, value);
   return n;
 }
 
-function nonNegative(value: string, name: string): number {
+function nonNegative(value: string, key: Key): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new CleaveError('CONFIG_INVALID', `${name} must be a number >= 0, got "${value}"`);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw invalid(key, 'a number >= 0', value);
   return n;
 }
 
 function latencyRatio(value: string): number {
-  const n = nonNegative(value, '--max-source-latency-ratio');
-  if (n !== 0 && n <= 1) throw new CleaveError('CONFIG_INVALID', `--max-source-latency-ratio must be 0 (off) or greater than 1, got "${value}"`);
-  return n;
-}
-
-function niceness(value: string): number {
-  const n = int(value, '--process-nice', 0);
-  if (n > 19) throw new CleaveError('CONFIG_INVALID', `--process-nice must be an integer from 0 to 19, got "${value}"`);
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || (n !== 0 && n <= 1)) throw invalid('maxSourceLatencyRatio', '0 (off) or a number greater than 1', value);
   return n;
 }
 
 function bulkInsert(value: string): BulkInsertMethod {
   const method = BULK_INSERT_METHODS.find((m) => m === value);
-  if (method === undefined) throw new CleaveError('CONFIG_INVALID', `--bulk-insert (or CLEAVE_BULK_INSERT) must be ${BULK_INSERT_METHODS.join(' or ')}, got "${value}"`);
+  if (method === undefined) throw invalid('bulkInsert', BULK_INSERT_METHODS.join(' or '), value);
   return method;
 }
 
+/**
+ * The worker's settings from argv and the environment (a flag wins). `--help` prints the options
+ * and throws commander's error with exit code 0; an unknown option throws one with exit code 1
+ * after commander printed it; a bad value throws CONFIG_INVALID naming the flag and its variable.
+ */
 export function readWorkerSettings(argv: readonly string[], env: Record<string, string | undefined>): WorkerSettings {
+  const option = (key: Key, arg: string, description: string, fallback: string) =>
+    new Option(`${flag(key)} <${arg}>`, `${description} [env ${ENV[key]}]`).default(env[ENV[key]] || fallback);
   const program = new Command('cleave-worker')
-    .option('-c, --config <file>', 'config file')
-    .addOption(new Option('--concurrency <n>', 'jobs in flight per queue').default(env['CLEAVE_WORKER_CONCURRENCY'] ?? '1'))
-    .addOption(new Option('--pool-size <n>', 'connections per server for the whole worker').default(env['CLEAVE_WORKER_POOL_SIZE'] ?? '6'))
-    .addOption(new Option('--port <port>', 'health endpoint port (0: any)').default(env['CLEAVE_WORKER_PORT'] ?? '8787'))
-    .addOption(new Option('--worker-id <id>', 'name in logs and segment owners').default(env['CLEAVE_WORKER_ID'] ?? `worker-${process.pid}`))
-    .addOption(new Option('--max-source-threads-running <n>', 'throttle above this source Threads_running (0: off)').default(env['CLEAVE_MAX_SOURCE_THREADS_RUNNING'] ?? '25'))
-    .addOption(new Option('--max-target-threads-running <n>', 'throttle above this target Threads_running (0: off)').default(env['CLEAVE_MAX_TARGET_THREADS_RUNNING'] ?? '25'))
-    .addOption(new Option('--segment-rows <n>', 'rows per copy job').default(env['CLEAVE_SEGMENT_ROWS'] ?? '100000'))
-    .addOption(new Option('--chunk-target-ms <n>', 'target time per chunk, ms (each chunk is a burst of load on both servers; shorter bursts keep the foreground\'s tail latency down)').default(env['CLEAVE_CHUNK_TARGET_MS'] ?? '100'))
-    .addOption(new Option('--nice-ratio <x>', 'sleep after each chunk this many times its duration (0: none)').default(env['CLEAVE_NICE_RATIO'] ?? '4'))
-    .addOption(new Option('--max-source-latency-ratio <x>', 'throttle while the source probe latency is above this multiple of its baseline (0: off)').default(env['CLEAVE_MAX_SOURCE_LATENCY_RATIO'] ?? '1.5'))
-    .addOption(new Option('--throttle-interval-ms <n>', 'how often throttlers are checked (a decision holds until the next check)').default(env['CLEAVE_THROTTLE_INTERVAL_MS'] ?? '2000'))
-    .addOption(new Option('--lock-ms <n>', 'job lock duration; a killed worker\'s jobs are retaken after it').default(env['CLEAVE_WORKER_LOCK_MS'] ?? '30000'))
-    .addOption(new Option('--process-nice <n>', 'CPU niceness of the worker process, 0..19 (0: unchanged)').default(env['CLEAVE_WORKER_NICE'] ?? '10'))
-    .addOption(new Option('--bulk-insert <how>', 'how the copy inserts: load-data (LOAD DATA LOCAL INFILE where the target allows it, else INSERTs) or insert').default(env['CLEAVE_BULK_INSERT'] ?? 'load-data'))
+    .description('cleave\'s worker: backfill, verification and repair jobs, binlog capture, the dashboard, /health and /metrics')
+    .option('-c, --config <file>', 'config file (default: ./cleave.config.json when it exists)')
+    .addOption(option('concurrency', 'n', 'jobs in flight per queue', '1'))
+    .addOption(option('poolSize', 'n', 'connections per server for the whole worker', '6'))
+    .addOption(option('port', 'port', 'dashboard, /health and /metrics port (0: any)', '8787'))
+    .addOption(option('workerId', 'id', 'name in logs and segment owners', `worker-${process.pid}`))
+    .addOption(option('maxSourceThreadsRunning', 'n', 'throttle above this source Threads_running (0: off)', '25'))
+    .addOption(option('maxTargetThreadsRunning', 'n', 'throttle above this target Threads_running (0: off)', '25'))
+    .addOption(option('segmentRows', 'n', 'rows per copy job', '100000'))
+    .addOption(option('chunkTargetMs', 'n', 'target time per chunk, ms (each chunk is a burst of load on both servers; shorter bursts keep the foreground\'s tail latency down)', '100'))
+    .addOption(option('niceRatio', 'x', 'sleep after each chunk this many times its duration (0: none)', '4'))
+    .addOption(option('maxSourceLatencyRatio', 'x', 'throttle while the source probe latency is above this multiple of its baseline (0: off)', '1.5'))
+    .addOption(option('throttleIntervalMs', 'n', 'how often throttlers are checked (a decision holds until the next check)', '2000'))
+    .addOption(option('lockMs', 'n', 'job lock duration; a killed worker\'s jobs are retaken after it', '30000'))
+    .addOption(option('processNice', 'n', 'CPU niceness of the worker process, 0..19 (0: unchanged)', '10'))
+    .addOption(option('bulkInsert', 'how', 'how the copy inserts: load-data (LOAD DATA LOCAL INFILE where the target allows it, else INSERTs) or insert', 'load-data'))
+    .showHelpAfterError('(cleave worker -- --help lists the options)')
     .exitOverride()
     .parse([...argv], { from: 'node' });
-  const o = program.opts<Record<string, string>>();
-  const concurrency = int(o['concurrency']!, '--concurrency', 1);
-  const poolSize = int(o['poolSize']!, '--pool-size', 2);
+  const o = program.opts<Record<Key | 'config', string | undefined>>();
+  const value = (key: Key) => o[key] ?? '';
   return {
-    ...(o['config'] ? { configFile: o['config'] } : {}),
-    concurrency,
-    poolSize,
-    port: int(o['port']!, '--port', 0),
-    workerId: o['workerId']!,
-    maxSourceThreadsRunning: int(o['maxSourceThreadsRunning']!, '--max-source-threads-running', 0),
-    maxTargetThreadsRunning: int(o['maxTargetThreadsRunning']!, '--max-target-threads-running', 0),
-    segmentRows: int(o['segmentRows']!, '--segment-rows', 100),
-    chunkTargetMs: int(o['chunkTargetMs']!, '--chunk-target-ms', 10),
-    niceRatio: nonNegative(o['niceRatio']!, '--nice-ratio'),
-    maxSourceLatencyRatio: latencyRatio(o['maxSourceLatencyRatio']!),
-    throttleIntervalMs: int(o['throttleIntervalMs']!, '--throttle-interval-ms', 10),
-    lockMs: int(o['lockMs']!, '--lock-ms', 1000),
-    processNice: niceness(o['processNice']!),
-    bulkInsert: bulkInsert(o['bulkInsert']!),
+    ...(o.config ? { configFile: o.config } : {}),
+    concurrency: int(value('concurrency'), 'concurrency', 1),
+    poolSize: int(value('poolSize'), 'poolSize', 2),
+    port: int(value('port'), 'port', 0, 65535),
+    workerId: value('workerId'),
+    maxSourceThreadsRunning: int(value('maxSourceThreadsRunning'), 'maxSourceThreadsRunning', 0),
+    maxTargetThreadsRunning: int(value('maxTargetThreadsRunning'), 'maxTargetThreadsRunning', 0),
+    segmentRows: int(value('segmentRows'), 'segmentRows', 100),
+    chunkTargetMs: int(value('chunkTargetMs'), 'chunkTargetMs', 10),
+    niceRatio: nonNegative(value('niceRatio'), 'niceRatio'),
+    maxSourceLatencyRatio: latencyRatio(value('maxSourceLatencyRatio')),
+    throttleIntervalMs: int(value('throttleIntervalMs'), 'throttleIntervalMs', 10),
+    lockMs: int(value('lockMs'), 'lockMs', 1000),
+    processNice: int(value('processNice'), 'processNice', 0, 19),
+    bulkInsert: bulkInsert(value('bulkInsert')),
   };
 }
