@@ -16,7 +16,8 @@ import {
 import { RouterError } from './router-error.js';
 import { analyzeQuery } from './query-analysis.js';
 import type { CleaveDialectConfig } from './router-config.js';
-import { Router, RouterTransaction } from './router.js';
+import { Router } from './router.js';
+import type { RouterTransaction } from './router-transaction.js';
 import { acquire, type RouterPoolConnection } from './router-pool.js';
 
 /** One Kysely connection: statements route one by one; a transaction pins to one server. */

@@ -1,4 +1,4 @@
-import { PHASE_ROUTING, keyInRange, normalizeKeyValue, type KeyType, type MigrationPhase, type MigrationSide, type PhaseRouting, type Plan } from '@cleave/core';
+import { PHASE_ROUTING, normalizeKeyValue, tablePlacement, type KeyType, type MigrationPhase, type MigrationSide, type PhaseRouting, type Plan, type TablePlacement } from '@cleave/core';
 import type { TableName } from './query-analysis.js';
 
 /** A migration as the router routes by it (a control store `MigrationRecord` fits). */
@@ -25,13 +25,6 @@ export interface Endpoint {
   readonly database: string;
 }
 
-/** One range of a sharded table. */
-export interface ShardTarget {
-  readonly from: string | null;
-  readonly to: string | null;
-  readonly target: Endpoint;
-}
-
 /** A table that a migration covers, with where its sides are. */
 export interface CoveredTable {
   readonly migration: RoutedMigration;
@@ -44,37 +37,22 @@ export interface CoveredTable {
    * shadow (`reads_switched`), for read-your-writes; elsewhere the capture alone does it.
    */
   readonly shadowWrites: boolean;
-  readonly move:
-    | { readonly kind: 'tables'; readonly target: Endpoint }
-    | { readonly kind: 'shard'; readonly column: string; readonly type: KeyType; readonly ranges: readonly ShardTarget[] };
-}
-
-const sameEndpoint = (a: Endpoint, b: Endpoint) => a.server === b.server && a.database === b.database;
-
-/** Deduplicated endpoints. */
-export function uniqueEndpoints(endpoints: readonly Endpoint[]): Endpoint[] {
-  const out: Endpoint[] = [];
-  for (const e of endpoints) if (!out.some((o) => sameEndpoint(o, e))) out.push(e);
-  return out;
+  /** How the shard key's values are read from statements (`tables`: moved whole, no key). */
+  readonly move: { readonly kind: 'tables' } | { readonly kind: 'shard'; readonly column: string; readonly type: KeyType };
+  /** Where its rows live: core's placement, the one verification, repair and capture ask too. */
+  readonly placement: TablePlacement;
 }
 
 /**
- * The endpoints holding `side` of a covered table: the source, the tables-move target, or the
- * shard targets whose ranges hold `shardKeys` (all shard targets when `shardKeys` is undefined).
+ * The endpoints holding `side` of a covered table: the source, or the targets holding
+ * `shardKeys` (every target when `shardKeys` is undefined), in the plan's range order.
  */
-export function sideEndpoints(covered: CoveredTable, side: MigrationSide, shardKeys?: readonly string[]): Endpoint[] {
+export function sideEndpoints(covered: CoveredTable, side: MigrationSide, shardKeys?: readonly string[]): readonly Endpoint[] {
   if (side === 'source') return [covered.source];
-  const move = covered.move;
-  if (move.kind === 'tables') return [move.target];
-  const ranges = shardKeys === undefined ? move.ranges : move.ranges.filter((r) => shardKeys.some((k) => keyInRange(move.type, r, k)));
-  return uniqueEndpoints(ranges.map((r) => r.target));
-}
-
-/** The shard target endpoint of one key value. */
-export function shardEndpoint(covered: CoveredTable, keyValue: string): Endpoint | undefined {
-  if (covered.move.kind !== 'shard') return undefined;
-  const move = covered.move;
-  return move.ranges.find((r) => keyInRange(move.type, r, keyValue))?.target;
+  const { targets } = covered.placement;
+  if (shardKeys === undefined || covered.move.kind === 'tables') return targets;
+  const hit = new Set(shardKeys.map((k) => covered.placement.targetOf(k)));
+  return targets.filter((t) => hit.has(t));
 }
 
 /** Normalises a JS value found in a query to a shard key value; `undefined` when it cannot be one. */
@@ -104,34 +82,22 @@ export class RoutingTable {
     for (const migration of migrations) {
       if (migration.cancelledAt !== undefined && migration.cancelledAt !== null) continue;
       const { plan } = migration;
-      const source: Endpoint = { server: plan.source.server, database: plan.source.database };
       const routing = PHASE_ROUTING[migration.phase];
       const shadowWrites = routing.shadow !== null && (migration.capture !== true || routing.reads === routing.shadow);
-      const endpoint = (name: string): Endpoint => {
-        const t = plan.targets[name];
-        if (t === undefined) throw new Error(`plan ${plan.name} names unknown target ${name}`);
-        return { server: t.server, database: t.database };
-      };
-      const cover = (key: string, covered: CoveredTable) => {
+      const cover = (table: string, move: CoveredTable['move']) => {
+        const placement = tablePlacement(plan, table);
+        if (placement === undefined) throw new Error(`plan ${plan.name} does not place table ${table}`);
+        const key = `${plan.source.database}.${table}`;
         const earlier = this.#tables.get(key);
         if (earlier !== undefined && earlier.migration.id !== migration.id) this.overlaps.push({ table: key, followed: migration.name, ignored: earlier.migration.name });
-        this.#tables.set(key, covered);
+        this.#tables.set(key, { migration, table, source: placement.source, routing, shadowWrites, move, placement });
       };
       for (const move of plan.moves) {
-        if (move.kind === 'tables') {
-          for (const table of move.tables) {
-            cover(`${source.database}.${table}`, { migration, table, source, routing, shadowWrites, move: { kind: 'tables', target: endpoint(move.to) } });
-          }
-        } else {
-          cover(`${source.database}.${move.table}`, {
-            migration,
-            table: move.table,
-            source,
-            routing,
-            shadowWrites,
-            move: { kind: 'shard', column: move.key.column, type: move.key.type, ranges: move.ranges.map((r) => ({ from: r.from, to: r.to, target: endpoint(r.target) })) },
-          });
+        for (const target of move.kind === 'tables' ? [move.to] : move.ranges.map((r) => r.target)) {
+          if (plan.targets[target] === undefined) throw new Error(`plan ${plan.name} names unknown target ${target}`);
         }
+        if (move.kind === 'tables') for (const table of move.tables) cover(table, { kind: 'tables' });
+        else cover(move.table, { kind: 'shard', column: move.key.column, type: move.key.type });
       }
     }
   }
