@@ -23,7 +23,11 @@ export async function spawnUntilReady(
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${command} was not ready after ${options.timeoutMs ?? 30_000} ms:\n${out.slice(-2000)}`)), options.timeoutMs ?? 30_000);
+    const timer = setTimeout(() => {
+      // A process that never got ready is killed: the caller has no handle to stop it.
+      child.kill('SIGKILL');
+      reject(new Error(`${command} was not ready after ${options.timeoutMs ?? 30_000} ms:\n${out.slice(-2000)}`));
+    }, options.timeoutMs ?? 30_000);
     const check = setInterval(() => {
       if (options.ready(out)) {
         clearInterval(check);
