@@ -1,12 +1,20 @@
+import { defaultClientConditions, defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 import { fileURLToPath } from 'node:url';
+import { SOURCE_CONDITION } from './libs/core/src/source-condition.js';
 
 const globalSetup = fileURLToPath(new URL('./libs/testing/src/global-setup.ts', import.meta.url));
 
-/** One vitest config per project, all alike: real services come up once per run (global setup). */
+/**
+ * One vitest config per project, all alike: real services come up once per run (global setup);
+ * @cleave/* libs resolve to their TypeScript sources (their exports' @cleave/source condition),
+ * never to a dist/ that may be stale or not built yet.
+ */
 export function defineProject(root: string) {
   return defineConfig({
     root,
+    resolve: { conditions: [SOURCE_CONDITION, ...defaultClientConditions] },
+    ssr: { resolve: { conditions: [SOURCE_CONDITION, ...defaultServerConditions] } },
     test: {
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
       globalSetup: [globalSetup],

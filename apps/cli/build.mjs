@@ -26,6 +26,9 @@ await build({
   format: 'esm',
   target: 'node20',
   sourcemap: 'linked', // cleave.js.map: --debug stack traces name the TypeScript sources
+  // The libs' TypeScript sources (their package.json exports' @cleave/source condition, as
+  // SOURCE_CONDITION in @cleave/core names it), not their dist/ builds.
+  conditions: ['@cleave/source'],
   plugins: [external],
   logLevel: 'warning',
 });

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import { ControlStore } from '@cleave/control';
-import { WORKER_NODE_FLAGS } from '@cleave/core';
+import { SOURCE_CONDITION_FLAG, WORKER_NODE_FLAGS } from '@cleave/core';
 import { MysqlPools, parseConnectionUrl, readCatalog, tableShape } from '@cleave/mysql';
 import { verifyTable } from '@cleave/verify';
 import {
@@ -158,7 +158,7 @@ const store = await ControlStore.open({ pool: control, database: `${prefix}_cont
 
 async function startWorker(args: string[]): Promise<ReadyProcess> {
   const profile = opts.profileWorker === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts.profileWorker}`];
-  return spawnUntilReady(process.execPath, [...profile, ...splitArgs(opts.workerNodeArgs), '--import', TSX, `${ROOT}apps/worker/src/main.ts`, '--port', '0', ...args], {
+  return spawnUntilReady(process.execPath, [...profile, ...splitArgs(opts.workerNodeArgs), SOURCE_CONDITION_FLAG, '--import', TSX, `${ROOT}apps/worker/src/main.ts`, '--port', '0', ...args], {
     env,
     cwd: ROOT,
     ready: (o) => o.includes('"worker ready"'),

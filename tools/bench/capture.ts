@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import type mysql from 'mysql2/promise';
-import { parsePlan } from '@cleave/core';
+import { parsePlan, SOURCE_CONDITION_FLAG } from '@cleave/core';
 import { ControlStore, FORWARD_STREAM, compareCoordinates, currentCoordinate, type CaptureStreams, type MigrationRecord } from '@cleave/control';
 import { MysqlPools, parseConnectionUrl } from '@cleave/mysql';
 import {
@@ -186,7 +186,7 @@ try {
     controlServer: 'source',
     servers: { source: endpointUrl(dbs.source.endpoint), target1: endpointUrl(dbs.target1.endpoint) },
   };
-  const captureChild: ReadyProcess = await spawnUntilReady(process.execPath, ['--import', TSX, `${ROOT}tools/bench/lib/capture-child.ts`], {
+  const captureChild: ReadyProcess = await spawnUntilReady(process.execPath, [SOURCE_CONDITION_FLAG, '--import', TSX, `${ROOT}tools/bench/lib/capture-child.ts`], {
     env: { ...process.env, BENCH_CAPTURE: JSON.stringify(childSettings) },
     cwd: ROOT,
     ready: (o) => o.includes('"event":"ready"'),
@@ -295,7 +295,7 @@ try {
     maxAddressId: Number(maxIds.a),
     users: USERS,
   };
-  const writersChild = spawn(process.execPath, ['--import', TSX, `${ROOT}tools/bench/lib/capture-writers.ts`], {
+  const writersChild = spawn(process.execPath, [SOURCE_CONDITION_FLAG, '--import', TSX, `${ROOT}tools/bench/lib/capture-writers.ts`], {
     env: { ...process.env, BENCH_WRITERS: JSON.stringify(writerSettings), BENCH_WRITERS_PASSWORD: dbs.source.endpoint.password },
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
-import { WORKER_NODE_FLAGS } from '@cleave/core';
+import { SOURCE_CONDITION_FLAG, WORKER_NODE_FLAGS } from '@cleave/core';
 import { spawnUntilReady, type ReadyProcess } from '@cleave/testing';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -104,7 +104,7 @@ export class Children {
 
 /** Starts a real worker process with the demo's fast settings; resolves once it logged "worker ready". */
 export async function startWorker(env: Record<string, string>, args: readonly string[]): Promise<{ proc: ReadyProcess; port: number }> {
-  const proc = await spawnUntilReady(process.execPath, [...WORKER_NODE_FLAGS, '--import', TSX, WORKER, '--port', '0', ...args], {
+  const proc = await spawnUntilReady(process.execPath, [...WORKER_NODE_FLAGS, SOURCE_CONDITION_FLAG, '--import', TSX, WORKER, '--port', '0', ...args], {
     env,
     cwd: ROOT,
     ready: (out) => out.includes('"worker ready"'),

@@ -14,6 +14,7 @@ import type { CutoverResult } from '@cleave/cutover';
 import { createSampleAccounts, endpointUrl, mysqlEndpoints, seedSampleAccounts, servicesConfig, servicesUp, spawnUntilReady, type MariadbInstanceName } from '@cleave/testing';
 import { COORDINATOR, Children, ROOT, SERVICE, TSX, cleave, cliJson, elapsed, fmtInt, fmtMs, jsonLines, log, parseArgs, sleep, startWorker, type CliRun } from './demo-lib.js';
 import type { ServiceFinal, ServiceSettings } from './demo-types.js';
+import { SOURCE_CONDITION_FLAG } from '@cleave/core';
 
 const DATABASE = 'demo_accounts';
 const CONTROL_DATABASE = 'demo_control';
@@ -108,7 +109,7 @@ async function main(): Promise<Summary> {
   // The coordinator service: finishes or aborts a phase change whose CLI process died.
   const coordinator = children.add(
     'coordinator',
-    await spawnUntilReady(process.execPath, ['--import', TSX, COORDINATOR], { env: { ...env, CLEAVE_COORDINATOR_PORT: '0' }, cwd: ROOT, ready: (out) => out.includes('"coordinator ready"'), timeoutMs: 60_000 }),
+    await spawnUntilReady(process.execPath, [SOURCE_CONDITION_FLAG, '--import', TSX, COORDINATOR], { env: { ...env, CLEAVE_COORDINATOR_PORT: '0' }, cwd: ROOT, ready: (out) => out.includes('"coordinator ready"'), timeoutMs: 60_000 }),
   );
   log(`coordinator ready (pid ${coordinator.child.pid})`);
 
@@ -127,7 +128,7 @@ async function main(): Promise<Summary> {
   };
   const service = children.add(
     'account service',
-    await spawnUntilReady(process.execPath, ['--import', TSX, SERVICE, JSON.stringify(settings)], { cwd: ROOT, ready: (out) => out.includes('"type":"ready"'), timeoutMs: 60_000 }),
+    await spawnUntilReady(process.execPath, [SOURCE_CONDITION_FLAG, '--import', TSX, SERVICE, JSON.stringify(settings)], { cwd: ROOT, ready: (out) => out.includes('"type":"ready"'), timeoutMs: 60_000 }),
   );
   log(`account service running (pid ${service.child.pid}): ~${args.writesPerSecond} writes/s and ~${args.readsPerSecond} reads/s through @cleave/router`);
   const serviceStats = async () => {

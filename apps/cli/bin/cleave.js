@@ -3,6 +3,7 @@
 // and no source of the CLI or of a library it bundles changed since it was built; otherwise the
 // TypeScript sources through tsx, so a checkout being edited never runs stale code.
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import module from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -36,5 +37,10 @@ if (bundleIsFresh()) {
 } else {
   const { register } = await import('tsx/esm/api');
   register();
+  // The libs' sources, not their dist/ builds: this process was not started with
+  // --conditions=@cleave/source, so a resolve hook (run before tsx's) adds the condition.
+  const { SOURCE_CONDITION } = await import('../../../libs/core/src/source-condition.ts');
+  const hook = `export const resolve = (specifier, context, next) => next(specifier, { ...context, conditions: [${JSON.stringify(SOURCE_CONDITION)}, ...context.conditions] });`;
+  module.register(`data:text/javascript,${encodeURIComponent(hook)}`);
   await import('../src/main.ts');
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
-import { parsePlan } from '@cleave/core';
+import { parsePlan, SOURCE_CONDITION_FLAG } from '@cleave/core';
 import { ControlStore } from '@cleave/control';
 import { cleaveEnv, controlDatabase, spawnUntilReady, useTestDatabases } from '@cleave/testing';
 
@@ -41,7 +41,7 @@ describe('coordinator /metrics', () => {
       writePause: { heldUpToMs: 42 },
       heldWrites: { routers: 2, count: 5, maxMs: 30, p99Ms: 28, unreported: [] },
     });
-    const coordinator = await spawnUntilReady(process.execPath, ['--import', TSX, MAIN], {
+    const coordinator = await spawnUntilReady(process.execPath, [SOURCE_CONDITION_FLAG, '--import', TSX, MAIN], {
       env: cleaveEnv(dbs(), { CLEAVE_COORDINATOR_PORT: '0' }),
       cwd: ROOT,
       ready: (o) => o.includes('"coordinator ready"'),

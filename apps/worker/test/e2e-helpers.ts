@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import mysql from 'mysql2/promise';
-import { WORKER_NODE_FLAGS } from '@cleave/core';
+import { SOURCE_CONDITION_FLAG, WORKER_NODE_FLAGS } from '@cleave/core';
 import { ControlStore } from '@cleave/control';
 import { controlDatabase, spawnUntilReady, type ReadyProcess, type TestDatabases } from '@cleave/testing';
 
@@ -29,7 +29,7 @@ const TEST_PACING = { CLEAVE_NICE_RATIO: '1', CLEAVE_THROTTLE_INTERVAL_MS: '250'
 
 /** Starts a real worker process and waits for its "worker ready" log line. */
 export function startWorker(env: Record<string, string>, args: readonly string[]): Promise<ReadyProcess> {
-  return spawnUntilReady(process.execPath, [...WORKER_NODE_FLAGS, '--import', TSX, WORKER, '--port', '0', ...args], {
+  return spawnUntilReady(process.execPath, [...WORKER_NODE_FLAGS, SOURCE_CONDITION_FLAG, '--import', TSX, WORKER, '--port', '0', ...args], {
     env: { ...TEST_PACING, ...env },
     cwd: ROOT,
     ready: (out) => out.includes('"worker ready"'),

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import type { Plan } from '@cleave/core';
+import { SOURCE_CONDITION_FLAG, type Plan } from '@cleave/core';
 import { ControlStore, RoutingChannel, type MigrationRecord } from '@cleave/control';
 import { MysqlPools, parseConnectionUrl } from '@cleave/mysql';
 import { controlDatabase, createSampleAccounts, hexRows, spawnUntilReady, useTestDatabases, type ReadyProcess } from '@cleave/testing';
@@ -79,7 +79,7 @@ describe('fence under load from several router processes (real MariaDB, Redis, p
         migrationId: m.id,
         keys: 10,
       };
-      writers.push(await spawnUntilReady(process.execPath, ['--import', TSX, WRITER, JSON.stringify(settings)], { ready: (out) => out.includes('"type":"ready"'), timeoutMs: 60_000 }));
+      writers.push(await spawnUntilReady(process.execPath, [SOURCE_CONDITION_FLAG, '--import', TSX, WRITER, JSON.stringify(settings)], { ready: (out) => out.includes('"type":"ready"'), timeoutMs: 60_000 }));
     }
     const acks = () => writers.map((w) => linesOf(w).filter((l) => l.type === 'ack').length);
     const deadline = Date.now() + 30_000;

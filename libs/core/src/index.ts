@@ -58,6 +58,7 @@ export { parsePlan, safeParsePlan } from './parse-plan.js';
 export type { PlanParseResult } from './parse-plan.js';
 export { backfillUnits, movedTables } from './backfill-units.js';
 export { WORKER_NODE_FLAGS } from './worker-node-flags.js';
+export { SOURCE_CONDITION, SOURCE_CONDITION_FLAG } from './source-condition.js';
 export type { BackfillUnit, UnitFilter } from './backfill-units.js';
 export { rowPlacement, tablePlacement } from './table-placement.js';
 export type { PlacementValue, RowPlacement, TablePlacement } from './table-placement.js';
