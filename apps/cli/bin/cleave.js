@@ -38,9 +38,9 @@ if (bundleIsFresh()) {
   const { register } = await import('tsx/esm/api');
   register();
   // The libs' sources, not their dist/ builds: this process was not started with
-  // --conditions=@cleave/source, so a resolve hook (run before tsx's) adds the condition.
-  const { SOURCE_CONDITION } = await import('../../../libs/core/src/source-condition.ts');
-  const hook = `export const resolve = (specifier, context, next) => next(specifier, { ...context, conditions: [${JSON.stringify(SOURCE_CONDITION)}, ...context.conditions] });`;
+  // --conditions=@cleave/source (SOURCE_CONDITION in @cleave/core, which a test keeps equal), so a
+  // resolve hook, run before tsx's, adds the condition.
+  const hook = `export const resolve = (specifier, context, next) => next(specifier, { ...context, conditions: ['@cleave/source', ...context.conditions] });`;
   module.register(`data:text/javascript,${encodeURIComponent(hook)}`);
   await import('../src/main.ts');
 }

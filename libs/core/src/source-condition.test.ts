@@ -40,6 +40,12 @@ describe('the @cleave/source export condition', () => {
     expect(nodeLoadsSources([TSX_CLI, SOURCE_CONDITION_FLAG])).toBe('true');
   }, 60_000);
 
+  it('is the condition the CLI bin (running the sources) and its esbuild bundle ask for', () => {
+    for (const file of ['apps/cli/bin/cleave.js', 'apps/cli/build.mjs']) {
+      expect(readFileSync(new URL(`../../../${file}`, import.meta.url), 'utf8'), file).toContain(`'${SOURCE_CONDITION}'`);
+    }
+  });
+
   it('is passed by every root package.json script that runs TypeScript', () => {
     const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
     const typescript = Object.entries(pkg.scripts).filter(([, command]) => /(^|\s)tsx\s|--import tsx/.test(command));
