@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { SOURCE_CONDITION } from './libs/core/src/source-condition.js';
 
 const globalSetup = fileURLToPath(new URL('./libs/testing/src/global-setup.ts', import.meta.url));
+const killChildrenAfterFile = fileURLToPath(new URL('./libs/testing/src/kill-children-after-file.ts', import.meta.url));
 
 /**
  * One vitest config per project, all alike: real services come up once per run (global setup);
@@ -18,6 +19,7 @@ export function defineProject(root: string) {
     test: {
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
       globalSetup: [globalSetup],
+      setupFiles: [killChildrenAfterFile],
       testTimeout: 60_000,
       hookTimeout: 120_000,
       passWithNoTests: true,

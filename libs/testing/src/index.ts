@@ -13,6 +13,7 @@ export { seedSampleAccounts } from './sample-data.js';
 export type { SampleDataOptions } from './sample-data.js';
 export { hexRows } from './hex-rows.js';
 export { spawnUntilReady } from './spawn-until-ready.js';
+export { TEST_RUN_VARIABLE, killTrackedChildren, markedEnv, processesOfRun, trackChild } from './test-processes.js';
 export type { ReadyProcess } from './spawn-until-ready.js';
 export { cleaveEnv, controlDatabase } from './cleave-env.js';
 export { CHROMIUM_ARGS, CHROMIUM_PATH, ensureChromium } from './chromium.js';

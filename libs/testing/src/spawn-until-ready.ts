@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { markedEnv, trackChild } from './test-processes.js';
 
 export interface ReadyProcess {
   readonly child: ChildProcess;
@@ -17,7 +18,8 @@ export async function spawnUntilReady(
   args: readonly string[],
   options: { env?: Record<string, string | undefined>; cwd?: string; ready: (output: string) => boolean; timeoutMs?: number },
 ): Promise<ReadyProcess> {
-  const child = spawn(command, [...args], { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, [...args], { env: markedEnv(options.env ?? process.env), cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  trackChild(child);
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
