@@ -138,7 +138,7 @@ export function buildProgram(): Command {
     .command('status')
     .description('show a migration (phase, backfill progress, throttling, verification, events), or list them')
     .argument('[id]', 'migration id or name; omit to list all')
-    .option('-w, --watch', 'live progress per table (percent, rows/s, ETA) and throttle state until copied and verified')
+    .option('-w, --watch', 'live progress per table (percent, rows/s, ETA) and throttle state until copied and verified; redrawn in place on a terminal, appended lines otherwise; exit 1 on --timeout or differences')
     .addOption(new Option('--interval <seconds>', 'refresh interval of --watch').default('2'))
     .addOption(new Option('--timeout <seconds>', 'stop --watch after this long (0: until done)').default('0'))
     .addHelpText('after', '\nExamples:\n  cleave status\n  cleave status split-mail --json\n  cleave status split-mail --watch')
@@ -158,10 +158,17 @@ export function buildProgram(): Command {
           if (!(intervalMs > 0) || !(timeoutMs >= 0)) throw new CleaveError('INVALID_ARGUMENT', '--interval must be a positive number of seconds and --timeout a non-negative one');
           const last = await watchStatus(ctx, id, { intervalMs, timeoutMs });
           if (globals().json) emit(true, last, () => '');
-          if (watchFinished(last)) return;
-          // --timeout ran out first: not a success for a script waiting on it.
-          process.stderr.write(`--timeout ${opts.timeout} s ran out before the migration was copied and verified\n`);
-          return EXIT.failed;
+          if (!watchFinished(last)) {
+            // --timeout ran out first: not a success for a script waiting on it.
+            process.stderr.write(`--timeout ${opts.timeout} s ran out before the migration was copied and verified\n`);
+            return EXIT.failed;
+          }
+          const verification = last.verification.at(-1);
+          if (verification?.clean === false) {
+            process.stderr.write(`verification run ${verification.id} left differences: cleave verify ${last.migration.name} --repair\n`);
+            return EXIT.failed;
+          }
+          return;
         }
         const status = await migrationStatus(ctx, id);
         emit(Boolean(globals().json), status, () => formatStatus(status));
