@@ -106,7 +106,7 @@ describe('@cleave/router is consumable outside the repo', () => {
     );
     writeFileSync(path.join(project, 'service.ts'), SERVICE);
     // The service's own kysely, mysql2 and ioredis: the libs take them as peers, so these are the copies they use.
-    run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs, 'kysely@0.28', 'mysql2@3.24', 'ioredis@5.11', '@types/node@20'], project);
+    run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs, 'kysely@0.28', 'mysql2@3.24', 'ioredis@5.11', '@types/node@20'], project);
 
     const nodeModules = path.join(project, 'node_modules');
     for (const shared of ['kysely', 'mysql2', 'ioredis']) expect(installedCopies(nodeModules, shared), shared).toEqual([shared]);
