@@ -91,6 +91,7 @@ export function buildProgram(): Command {
     .option('--general-log <file>', 'read the workload from a general-query log (shows transactions)')
     .option('--workload <origin>', 'performance_schema (default for computed splits) or none (default with --move)')
     .option('--window <seconds>', 'with performance_schema: plan on the statements of the next N seconds only')
+    .option('--allow-thin-workload', 'compute a split from a workload under 1,000 executions anyway (refused otherwise: a few statements would decide every table)')
     .option('-o, --output <file>', 'where to write the plan (default ./<name>.json)')
     .addHelpText(
       'after',

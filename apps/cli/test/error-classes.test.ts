@@ -83,5 +83,5 @@ describe('exit codes and messages per error class (real processes, real servers)
     const notFound = await runCli(['status', 'no-such-migration', '--json'], cleaveEnv(dbs()));
     expect(notFound.code, notFound.stdout).toBe(4);
     expect(JSON.parse(notFound.stdout).error.code).toBe('NOT_FOUND');
-  });
+  }, 150_000);
 });

@@ -81,7 +81,7 @@ describe('cleave plan (real processes, real servers)', () => {
   });
 
   it('plans from a slow log: report lists shares, broken statements none, and the statement the parser refused', async () => {
-    const run = await runCli(['plan', '-d', dbs().name, '--slow-log', path.join(dir, 'slow.log'), '--target', 'target1', '-o', out('slow')], cleaveEnv(dbs()));
+    const run = await runCli(['plan', '-d', dbs().name, '--slow-log', path.join(dir, 'slow.log'), '--target', 'target1', '--allow-thin-workload', '-o', out('slow')], cleaveEnv(dbs()));
     expect(run.code).toBe(0);
     const plan = parsePlan(JSON.parse(readFileSync(out('slow'), 'utf8')));
     expect(plan.moves).toEqual([{ kind: 'tables', tables: ['sessions'], to: 'target1' }]);
@@ -92,7 +92,7 @@ describe('cleave plan (real processes, real servers)', () => {
   });
 
   it('plans from a general log: statements of one transaction stay together; a split that parts them lists the transaction', async () => {
-    const computed = await runCli(['plan', '-d', dbs().name, '--general-log', path.join(dir, 'general.log'), '--target', 'target1', '-o', out('general')], cleaveEnv(dbs()));
+    const computed = await runCli(['plan', '-d', dbs().name, '--general-log', path.join(dir, 'general.log'), '--target', 'target1', '--allow-thin-workload', '-o', out('general')], cleaveEnv(dbs()));
     expect(computed.stderr).not.toContain('cleave:');
     expect(computed.code).toBe(0);
     expect(computed.stdout).toContain('workload: general-log, 3 statements, 200 executions (no timings: time shares follow executions)');
@@ -127,7 +127,7 @@ describe('cleave plan (real processes, real servers)', () => {
       `cleave: unknown table "usrs" in the tables to keep on the source: database "${dbs().name}" has no such base table\n` +
         'hint: Tables of ' + dbs().name + ': addresses, email_aliases, invoices, sessions, user_keys, user_settings, users.\n',
     );
-    const capacity = await runCli(['plan', '-d', dbs().name, '--target', 'target1', '--target', 'target2', '--capacity', '0.1', '--slow-log', path.join(dir, 'slow.log')], cleaveEnv(dbs()));
+    const capacity = await runCli(['plan', '-d', dbs().name, '--target', 'target1', '--target', 'target2', '--capacity', '0.1', '--allow-thin-workload', '--slow-log', path.join(dir, 'slow.log')], cleaveEnv(dbs()));
     expect(capacity.code).toBe(2);
     expect(capacity.stderr).toMatch(/^cleave: capacity 0\.1 is impossible: table sessions alone carries \d+\.\d% of today's load\n/);
     expect(capacity.stderr).toContain('hint: Raise --capacity, add targets (--target NAME=SERVER), shard the heavy table (--shard TABLE), or allow foreign-key-connected tables to split (--allow-fk-split).');
@@ -141,5 +141,5 @@ describe('cleave plan (real processes, real servers)', () => {
     expect(down.stderr).toContain(`cleave: cannot reach server "source" to read database "${dbs().name}": connect ECONNREFUSED 127.0.0.1:1\n`);
     expect(down.stderr).toContain('hint: Check that server "source" is up');
     expect(down.stderr).not.toContain('secret');
-  });
+  }, 300_000); // five runs of the CLI, each allowed 60 s
 });

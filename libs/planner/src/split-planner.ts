@@ -7,6 +7,7 @@ import { balanceRangesByLoad, UniformRangeSource, type ShardRangeEstimate, type 
 import { buildTableGraph, type GraphStatement, type TableGraph, type UnparsedStatement } from './table-graph.js';
 import { partitionItems, type PartitionHyperedge, type PartitionItem } from './vertical-partitioner.js';
 import type { Workload } from './workload.js';
+import { workloadSufficiency, type WorkloadSufficiency } from './workload-sufficiency.js';
 
 /** A named target: a database on a configured server. */
 export interface PlanTarget {
@@ -62,6 +63,15 @@ export interface PlanSplitInput {
   /** Cost of load in statements that would cross servers, relative to imbalance. @defaultValue 1 */
   readonly crossPenalty?: number;
   readonly generatedBy?: string;
+  /** Views of the source database (they stay on the source; other unknown names are dropped or temporary tables). */
+  readonly views?: readonly string[];
+  /**
+   * A computed split from a workload thinner than `minExecutions`: `refuse` (PRECONDITION_FAILED)
+   * or `warn` (plan it, with a warning). @defaultValue 'warn'
+   */
+  readonly thinWorkload?: 'refuse' | 'warn';
+  /** @defaultValue {@link MIN_WORKLOAD_EXECUTIONS} */
+  readonly minExecutions?: number;
 }
 
 /** One server (endpoint) in the report. */
@@ -83,6 +93,8 @@ export interface SplitPlanResult {
   readonly workload: { readonly origin: string; readonly statements: number; readonly executions: number; readonly timed: boolean } | null;
   readonly warnings: readonly string[];
   readonly parseStats: { readonly parses: number; readonly cacheHits: number } | null;
+  /** How much workload the plan rests on (null without a workload). */
+  readonly sufficiency: WorkloadSufficiency | null;
 }
 
 const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
@@ -215,8 +227,12 @@ export async function planSplit(input: PlanSplitInput): Promise<SplitPlanResult>
   }
   for (const s of input.shards ?? []) if (keep.has(s.table)) throw invalid(`table ${s.table} cannot both be sharded and stay on the source`, 'Drop it from --keep or from --shard.');
 
-  const graph = buildTableGraph(catalog, input.workload);
+  const graph = buildTableGraph(catalog, input.workload, input.views === undefined ? {} : { views: input.views });
   const warnings = [...(input.workload?.warnings ?? [])];
+  if (graph.missingTables.size > 0) {
+    const named = [...graph.missingTables].sort(([a], [b]) => (a < b ? -1 : 1)).map(([t, n]) => `${t} (${Math.round(n)} executions)`);
+    warnings.push(`statements name tables database "${catalog.database}" does not have (dropped or temporary tables; left out of the plan): ${named.join(', ')}`);
+  }
   const tableWeight = graph.tables.filter((t) => !t.external).reduce((sum, t) => sum + t.weight, 0);
   if (input.workload !== null && tableWeight <= 0) {
     const origin = input.workload.origin === 'performance_schema' ? 'performance_schema holds no statement digests' : `the ${input.workload.origin} holds no statements`;
@@ -229,6 +245,8 @@ export async function planSplit(input: PlanSplitInput): Promise<SplitPlanResult>
   if (!known && input.workload === null) {
     throw invalid('a computed split needs a workload', 'Read it from performance_schema (the default), --slow-log or --general-log, or write the split yourself with --move TABLES --to TARGET.');
   }
+  const sufficiency = input.workload === null ? null : workloadSufficiency(graph, input.minExecutions);
+  if (sufficiency !== null) thinWorkloadCheck(sufficiency, input, known, catalog.database, warnings);
   const rangeSource = input.rangeSource ?? new UniformRangeSource();
   const tableByName = new Map(catalog.tables.map((t) => [t.name, t]));
   const nodeByName = new Map(graph.tables.map((t) => [t.name, t]));
@@ -360,6 +378,10 @@ export async function planSplit(input: PlanSplitInput): Promise<SplitPlanResult>
   if (moves.length === 0) {
     throw invalid('nothing to move: every table stays on the source', 'Keep fewer tables (--keep), allow more groups (--groups), or name the move (--move TABLES --to TARGET).');
   }
+  const staying = catalog.tables.filter((t) => !placementTables.has(t.name));
+  if (staying.length === 0) {
+    warnings.unshift(`every table of ${catalog.database} leaves the source: the source keeps none (${catalog.tables.length} tables move)`);
+  }
   const prediction = input.workload === null ? null : predictLoad(graph, placement);
   const targets: PlanInput['targets'] = {};
   for (const t of input.targets) if (usedTargets.has(t.name)) targets[t.name] = { server: t.server, database: t.database };
@@ -397,7 +419,30 @@ export async function planSplit(input: PlanSplitInput): Promise<SplitPlanResult>
         : { origin: input.workload.origin, statements: input.workload.statements.length, executions: graph.total.executions, timed: graph.timed },
     warnings,
     parseStats: input.workload === null ? null : graph.parseStats,
+    sufficiency,
   };
+}
+
+/**
+ * A computed split decides every table's server from the workload's loads: on a thin sample it
+ * is refused (`thinWorkload: 'refuse'`) or planned with a warning; a known split only predicts
+ * load from it, so a thin sample is a warning there. Idle tables are named for computed splits.
+ */
+function thinWorkloadCheck(s: WorkloadSufficiency, input: PlanSplitInput, known: boolean, database: string, warnings: string[]): void {
+  const sample = `${s.executions.toLocaleString('en-US')} executions of ${s.statements} statements on tables of ${database}`;
+  const idle = s.idleTables.length === 0 ? '' : `; ${s.idleTables.length} of ${s.tables} tables had none`;
+  if (s.thin && !known && input.thinWorkload === 'refuse') {
+    throw new CleaveError('PRECONDITION_FAILED', `the workload is too thin to plan a split: ${sample} (at least ${s.minExecutions.toLocaleString('en-US')} needed)${idle}`, {
+      hint:
+        'Let the application run against the source longer (or pass a fuller --slow-log / --general-log), write the split yourself ' +
+        '(--move TABLES --to TARGET), or plan on this sample anyway with --allow-thin-workload.',
+    });
+  }
+  if (s.thin) warnings.push(`thin workload: ${sample}, fewer than ${s.minExecutions.toLocaleString('en-US')}: ${known ? 'the load prediction rests' : 'the split rests'} on a small sample`);
+  if (!known && s.idleTables.length > 0) {
+    const list = s.idleTables.length > 12 ? `${s.idleTables.slice(0, 12).join(', ')}, …` : s.idleTables.join(', ');
+    warnings.push(`${s.idleTables.length} of ${s.tables} tables had no statement in the workload (placed by foreign keys and size only): ${list}`);
+  }
 }
 
 function toPlanPrediction(p: LoadPrediction): NonNullable<PlanInput['prediction']> {

@@ -1,4 +1,5 @@
 import type { Catalog } from '@cleave/mysql';
+import { relationKind, withoutPhantoms } from './relations.js';
 import { StatementAnalyzer, type StatementAnalysis } from './statement-analyzer.js';
 import type { Workload, WorkloadStatement } from './workload.js';
 
@@ -83,6 +84,17 @@ export interface TableGraph {
   readonly tablelessTimeMs: number;
   readonly unparsed: readonly UnparsedStatement[];
   readonly parseStats: { readonly parses: number; readonly cacheHits: number };
+  /**
+   * Names statements use that the database does not have (dropped or temporary tables), with the
+   * executions that named them: left out of the graph, never listed as tables.
+   */
+  readonly missingTables: ReadonlyMap<string, number>;
+}
+
+/** Options of {@link buildTableGraph}. */
+export interface TableGraphOptions {
+  /** Views of the planned database: they stay on the source (a statement naming one is not missing a table). */
+  readonly views?: readonly string[];
 }
 
 interface MutableNode {
@@ -114,8 +126,11 @@ interface MutableEdge {
  * @example
  * const graph = buildTableGraph(catalog, await readDigestWorkload(pool, 'accounts'));
  */
-export function buildTableGraph(catalog: Catalog, workload: Workload | null): TableGraph {
+export function buildTableGraph(catalog: Catalog, workload: Workload | null, options: TableGraphOptions = {}): TableGraph {
   const columns = new Map(catalog.tables.map((t) => [t.name, new Set(t.columns.map((c) => c.name))]));
+  const baseTables = new Set(columns.keys());
+  const views = new Set(options.views ?? []);
+  const missingTables = new Map<string, number>();
   const analyzer = new StatementAnalyzer({ database: catalog.database, columnsOf: (t) => columns.get(t) });
   const nodes = new Map<string, MutableNode>();
   const node = (name: string): MutableNode => {
@@ -168,7 +183,15 @@ export function buildTableGraph(catalog: Catalog, workload: Workload | null): Ta
   let tablelessTimeMs = 0;
   const total = { executions: 0, timeMs: 0, weight: 0 };
   for (const s of workload?.statements ?? []) {
-    const analysis = analyzer.analyze(s.text, s.schema);
+    const raw = analyzer.analyze(s.text, s.schema);
+    // Sequence engine tables and names the database lacks are not relations a split places.
+    const phantoms = new Set<string>();
+    for (const name of raw.tables) {
+      const kind = relationKind(name, baseTables, views);
+      if (kind === 'missing') missingTables.set(name, (missingTables.get(name) ?? 0) + s.executions);
+      if (kind === 'sequence' || kind === 'missing') phantoms.add(name);
+    }
+    const analysis = withoutPhantoms(raw, (name) => !phantoms.has(name));
     const timeMs = s.totalTimeMs ?? 0;
     const weight = timed ? timeMs : s.executions;
     const g: GraphStatement = { digest: s.digest, text: s.text, executions: s.executions, timeMs, weight, analysis, ...(s.keyLiterals === undefined ? {} : { keyLiterals: s.keyLiterals }), ...(s.connections === undefined ? {} : { connections: s.connections }) };
@@ -235,5 +258,6 @@ export function buildTableGraph(catalog: Catalog, workload: Workload | null): Ta
     tablelessTimeMs,
     unparsed,
     parseStats: analyzer.stats,
+    missingTables,
   };
 }

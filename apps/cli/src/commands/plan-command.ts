@@ -38,6 +38,7 @@ export interface PlanCommandOptions {
   readonly workload?: string;
   readonly window?: string;
   readonly output?: string;
+  readonly allowThinWorkload?: boolean;
 }
 
 const bad = (message: string, hint: string) => new CleaveError('INVALID_ARGUMENT', message, { hint });
@@ -76,6 +77,12 @@ function numberOption(value: string | undefined, flag: string): number | undefin
   const n = Number(value);
   if (!Number.isFinite(n)) throw bad(`${flag} must be a number, got "${value}"`, `Example: ${flag === '--capacity' ? '--capacity 0.6' : `${flag} 3`}.`);
   return n;
+}
+
+/** Views of the database: a statement naming one names a relation that stays on the source, not a missing table. */
+async function readViews(pool: { query(sql: string, values: unknown[]): Promise<unknown> }, database: string): Promise<string[]> {
+  const [rows] = (await pool.query("SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'VIEW'", [database])) as [Array<{ name: unknown }>];
+  return rows.map((r) => String(r.name));
 }
 
 /**
@@ -118,6 +125,7 @@ export async function planCommand(ctx: CliContext, opts: PlanCommandOptions, pro
   await requireDatabase(ctx.pool(opts.source), { server: opts.source, address: ctx.address(opts.source), database }, 'Name the database to split with -d (the server with --source).');
   progress(`reading the catalog of ${database} on ${opts.source}`);
   const catalog = await readCatalog(pool, database);
+  const views = await readViews(pool, database);
   let workload: Workload | null = null;
   if (origin === 'slow-log') workload = parseSlowLog(readLog(opts.slowLog!), { database });
   else if (origin === 'general-log') workload = parseGeneralLog(readLog(opts.generalLog!), { database });
@@ -150,6 +158,8 @@ export async function planCommand(ctx: CliContext, opts: PlanCommandOptions, pro
     allowForeignKeySplit: Boolean(opts.allowFkSplit),
     rangeSource: new IndexStatisticsRangeSource(pool, database, opts.source),
     generatedBy: 'cleave plan',
+    views,
+    thinWorkload: opts.allowThinWorkload === true ? 'warn' : 'refuse',
   });
   const file = path.resolve(opts.output ?? `${name}.json`);
   writeFileSync(file, `${JSON.stringify(result.plan, null, 2)}\n`);
@@ -170,6 +180,7 @@ export function planJson(result: SplitPlanResult, file: string): unknown {
     unparsed: result.unparsed,
     workload: result.workload,
     warnings: result.warnings,
+    sufficiency: result.sufficiency,
   };
 }
 
