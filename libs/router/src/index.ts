@@ -2,7 +2,7 @@ export { CleaveDialect } from './cleave-dialect.js';
 export type { CleaveDialectConfig, RouterLog, RouterLogEntry, ShadowFailureStore } from './router-config.js';
 export { ROUTER_ERROR_REASONS, RouterError } from './router-error.js';
 export type { RouterErrorReason } from './router-error.js';
-export { NOOP_METRICS, ROUTER_COUNTERS, ROUTER_HISTOGRAMS } from './router-metrics.js';
+export { ROUTER_COUNTERS, ROUTER_HISTOGRAMS } from './router-metrics.js';
 export type { MetricLabels, RouterCounter, RouterHistogram, RouterMetrics } from './router-metrics.js';
 export type { MigrationSource } from './router-control.js';
 export type { RouterPool, RouterPoolConnection } from './router-pool.js';

@@ -43,7 +43,7 @@ const STATEMENT_TIMED_OUT = 'PROTOCOL_SEQUENCE_TIMEOUT';
  * `timeoutMs`: a statement unanswered that long fails, and the connection is destroyed (mysql2
  * only reports the timeout; the half-done command would otherwise go back to the pool).
  */
-export function asQueryable(connection: RouterPoolConnection, release: () => void = () => undefined, timeoutMs?: number): SyncQueryable & PooledConnection {
+function asQueryable(connection: RouterPoolConnection, release: () => void = () => undefined, timeoutMs?: number): SyncQueryable & PooledConnection {
   return {
     query: (options: QueryOptions) =>
       new Promise((resolve, reject) =>

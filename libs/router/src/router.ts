@@ -1,7 +1,7 @@
 import type { CompiledQuery, QueryResult, RootOperationNode, TransactionSettings } from 'kysely';
 import { MysqlQueryCompiler } from 'kysely';
 import { CleaveError, type MigrationSide } from '@cleave/core';
-import { readCatalog, tableShape, type TableShape } from '@cleave/mysql';
+import type { TableShape } from '@cleave/mysql';
 import { FailureRecorder } from './failure-recorder.js';
 import { writePrimary, toQueryResult } from './primary-write.js';
 import { analyzeQuery, type QueryAnalysis } from './query-analysis.js';
@@ -15,6 +15,7 @@ import { RouterTransaction, type TransactionHost } from './router-transaction.js
 import { sideEndpoints, type Endpoint } from './routing-table.js';
 import { ShadowApplier, shadowWork, type ShadowWork } from './shadow-side.js';
 import { ShadowReader } from './shadow-reader.js';
+import { TableShapes } from './table-shapes.js';
 import { WriteGate } from './write-gate.js';
 import { planWriteKeys, type WriteKeyPlan } from './write-keys.js';
 
@@ -66,7 +67,7 @@ export class Router implements TransactionHost {
   readonly #config: CleaveDialectConfig;
   readonly #home: string;
   readonly #servers = new Map<string, ServerInfo>();
-  readonly #shapes = new Map<string, Promise<TableShape>>();
+  readonly #shapes = new TableShapes((server) => this.#promisePool(server));
   readonly #compiler = new MysqlQueryCompiler();
   readonly #log: RouterLog;
   readonly metrics: RouterMetrics;
@@ -137,6 +138,8 @@ export class Router implements TransactionHost {
       retryAfterMs: config.shadowRetryAfterMs ?? 1_000,
     });
   }
+
+  // ---- lifecycle -----------------------------------------------------------------------------------
 
   /** Probes the pools, loads the routing state, registers with the control plane. Idempotent. */
   start(): Promise<void> {
@@ -210,7 +213,7 @@ export class Router implements TransactionHost {
       if (covered.migration.phase === 'planned') continue;
       for (const endpoint of [covered.source, ...sideEndpoints(covered, 'target')]) {
         if (this.#config.servers[endpoint.server] === undefined) continue; // #checkEndpoints reports it
-        this.shape(endpoint, covered.table).catch(() => undefined); // retried on next use or change
+        this.#shapes.get(endpoint, covered.table).catch(() => undefined); // retried on next use or change
       }
     }
   }
@@ -250,64 +253,7 @@ export class Router implements TransactionHost {
     return wrapper;
   }
 
-  /** Where a statement runs (see {@link RoutePlanner}); only once started. */
-  route(analysis: QueryAnalysis, node: RootOperationNode, sql: string, inTransaction: boolean): Route {
-    return this.#planner!.route(this.control.table, analysis, node, sql, inTransaction);
-  }
-
-  #refused(error: RouterError): void {
-    this.metrics.increment('cleave_router_refused_total', { reason: error.reason });
-  }
-
-  #refuse(error: RouterError): RouterError {
-    this.#refused(error);
-    return error;
-  }
-
-  // ---- dual writes ---------------------------------------------------------------------------
-
-  /** The shape of a covered table on one side (read once per endpoint, retried after a failure). */
-  shape(endpoint: Endpoint, table: string): Promise<TableShape> {
-    const key = `${endpoint.server}/${endpoint.database}/${table}`;
-    let shape = this.#shapes.get(key);
-    if (shape === undefined) {
-      shape = (async () => {
-        const catalog = await readCatalog(this.#promisePool(endpoint.server), endpoint.database, { tables: [table] });
-        return tableShape(catalog.tables[0]!, endpoint.database);
-      })();
-      shape.catch(() => this.#shapes.delete(key));
-      this.#shapes.set(key, shape);
-    }
-    return shape;
-  }
-
-  /** Plans the touched-key search of a dual write. */
-  async planDual(route: Route, node: RootOperationNode): Promise<{ plan: WriteKeyPlan; shape: TableShape }> {
-    const dual = route.dual!;
-    const endpoint: Endpoint = { server: route.server, database: dual.primary === 'source' ? dual.covered.source.database : this.#servers.get(route.server)!.database };
-    const shape = await this.shape(endpoint, dual.covered.table);
-    return { plan: planWriteKeys(node, shape, this.#compiler, this.#servers.get(route.server)?.autoIncMode ?? 1), shape };
-  }
-
-  /** Applies a committed write's shadow work (see {@link ShadowApplier.apply}); never throws. */
-  applyShadow(work: ShadowWork): Promise<{ settled: Promise<unknown> }> {
-    return this.#shadow.apply(work);
-  }
-
-  /** Schedules a shadow read of a routed read (sampled, off the caller's path). */
-  shadowRead(route: Route, compiled: CompiledQuery, rows: readonly unknown[]): void {
-    const read = route.read;
-    if (read === undefined || route.fanout.length > 0) return;
-    const phase = read.covered.migration.phase;
-    if (phase === 'planned' || phase === 'dual_write' || phase === 'finalized') return; // the other side is incomplete or gone
-    const other: MigrationSide = read.side === 'source' ? 'target' : 'source';
-    const servers = sideEndpoints(read.covered, other).map((e) => e.server);
-    if (servers.length !== 1) return;
-    const pool = this.pool(servers[0]!);
-    this.#shadowReader.maybeCompare(read.covered.table, compiled, rows, pool, read.covered);
-  }
-
-  // ---- execution -------------------------------------------------------------------------------
+  // ---- admission: the write gate, then the route ---------------------------------------------------
 
   /**
    * Enters the write gate and, after it, routes (so a held write routes under the new epoch).
@@ -321,7 +267,7 @@ export class Router implements TransactionHost {
     if (this.#closed && entered.size === 0) throw new RouterError('router-closed', 'the router was destroyed');
     if (!this.#ready) await this.start();
     const table = this.control.table;
-    const first = this.route(analysis, node, sql, inTransaction);
+    const first = this.#route(analysis, node, sql, inTransaction);
     for (const id of first.gate) {
       const mismatch = this.control.controlMismatch(id);
       if (mismatch !== null) {
@@ -339,8 +285,13 @@ export class Router implements TransactionHost {
     // briefly: a write routed under the old epoch and released by the new one must not run on
     // the old primary (re-routing only after waits over 0.5 ms let one through: two primaries
     // handed out the same auto-increment id, seen as a lost write in the cutover e2e).
-    const route = this.control.table !== table ? this.route(analysis, node, sql, inTransaction) : first;
+    const route = this.control.table !== table ? this.#route(analysis, node, sql, inTransaction) : first;
     return { route, exit: () => this.gate.exit(pending) };
+  }
+
+  /** Where a statement runs (see {@link RoutePlanner}); only once started. */
+  #route(analysis: QueryAnalysis, node: RootOperationNode, sql: string, inTransaction: boolean): Route {
+    return this.#planner!.route(this.control.table, analysis, node, sql, inTransaction);
   }
 
   /** Whether writes to these migrations may still commit (lease still current). */
@@ -348,13 +299,24 @@ export class Router implements TransactionHost {
     return ids.every(() => this.control.leaseValid);
   }
 
+  #refused(error: RouterError): void {
+    this.metrics.increment('cleave_router_refused_total', { reason: error.reason });
+  }
+
+  #refuse(error: RouterError): RouterError {
+    this.#refused(error);
+    return error;
+  }
+
+  // ---- dispatch ------------------------------------------------------------------------------------
+
   /** Runs one statement outside a transaction. */
   async executeAlone<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
     const started = performance.now();
     const analysis = analyzeQuery(compiled.query, compiled.sql);
     for (let attempt = 1; ; attempt += 1) {
       // Reads (no write gate) route synchronously: no promise hop on the hot path.
-      const direct = this.#ready && !this.#closed ? this.route(analysis, compiled.query, compiled.sql, false) : undefined;
+      const direct = this.#ready && !this.#closed ? this.#route(analysis, compiled.query, compiled.sql, false) : undefined;
       const { route, exit } = direct !== undefined && direct.gate.length === 0 ? { route: direct, exit: NO_EXIT } : await this.admit(analysis, compiled.query, compiled.sql, false);
       // A dual write stays in flight (for fences) until its shadow work settled.
       let settled: Promise<unknown> | undefined;
@@ -371,7 +333,7 @@ export class Router implements TransactionHost {
             this.#log({ level: 'warn', message: 'lease lapsed while a write ran', server: route.server });
           }
           const out = toQueryResult<R>(result);
-          if (route.read !== undefined) this.shadowRead(route, compiled, out.rows);
+          if (route.read !== undefined) this.#shadowRead(route, compiled, out.rows);
           return out;
         }
         const dual = await this.#dualWrite<R>(route, compiled, attempt);
@@ -406,6 +368,19 @@ export class Router implements TransactionHost {
         });
       });
     });
+  }
+
+  /** Schedules a shadow read of a routed read (sampled, off the caller's path). */
+  #shadowRead(route: Route, compiled: CompiledQuery, rows: readonly unknown[]): void {
+    const read = route.read;
+    if (read === undefined || route.fanout.length > 0) return;
+    const phase = read.covered.migration.phase;
+    if (phase === 'planned' || phase === 'dual_write' || phase === 'finalized') return; // the other side is incomplete or gone
+    const other: MigrationSide = read.side === 'source' ? 'target' : 'source';
+    const servers = sideEndpoints(read.covered, other).map((e) => e.server);
+    if (servers.length !== 1) return;
+    const pool = this.pool(servers[0]!);
+    this.#shadowReader.maybeCompare(read.covered.table, compiled, rows, pool, read.covered);
   }
 
   /**
@@ -450,5 +425,20 @@ export class Router implements TransactionHost {
   /** A transaction's state: one server, shadow work applied after commit. */
   transaction(settings: TransactionSettings): RouterTransaction {
     return new RouterTransaction(this, settings);
+  }
+
+  // ---- key plans and shadow work (dual writes, and transactions: see TransactionHost) --------------
+
+  /** Plans the touched-key search of a dual write. */
+  async planDual(route: Route, node: RootOperationNode): Promise<{ plan: WriteKeyPlan; shape: TableShape }> {
+    const dual = route.dual!;
+    const endpoint: Endpoint = { server: route.server, database: dual.primary === 'source' ? dual.covered.source.database : this.#servers.get(route.server)!.database };
+    const shape = await this.#shapes.get(endpoint, dual.covered.table);
+    return { plan: planWriteKeys(node, shape, this.#compiler, this.#servers.get(route.server)?.autoIncMode ?? 1), shape };
+  }
+
+  /** Applies a committed write's shadow work (see {@link ShadowApplier.apply}); never throws. */
+  applyShadow(work: ShadowWork): Promise<{ settled: Promise<unknown> }> {
+    return this.#shadow.apply(work);
   }
 }

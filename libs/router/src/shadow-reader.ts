@@ -21,7 +21,7 @@ function normalise(value: unknown): unknown {
 }
 
 /** Rows as sorted JSON lines (order-insensitive comparison unless the query orders). */
-export function normaliseRows(rows: readonly unknown[], ordered: boolean): string[] {
+function normaliseRows(rows: readonly unknown[], ordered: boolean): string[] {
   const lines = rows.map((row) => JSON.stringify(normalise(row)));
   return ordered ? lines : lines.sort();
 }

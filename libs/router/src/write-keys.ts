@@ -265,7 +265,7 @@ function statedKeys(node: AnyNode, shape: TableShape): KeyTuple[] | undefined {
 }
 
 /** Shard key values in a WHERE (`=` / `IN` on `column`); `undefined` when the WHERE does not pin them. */
-export function whereKeyValues(where: unknown, column: string): unknown[] | undefined {
+function whereKeyValues(where: unknown, column: string): unknown[] | undefined {
   if (!isNode(where)) return undefined;
   switch (where.kind) {
     case 'WhereNode':
