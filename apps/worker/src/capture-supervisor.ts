@@ -13,6 +13,8 @@ export interface CaptureSupervisorDeps {
   readonly log: Logger;
   /** Each checkpoint's progress, with the migration's name (the `migration` label of the metrics). */
   readonly onProgress?: (event: CaptureProgressEvent, migrationName: string) => void;
+  /** A stream this worker ran ended (phase change, error, shutdown): its lag is no longer this worker's to report. */
+  readonly onStreamEnd?: (migrationName: string, stream: string) => void;
   /** How often it looks for streams to run. @defaultValue 1000 */
   readonly pollMs?: number;
 }
@@ -91,7 +93,10 @@ export class CaptureSupervisor {
         if (end !== 'busy') log.info({ end }, `capture stream ${stream} ended: ${end}`);
       })
       .catch((error: unknown) => log.warn({ err: (error as Error).message }, `capture stream ${stream} stopped on an error; it is restarted from its checkpoint`))
-      .finally(() => this.#running.delete(key));
+      .finally(() => {
+        this.#running.delete(key);
+        this.#deps.onStreamEnd?.(migration.name, stream);
+      });
     this.#running.set(key, { abort, done });
   }
 

@@ -82,6 +82,8 @@ export class WorkerHost {
         this.metrics.captureChangesApplied.inc({ migration, stream: event.stream }, event.applied);
         if (event.lagMs !== null) this.metrics.captureLagSeconds.set({ migration, stream: event.stream }, event.lagMs / 1000);
       },
+      // A stream that ended here leaves no stale lag behind (another worker may run it now).
+      onStreamEnd: (migration, stream) => this.metrics.captureLagSeconds.remove({ migration, stream }),
     });
     this.#capture.start();
   }

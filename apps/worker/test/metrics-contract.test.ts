@@ -109,8 +109,8 @@ describe('/metrics of a real worker and a real coordinator', () => {
     await seedSampleAccounts(admin, { users: 2_000, only: ['sessions'] });
   });
 
-  // Longer than its waits together: two processes ready (60 s each), the backfill and the verification (120 s each).
-  it('follow Prometheus conventions, share the migration label, and have every metric the Grafana dashboard queries', { timeout: 420_000 }, async () => {
+  // Longer than its waits together: two processes ready (60 s each), the backfill and the verification (120 s each), the capture lag coming and going (60 s each).
+  it('follow Prometheus conventions, share the migration label, and have every metric the Grafana dashboard queries', { timeout: 540_000 }, async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'cleave-metrics-'));
     const planFile = path.join(dir, 'plan.json');
     writeFileSync(
@@ -185,6 +185,16 @@ describe('/metrics of a real worker and a real coordinator', () => {
       const used = new Set(queries.flatMap(metricsIn));
       expect(used.size).toBeGreaterThan(15);
       expect([...used].filter((m) => !known.has(m))).toEqual([]);
+
+      // A write the forward capture stream carries gives it a lag; once the stream ends (a rollback
+      // to planned stops the capture) the worker no longer reports one.
+      const admin = await dbs().admin('source');
+      await admin.query(`UPDATE \`${dbs().name}\`.sessions SET user_agent = 'metrics-contract' ORDER BY id LIMIT 1`);
+      const lag = async () => sample(parsePrometheusText(await (await fetch(`http://127.0.0.1:${healthPort(worker)}/metrics`)).text()), 'cleave_capture_lag_seconds', { migration: NAME, stream: 'forward' });
+      await waitUntil('the capture lag of the forward stream', async () => (await lag()) !== undefined, 60_000);
+      const rollback = await cleave(['rollback', id], env);
+      expect(rollback.code, rollback.stderr).toBe(0);
+      await waitUntil('the ended stream\'s lag to leave /metrics', async () => (await lag()) === undefined, 60_000);
 
       // Both wrote only JSON log lines of the shared format (not a terminal: no pretty output).
       expect(logProblems(worker.output(), 'cleave-worker')).toEqual([]);
