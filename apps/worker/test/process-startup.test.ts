@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { SOURCE_CONDITION_FLAG } from '@cleave/core';
+import { markedEnv, trackChild } from '@cleave/testing';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const TSX = createRequire(import.meta.url).resolve('tsx');
@@ -10,11 +11,13 @@ const MAIN = { worker: `${ROOT}apps/worker/src/main.ts`, coordinator: `${ROOT}ap
 
 /** Runs a real worker or coordinator process to its exit (none of these cases reaches a server). */
 function run(app: keyof typeof MAIN, args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  // No CLEAVE_* settings of the caller's shell: each case sets only its own (the run's marker is added back).
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CLEAVE_'))) as Record<string, string>;
   return new Promise((resolve) => {
-    execFile(process.execPath, [SOURCE_CONDITION_FLAG, '--import', TSX, MAIN[app], ...args], { cwd: ROOT, env: { ...base, ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
+    const child = execFile(process.execPath, [SOURCE_CONDITION_FLAG, '--import', TSX, MAIN[app], ...args], { cwd: ROOT, env: markedEnv({ ...base, ...env }), timeout: 60_000 }, (error, stdout, stderr) =>
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
     );
+    trackChild(child);
   });
 }
 
