@@ -13,7 +13,7 @@ export default async function setup(): Promise<() => void> {
   const run = randomBytes(8).toString('hex');
   process.env[TEST_RUN_VARIABLE] = run;
   return () => {
-    const survivors = processesOfRun(run);
+    const survivors = processesOfRun(run, { exceptChildrenOf: process.pid });
     if (survivors.length === 0) return;
     for (const p of survivors) {
       try {

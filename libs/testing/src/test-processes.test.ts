@@ -11,6 +11,8 @@ describe('processes a test run leaves behind', () => {
     expect(run, 'the global setup marks the run').toMatch(/^[0-9a-f]{16}$/);
     const child = await spawnUntilReady(process.execPath, IDLE, { ready: (out) => out.includes('ready') });
     expect(processesOfRun(run!).map((p) => p.pid)).toContain(child.child.pid);
+    // The run's end leaves out vitest's pool workers, the direct children of its main process.
+    expect(processesOfRun(run!, { exceptChildrenOf: process.pid }).map((p) => p.pid)).not.toContain(child.child.pid);
     expect(killTrackedChildren()).toBe(1);
     expect(await child.stop()).toBeNull(); // ended by SIGKILL, not by itself
     expect(processesOfRun(run!).map((p) => p.pid)).not.toContain(child.child.pid);

@@ -42,14 +42,25 @@ export function markedEnv(env: Record<string, string | undefined>): Record<strin
   return run === undefined ? env : { ...env, [TEST_RUN_VARIABLE]: run };
 }
 
+/** The parent pid from /proc/<pid>/stat (the field after the parenthesised command, which may hold spaces). */
+function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
 /** A process still running that carries the run's marker. */
 export interface SurvivingProcess {
   readonly pid: number;
   readonly command: string;
 }
 
-/** Processes (other than this one) whose environment carries `run` (Linux /proc; elsewhere none are found). */
-export function processesOfRun(run: string): SurvivingProcess[] {
+/**
+ * Processes other than this one whose environment carries `run` (Linux /proc; elsewhere none are
+ * found). `exceptChildrenOf`: leave out that process's direct children. From vitest's main
+ * process those are its pool workers (possibly still exiting at teardown), while what the tests
+ * started descends from the workers, or was orphaned by one.
+ */
+export function processesOfRun(run: string, options: { readonly exceptChildrenOf?: number } = {}): SurvivingProcess[] {
   const marker = `${TEST_RUN_VARIABLE}=${run}`;
   const found: SurvivingProcess[] = [];
   let pids: string[];
@@ -63,6 +74,7 @@ export function processesOfRun(run: string): SurvivingProcess[] {
     if (pid === process.pid) continue;
     try {
       if (!readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(marker)) continue;
+      if (options.exceptChildrenOf !== undefined && parentOf(pid) === options.exceptChildrenOf) continue;
       found.push({ pid, command: readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ').trim().slice(0, 200) });
     } catch {
       // Gone meanwhile, or not ours to read.
