@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
-import { CleaveError, redactCredentials } from '@cleave/core';
+import { CleaveError } from '@cleave/core';
 import { CliContext, type GlobalOptions } from './cli-context.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
 import { asCleaveError } from './cli-errors.js';
@@ -47,10 +47,10 @@ async function run(globals: GlobalOptions, action: (ctx: CliContext) => Promise<
     if (globals.json) {
       process.stdout.write(`${JSON.stringify({ error: error.toJSON() })}\n`);
     } else {
-      process.stderr.write(`cleave: ${redactCredentials(error.message)}\n`);
-      if (error.hint) process.stderr.write(`hint: ${redactCredentials(error.hint)}\n`);
+      process.stderr.write(`cleave: ${error.message}\n`);
+      if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);
     }
-    if (globals.debug) process.stderr.write(`${redactCredentials((thrown as Error).stack ?? '')}\n`);
+    if (globals.debug) process.stderr.write(`${(thrown as Error).stack ?? ''}\n`);
   } finally {
     await ctx?.close().catch(() => undefined);
   }
