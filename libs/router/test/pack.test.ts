@@ -22,8 +22,9 @@ function run(command: string, args: readonly string[], cwd: string): string {
 }
 
 /**
- * `npm pack` in the lib's folder, as a publisher runs it (its `prepack` builds dist/). The tarball
- * is found in an empty destination folder: `--json` output would be mixed with prepack's.
+ * `npm pack` in the lib's folder, as a publisher runs it: its `prepack` builds dist/ against the
+ * dist/ of the libs packed before it. The tarball is found in an empty destination folder:
+ * `--json` output would be mixed with prepack's.
  */
 function npmPack(lib: string, destination: string): string {
   mkdirSync(destination, { recursive: true });
