@@ -7,11 +7,12 @@
  * Prints JSON lines: `ready` (with its router id), `stats` on SIGUSR2, and `final` on SIGTERM
  * (loops finish their current call, then the router closes) with the stats and the ledger.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Kysely } from 'kysely';
-import { Redis } from 'ioredis';
-import { ControlStore, RoutingChannel } from '@cleave/control';
 import { MysqlPools, parseConnectionUrl } from '@cleave/mysql';
-import { CleaveDialect, type RouterPool } from '@cleave/router';
+import { openCleaveDialect, type RouterPool } from '@cleave/router';
 import type { ServiceSettings, ServiceStats } from './demo-types.js';
 
 interface DB {
@@ -26,14 +27,13 @@ const print = (line: Record<string, unknown>) => process.stdout.write(`${JSON.st
 const pools = new MysqlPools({ maxConnectionsPerServer: 30 });
 const servers: Record<string, RouterPool> = {};
 for (const [name, url] of Object.entries(settings.servers)) servers[name] = pools.pool(parseConnectionUrl(url), { connectionLimit: 12 }).callback as unknown as RouterPool;
-const store = await ControlStore.open({ pool: pools.pool(parseConnectionUrl(settings.controlUrl), { connectionLimit: 4 }).promise, database: settings.controlDatabase });
-const redis = new Redis(settings.redisUrl);
-const channel = new RoutingChannel({ redis, prefix: settings.prefix });
-const dialect = new CleaveDialect({
+// As docs/router.md tells a service: the router from cleave's config file (the one the demo's CLI
+// uses), the service's own pools, a local journal for failed shadow writes.
+const journalDir = mkdtempSync(path.join(os.tmpdir(), 'cleave-demo-service-'));
+const { dialect, close: closeRouter } = await openCleaveDialect({
   servers,
-  store,
-  failures: store,
-  channel,
+  configFile: settings.configFile,
+  journalPath: path.join(journalDir, 'shadow.journal'),
   service: 'demo-account-service',
   log: (entry) => {
     if (entry.level === 'warn' || entry.level === 'error') print({ type: 'router-log', ...entry });
@@ -149,9 +149,9 @@ await stopped;
 stopping = true;
 await Promise.all(loops);
 await db.destroy();
-await channel.close();
-redis.disconnect();
+await closeRouter();
 await pools.end();
+rmSync(journalDir, { recursive: true, force: true });
 for (const key of uncertain) (key.startsWith('a') ? aliases : sessions).delete(key.slice(1));
 print({ type: 'final', ...stats, ledger: { email_aliases: Object.fromEntries(aliases), sessions: Object.fromEntries(sessions) }, uncertain: uncertain.length });
 process.exit(0);

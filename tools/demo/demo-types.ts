@@ -2,11 +2,8 @@
 export interface ServiceSettings {
   /** Server name -> mysql:// URL whose database is the one the plan names on that server. */
   readonly servers: Record<string, string>;
-  readonly controlUrl: string;
-  readonly controlDatabase: string;
-  readonly redisUrl: string;
-  /** Routing channel prefix: the CLI's and worker's `<queuePrefix>:`. */
-  readonly prefix: string;
+  /** cleave.config.json of the demo (control store, Redis, queue prefix): what the CLI uses. */
+  readonly configFile: string;
   /** Users in the sample data (ids 1..users). */
   readonly users: number;
   readonly writesPerSecond: number;

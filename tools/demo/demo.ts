@@ -5,7 +5,7 @@
  * finalizes with the real CLI, checks that no acknowledged write was lost, and prints a summary
  * whose last line is one JSON object. Exits non-zero on a failed or lost write or differences.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { Redis } from 'ioredis';
@@ -20,6 +20,9 @@ const DATABASE = 'demo_accounts';
 const CONTROL_DATABASE = 'demo_control';
 const QUEUE_PREFIX = 'demo';
 const WORKER_ARGS = ['--concurrency', '4', '--nice-ratio', '0', '--max-source-latency-ratio', '0'];
+/** The demo's CLI settings (cleave.config.json format), written for the operator's own commands. */
+const CLI_CONFIG_SHOWN = '.cleave/demo/cleave.config.json';
+const CLI_CONFIG = `${ROOT}${CLI_CONFIG_SHOWN}`;
 
 const args = parseArgs(process.argv.slice(2));
 const children = new Children();
@@ -102,24 +105,33 @@ async function main(): Promise<Summary> {
   const worker = await startWorker({ ...env, CLEAVE_WORKER_ID: 'demo-worker' }, WORKER_ARGS);
   children.add('worker', worker.proc);
   const dashboard = `http://127.0.0.1:${worker.port}/`;
-  log(`worker ready (pid ${worker.proc.child.pid}), dashboard ${dashboard}`);
+  log(`worker ready (pid ${worker.proc.child.pid}), dashboard ${dashboard}, action token ${token} (paste it into the page to use its buttons)`);
   log(`  worker flags ${WORKER_ARGS.join(' ')}: copies as fast as it can (no nice sleeps, no latency throttle) so that the demo is quick;`);
-  log('  the defaults (one lane, nice ratio 1, latency throttle 1.5) protect a production source instead');
+  log('  the defaults (one lane, nice ratio 4, source latency throttle 1.5x, CPU niceness 10) protect a production source instead');
 
   // The coordinator service: finishes or aborts a phase change whose CLI process died.
   const coordinator = children.add(
     'coordinator',
     await spawnUntilReady(process.execPath, [SOURCE_CONDITION_FLAG, '--import', TSX, COORDINATOR], { env: { ...env, CLEAVE_COORDINATOR_PORT: '0' }, cwd: ROOT, ready: (out) => out.includes('"coordinator ready"'), timeoutMs: 60_000 }),
   );
-  log(`coordinator ready (pid ${coordinator.child.pid})`);
+  const coordinatorPort = (jsonLines<{ msg?: string; port?: number }>(coordinator).find((l) => l.msg === 'coordinator ready')?.port ?? '?').toString();
+  log(`coordinator ready (pid ${coordinator.child.pid}; /health and /metrics on port ${coordinatorPort})`);
+  // The CLI settings of this demo, for an operator's own commands on its migration (local-only password: not printed).
+  mkdirSync(`${ROOT}.cleave/demo`, { recursive: true });
+  writeFileSync(
+    CLI_CONFIG,
+    JSON.stringify(
+      { servers: { source: endpointUrl(endpoints.source), target1: endpointUrl(endpoints.target1), target2: endpointUrl(endpoints.target2) }, redis: redisUrl, control: { server: 'source', database: CONTROL_DATABASE }, queuePrefix: QUEUE_PREFIX },
+      null,
+      2,
+    ),
+    { mode: 0o600 },
+  );
 
   // 3. The account service (its own process, its own pools, @cleave/router).
   const settings: ServiceSettings = {
     servers: Object.fromEntries((['source', 'target1', 'target2'] as const).map((s) => [s, endpointUrl(endpoints[s], DATABASE)])),
-    controlUrl: endpointUrl(endpoints.source),
-    controlDatabase: CONTROL_DATABASE,
-    redisUrl,
-    prefix: `${QUEUE_PREFIX}:`,
+    configFile: CLI_CONFIG,
     users: args.users,
     writesPerSecond: args.writesPerSecond,
     readsPerSecond: args.readsPerSecond,
@@ -151,6 +163,7 @@ async function main(): Promise<Summary> {
   const started = cliJson<{ id: string; phase: string; epoch: number }>('cleave start', must('cleave start', await cleave(['start', planFile, '--json'], env)));
   const id = started.id;
   log(`cleave start: migration ${id}, phase ${started.phase} (the router now dual-writes the moved tables)`);
+  log(`  the CLI on this migration meanwhile: npx cleave --config ${CLI_CONFIG_SHOWN} status ${id} --watch`);
 
   // 5. Backfill and the automatic verification.
   controlPool = mysql.createPool({ host: endpoints.source.host, port: endpoints.source.port, user: endpoints.source.user, password: endpoints.source.password, connectionLimit: 2, timezone: 'Z' });
@@ -283,6 +296,7 @@ async function main(): Promise<Summary> {
   console.log(`  lost writes:      ${lostWrites} of ${fmtInt(checkedKeys)} ledger rows`);
   console.log(`  verification:     ${verificationClean ? 'clean' : 'DIFFERENCES'} (${verificationNote})`);
   console.log(`  dashboard:        ${dashboard} (${args.keepRunning ? 'kept running after the summary: Ctrl-C stops it' : 'served by the worker while the demo ran; it stops with the demo, or keep it with --keep-running'})`);
+  console.log(`  cli:              npx cleave --config ${CLI_CONFIG_SHOWN} status ${summary.migration as string} (the demo's settings${args.keepRunning ? '' : '; its services keep running, its worker stops with it'})`);
   console.log(`  total:            ${elapsed().toFixed(1)} s`);
   return summary;
 }
