@@ -43,7 +43,7 @@ describe('Cutover (real control store, real Redis routing channel)', () => {
     expect((await fx.store.getMigration(plan.id)).phase).toBe('dual_write');
   });
 
-  it('counts routers the control store knows: one on another channel prefix refuses the switch, naming it, until it is gone', async () => {
+  it('counts routers the control store knows: one on another channel prefix or another Redis refuses the switch, naming it; a stopped one is a warning', async () => {
     const m = await fx.readyMigration('store-routers', ['user_settings']);
     const heard = await startFakeRouter(fx.redis, dbs().redisPrefix, fx.store, m.id, `${m.id}-heard`);
     onTestFinished(() => heard.stop());
@@ -68,6 +68,19 @@ describe('Cutover (real control store, real Redis routing channel)', () => {
       expect((error as Error).message).toContain(`run it with the queue prefix "${dbs().redisPrefix.replace(/:$/, '')}"`);
     } finally {
       await elsewhere.close();
+    }
+    // A router of this prefix that keeps beating in the store but holds no lease on this Redis:
+    // alive, configured with another Redis URL. Refused, named.
+    const beat = () => registry.heartbeat({ routerId: `${m.id}-elsewhere`, service: 'accounts', routingPrefix: dbs().redisPrefix, host: 'accounts-3', pid: 78 });
+    await beat();
+    const beating = setInterval(() => void beat(), 1_000);
+    try {
+      const error = await fx.cutover().change(m.id, { to: 'verified' }).catch((e: unknown) => e);
+      expect((error as PreconditionFailedError).failed).toEqual(['all-routers-acked']);
+      expect((error as Error).message).toContain(`${m.id}-elsewhere of accounts on accounts-3 pid 78 (heartbeats in the control store, but no lease on this Redis: another Redis URL)`);
+    } finally {
+      clearInterval(beating);
+      await registry.deregister(`${m.id}-elsewhere`);
     }
     // A router on this prefix with no lease here (stopped or paused since its last store heartbeat):
     // the switch goes ahead without it, as with a lapsed lease, and says so.
