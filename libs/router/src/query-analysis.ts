@@ -58,6 +58,10 @@ function walk(node: unknown, tables: TableName[], ctes: Set<string>, flags: { ra
       if (name !== undefined) tables.push(name);
       return;
     }
+    // `u.email` or `u.*`: the table part names a table (or alias) the FROM, JOIN or target already
+    // declares; read as a table it would make an alias look like a table on the home server.
+    case 'ReferenceNode':
+      return;
     case 'CommonTableExpressionNameNode': {
       const name = tableNameOf(node['table']);
       if (name !== undefined) ctes.add(name.table);

@@ -209,4 +209,12 @@ describe('RoutePlanner: phase x statement kind (no servers)', () => {
     expect(planner.route(before, analysis, compiled.query, compiled.sql, true)).not.toBe(first);
     expect(planner.route(tableAt('reads_switched'), analysis, compiled.query, compiled.sql, false)).toMatchObject({ server: 'target1' });
   });
+
+  it('a column qualified by an alias is not a table: an aliased read of a moved table goes to its side alone', () => {
+    const table = tableAt('reads_switched', true);
+    const aliased = db.selectFrom('users as u').innerJoin('sessions as s', 's.user_id', 'u.id').select(['u.email', 's.id']).where('u.id', '=', 1);
+    expect(routeOf(table, aliased)).toMatchObject({ server: 'target1', side: 'target' });
+    const qualified = db.selectFrom('users').selectAll('users').where('users.id', '=', 1);
+    expect(routeOf(table, qualified)).toMatchObject({ server: 'target1', side: 'target' });
+  });
 });
