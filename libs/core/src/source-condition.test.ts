@@ -14,7 +14,7 @@ const TSX_CLI = createRequire(import.meta.url).resolve('tsx/cli');
 
 /** Whether `@cleave/core` imported by name in a Node process started with `args` is the sources' module. */
 function nodeLoadsSources(args: readonly string[]): string {
-  const script = `const byName = await import('${PACKAGE}'); const bySource = await import(${JSON.stringify(SOURCE_INDEX)}); console.log(byName.CleaveError === bySource.CleaveError);`;
+  const script = `const byName = await import('${PACKAGE}'); const bySource = await import(${JSON.stringify(SOURCE_INDEX)}); process.stdout.write(String(byName.CleaveError === bySource.CleaveError));`; // not console.log: FORCE_COLOR (set by nx) colours a logged boolean
   return execFileSync(process.execPath, [...args, '--input-type=module', '--eval', script], { encoding: 'utf8', timeout: 30_000 }).trim();
 }
 

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { spawnUntilReady } from './spawn-until-ready.js';
 import { TEST_RUN_VARIABLE, killTrackedChildren, processesOfRun } from './test-processes.js';
@@ -19,7 +20,7 @@ describe('processes a test run leaves behind', () => {
   });
 
   it("finds a grandchild orphaned by its parent's death by the run's marker alone", async () => {
-    const run = 'feedfacecafebeef';
+    const run = randomBytes(8).toString('hex');
     // A parent that starts a detached grandchild, prints its pid and exits: the grandchild is an orphan.
     const parent = spawn(process.execPath, ['-e', `const c = require('node:child_process').spawn(process.execPath, ${JSON.stringify(IDLE)}, { detached: true, stdio: 'ignore' }); c.unref(); console.log(c.pid);`], {
       env: { ...process.env, [TEST_RUN_VARIABLE]: run },
@@ -27,8 +28,9 @@ describe('processes a test run leaves behind', () => {
     });
     let out = '';
     parent.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    await new Promise((resolve) => parent.once('exit', resolve));
+    await new Promise((resolve) => parent.once('close', resolve)); // 'close': its stdout read to the end
     const orphan = Number(out.trim());
+    expect(orphan, `the pid the parent printed: ${JSON.stringify(out)}`).toBeGreaterThan(0);
     try {
       expect(processesOfRun(run).map((p) => p.pid)).toEqual([orphan]);
       expect(processesOfRun(run)[0]!.command).toContain('setInterval');
