@@ -22,7 +22,7 @@ describe('processes a test run leaves behind', () => {
   it("finds a grandchild orphaned by its parent's death by the run's marker alone", async () => {
     const run = randomBytes(8).toString('hex');
     // A parent that starts a detached grandchild, prints its pid and exits: the grandchild is an orphan.
-    const parent = spawn(process.execPath, ['-e', `const c = require('node:child_process').spawn(process.execPath, ${JSON.stringify(IDLE)}, { detached: true, stdio: 'ignore' }); c.unref(); console.log(c.pid);`], {
+    const parent = spawn(process.execPath, ['-e', `const c = require('node:child_process').spawn(process.execPath, ${JSON.stringify(IDLE)}, { detached: true, stdio: 'ignore' }); c.unref(); process.stdout.write(String(c.pid));`], {
       env: { ...process.env, [TEST_RUN_VARIABLE]: run },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
