@@ -44,7 +44,29 @@ export function parseRawSql(sql: string): RawSqlTables | null {
       writtenTables.add(`${name.schema ?? ''}.${name.table}`);
     }
   }
+  // `DELETE s, u FROM a s JOIN b u`: the parser's table list marks only the first table as
+  // deleted from; the statement's targets (by alias or name) name every table it deletes from.
+  if (kind === 'delete') for (const target of deleteTargets(ast)) writtenTables.add(`${target.schema ?? ''}.${target.table}`);
   return { kind, tables: [...tables.values()], written, writtenCount: writtenTables.size, statement: type || 'raw SQL' };
+}
+
+interface ParsedTableRef {
+  readonly db?: string | null;
+  readonly table?: string;
+  readonly as?: string | null;
+}
+
+/** The tables a DELETE deletes from: its targets, each resolved through the FROM's aliases. */
+function deleteTargets(ast: object): TableName[] {
+  const { table: targets, from } = ast as { table?: unknown; from?: unknown };
+  if (!Array.isArray(targets) || !Array.isArray(from)) return [];
+  const sources = from as ParsedTableRef[];
+  const out: TableName[] = [];
+  for (const target of targets as ParsedTableRef[]) {
+    const source = sources.find((f) => f.as === target.table) ?? sources.find((f) => f.table === target.table && (target.db ?? null) === (f.db ?? null));
+    if (source?.table !== undefined) out.push({ schema: source.db ?? undefined, table: source.table });
+  }
+  return out;
 }
 
 /** Whether `sql` mentions `table` as a word (case-insensitive): the fallback check for SQL that does not parse. */

@@ -141,8 +141,10 @@ describe('RoutePlanner: phase x statement kind (no servers)', () => {
       const update = sql`UPDATE users u, user_settings s SET u.status = 'x', s.locale = 'en' WHERE s.user_id = u.id`;
       const builtUpdate = db.updateTable(['users', 'user_settings']).set({ status: 'x' }).whereRef('user_settings.user_id', '=', 'users.id');
       const builtDelete = db.deleteFrom(['users', 'user_settings']).whereRef('user_settings.user_id', '=', 'users.id');
+      // Raw, with aliases: the SQL parser marks only the first table as deleted from.
+      const rawDelete = sql`DELETE s, u FROM user_settings s JOIN users u ON u.id = s.user_id WHERE u.id = 1`;
       for (const phase of MIGRATION_PHASES) {
-        for (const statement of [update, builtUpdate, builtDelete]) {
+        for (const statement of [update, builtUpdate, builtDelete, rawDelete]) {
           if (phase === 'planned') expect(routeOf(tableAt(phase, true), statement)).toMatchObject({ server: 'source' });
           else if (phase === 'finalized') expect(refusalOf(tableAt(phase, true), statement)).toMatchObject({ reason: 'cross-server-query' }); // users now lives on target1
           else expect(refusalOf(tableAt(phase, true), statement)).toMatchObject({ reason: 'unsupported-write' });
