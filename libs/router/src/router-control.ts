@@ -6,6 +6,7 @@ import { RoutingTable, type RoutedMigration } from './routing-table.js';
 import { ShadowReadTally } from './shadow-read-tally.js';
 import type { RouterLog } from './router-config.js';
 import { StoreRegistration, canRegister } from './store-registration.js';
+import { withTimeout } from './with-timeout.js';
 
 /** Where the router reads the migrations from: a `ControlStore` fits. */
 export interface MigrationSource {
@@ -36,21 +37,6 @@ export interface RouterControlConfig {
 export function newRouterId(): string {
   return `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
 }
-
-const withTimeout = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
-  new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-    promise.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
 
 /**
  * The router's side of the control plane: loads the routing state from the control store,

@@ -7,6 +7,7 @@ import { LaneBatcher } from './lane-batcher.js';
 import type { RouterLog } from './router-config.js';
 import type { RouterMetrics } from './router-metrics.js';
 import type { CoveredTable, Endpoint } from './routing-table.js';
+import { withTimeout } from './with-timeout.js';
 
 /**
  * Row images on the dual-write path are built here from plain column reads: a one-row image read
@@ -162,11 +163,11 @@ export class ShadowApplier {
           () => undefined, // the apply's own failure is recorded below
         );
         syncs.push(confirm);
-        await withTimeout(apply, timeoutMs);
+        await withTimeout(apply, timeoutMs, 'shadow apply');
         // The caller waits for the confirm only where it could observe the shadow (its reads go
         // there); elsewhere the confirm finishes off its path, still counted as in flight, so a
         // fence waits for it.
-        if (covered.routing.reads === work.shadow) await withTimeout(confirm, timeoutMs).catch(() => undefined);
+        if (covered.routing.reads === work.shadow) await withTimeout(confirm, timeoutMs, 'shadow confirm').catch(() => undefined);
         this.#downUntil.delete(endpoint.server);
         metrics.increment('cleave_router_shadow_applies_total', { result: 'ok', path: 'apply' });
         metrics.observe('cleave_router_shadow_apply_ms', { result: 'ok', path: 'apply' }, performance.now() - started);
@@ -220,20 +221,4 @@ function tableLane(server: string, shape: TableShape): string {
 /** The batching lane of a (primary table, shadow table) pair (its shadow writes and confirms). */
 function pairLane(server: string, shape: TableShape, shadow: Endpoint): string {
   return `${tableLane(server, shape)}>${shadow.server}/${shadow.database}`;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`shadow apply took longer than ${ms} ms`)), ms);
-    promise.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
 }
