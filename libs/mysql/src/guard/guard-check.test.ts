@@ -1,7 +1,7 @@
 import { useTestDatabases } from '@cleave/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareApply, readApplyImages, writeApplies } from '../sync/apply-keys.js';
-import { syncKeys } from '../sync/sync-rows.js';
+import { GUARDED_SYNC_IDLE_SECONDS, syncKeys } from '../sync/sync-rows.js';
 import type { TableShape } from '../sync/table-shape.js';
 import { syncFixture, type SyncFixture } from '../sync/test/sync-fixture.js';
 import { GuardRefusedError, denyWrites, setGuard, type GuardedTables } from './placement-guard.js';
@@ -57,6 +57,64 @@ describe('a cleave sync checks the placement guard of the side it writes (real M
     expect(flipped).toBeInstanceOf(GuardRefusedError);
     expect((flipped as Error).message).toContain('is the write primary of migration g1 now');
     expect(await targetRows()).toEqual([{ id: 1, v: 'primary' }]); // nothing written by the refused syncs
+  });
+});
+
+describe('a guarded sync stalled inside its transaction (real MariaDB)', () => {
+  const dbs = useTestDatabases('guard stall');
+  let fx: SyncFixture;
+  let shape: TableShape;
+  let side: GuardedTables;
+  const options = { lockWaitSeconds: 2 };
+
+  beforeAll(async () => {
+    ({ fx, shape, side } = await guardFixture(dbs(), 's1', "(1, 'one')"));
+    await denyWrites(fx.target, side, 3, options);
+  });
+  afterAll(async () => {
+    await fx.end();
+  });
+
+  it(`loses its transaction after ${GUARDED_SYNC_IDLE_SECONDS} s idle, so a switch can flip the guard row; its retry is then refused by the new epoch`, { timeout: 60_000 }, async () => {
+    // An application transaction holds the source row: the capture's sync (guard row and target
+    // rows locked, then the source read under a shared lock) waits on it, its target transaction idle.
+    const holder = await dbs().admin('source');
+    await holder.query('START TRANSACTION');
+    await holder.query('SELECT id FROM t WHERE id = 1 FOR UPDATE');
+    const started = Date.now();
+    const sync = syncKeys({
+      source: fx.source,
+      target: fx.target,
+      sourceShape: shape,
+      targetTable: { database: shape.database, table: 't' },
+      keys: [['1']],
+      options: { guard: { migrationId: 's1', epoch: 3 }, lockSourceRows: true },
+    }).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    try {
+      // A switch's flip waits 2 s for the guard row at a time; it is retried until the stalled
+      // sync's transaction is gone. The source row stays locked meanwhile (the sync still waits).
+      let flippedAfterMs: number | undefined;
+      while (flippedAfterMs === undefined && Date.now() - started < 40_000) {
+        try {
+          await setGuard(fx.target, side, { denied: false, epoch: 4 }, options);
+          flippedAfterMs = Date.now() - started;
+        } catch (error) {
+          if (!/Lock wait timeout/i.test((error as Error).message)) throw error;
+        }
+      }
+      expect(flippedAfterMs, 'the guard row flip never got the lock the stalled sync held').toBeDefined();
+      expect(flippedAfterMs!).toBeGreaterThanOrEqual(GUARDED_SYNC_IDLE_SECONDS * 1000 - 500);
+    } finally {
+      await holder.query('ROLLBACK');
+    }
+    // The sync retries on a new connection and meets the new epoch: refused, nothing written.
+    const outcome = await sync;
+    expect(outcome).toBeInstanceOf(GuardRefusedError);
+    const [rows] = (await fx.targetAdmin.query('SELECT id FROM t')) as unknown as [unknown[]];
+    expect(rows).toEqual([]);
   });
 });
 

@@ -22,6 +22,17 @@ export function isRetryableLockError(error: unknown): boolean {
   return errno === ER_LOCK_DEADLOCK || errno === ER_LOCK_WAIT_TIMEOUT;
 }
 
+/**
+ * Whether the connection died under the statement (the server ended it, e.g. a guarded sync left
+ * idle past its limit, or the network dropped it): a sync is idempotent, so it is retried whole on
+ * another connection.
+ */
+export function isLostConnection(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { fatal, code } = error as { fatal?: unknown; code?: unknown };
+  return fatal === true || code === 'PROTOCOL_CONNECTION_LOST' || code === 'ECONNRESET';
+}
+
 /** Sleeps `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

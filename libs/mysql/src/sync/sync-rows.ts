@@ -45,7 +45,7 @@ import { queryRaw, readRows, rowKey, rowKeyId, sameRow, type RawRow } from './ra
 import { literalReadExpression, rawToKeyPart, ROW_LITERAL, rowLiteralExpression, valueLiteral } from './sql-literal.js';
 import { keyOrderBy } from './key-range.js';
 import { decodeLoadDataLine, isLoadDataRefused, joinLoadDataLines, loadData, loadDataLineExpression, loadDataStatement } from './load-data.js';
-import { ER_DUP_ENTRY, isRetryableLockError, mysqlErrno, retryDelayMs, sleep } from './sync-errors.js';
+import { ER_DUP_ENTRY, isLostConnection, isRetryableLockError, mysqlErrno, retryDelayMs, sleep } from './sync-errors.js';
 import type { ShapeColumn, TableShape } from './table-shape.js';
 
 /** What one sync did. `sourceRows` = rows of the set on the source. */
@@ -190,9 +190,25 @@ export interface Context {
 const MAX_CONFLICT_ROUNDS = 6;
 /** Targets (pools) that refused LOAD DATA LOCAL INFILE: later copies go straight to INSERTs. */
 const LOAD_DATA_REFUSED = new WeakSet<object>();
-/** A sync's session: no foreign key checks (tables are synced one by one), and the guard epoch it writes under. */
-const sessionEnter = (ctx: Context) => `SET @cleave_sync_fkc = @@session.foreign_key_checks, SESSION foreign_key_checks = 0, ${guardEpochAssignment(ctx.guard?.epoch)}`;
-const SESSION_LEAVE = `SET SESSION foreign_key_checks = @cleave_sync_fkc, ${guardEpochAssignment(null)}`;
+/**
+ * Seconds a guarded sync's transaction may sit idle between statements before MariaDB ends it
+ * (`idle_transaction_timeout`). It holds the guard row's shared lock from its first statement,
+ * so a worker paused inside it (SIGSTOP, a frozen VM) would make every switch's flip of that row
+ * wait and abort until the worker's connection died. Its normal idle gaps are the reads of the
+ * primary between its target statements, which wait on the application's row locks: 10 s leaves
+ * them room, and bounds how long a paused worker can keep a switch from running.
+ */
+export const GUARDED_SYNC_IDLE_SECONDS = 10;
+/**
+ * A sync's session: no foreign key checks (tables are synced one by one), the guard epoch it
+ * writes under and, when guarded, the idle limit above (an executable comment: MariaDB 10.3+ runs
+ * it, MySQL, which has no such limit, skips it).
+ */
+const sessionEnter = (ctx: Context) =>
+  `SET @cleave_sync_fkc = @@session.foreign_key_checks, SESSION foreign_key_checks = 0, ${guardEpochAssignment(ctx.guard?.epoch)}` +
+  (ctx.guard === undefined ? '' : ` /*M!100300 , SESSION idle_transaction_timeout = ${GUARDED_SYNC_IDLE_SECONDS} */`);
+const sessionLeave = (ctx: Context) =>
+  `SET SESSION foreign_key_checks = @cleave_sync_fkc, ${guardEpochAssignment(null)}` + (ctx.guard === undefined ? '' : ' /*M!100300 , SESSION idle_transaction_timeout = DEFAULT */');
 
 /** Thrown inside a transaction when a unique-key conflict names target rows outside the set. */
 class UniqueConflict extends Error {
@@ -426,6 +442,13 @@ function isSyncKeyDuplicate(shape: TableShape, error: unknown): boolean {
 }
 
 /** Thrown inside a transaction to run it again from the start (counted as an attempt). */
+/** A connection died inside the sync's transaction (nothing of it committed): retried whole. */
+class ConnectionLostMidSync extends Error {
+  constructor(cause: unknown) {
+    super(`a connection was lost during the sync: ${(cause as Error).message}`, { cause });
+  }
+}
+
 class RestartSync extends Error {
   constructor() {
     super('a concurrent write inserted a collation-equal key: restart the sync');
@@ -691,11 +714,15 @@ async function syncOnce(ctx: Context, scope: string, extraKeys: readonly KeyTupl
       return result;
     } catch (error) {
       await conn.query({ values: null, sql: 'ROLLBACK' }).catch(() => undefined);
-      throw error;
+      throw isLostConnection(error) ? new ConnectionLostMidSync(error) : error;
     }
   } finally {
-    if (sessionChanged) await conn.query({ values: null, sql: SESSION_LEAVE }).catch(() => undefined);
-    conn.release();
+    let reusable = true;
+    if (sessionChanged) await conn.query({ values: null, sql: sessionLeave(ctx) }).catch(() => (reusable = false));
+    // A connection whose session could not be reset (the server ended it idle, or it broke) must
+    // not go back to the pool with the guard epoch on it.
+    if (reusable || conn.destroy === undefined) conn.release();
+    else conn.destroy();
   }
 }
 
@@ -717,7 +744,7 @@ async function syncWithRetry(ctx: Context, scope: string): Promise<SyncResult> {
           { hint: 'The target holds rows that the source does not; run verification with repair, then retry.' },
         );
       }
-      if (!(error instanceof RestartSync || isRetryableLockError(error)) || attempt >= ctx.maxAttempts) throw error;
+      if (!(error instanceof RestartSync || error instanceof ConnectionLostMidSync || isRetryableLockError(error)) || attempt >= ctx.maxAttempts) throw error;
       await sleep(retryDelayMs(attempt));
     }
   }
