@@ -139,7 +139,8 @@ async function transactionalWrite(context: PrimaryWriteContext, connection: Rout
 /** The primary statement inside an open transaction (the router's or the caller's), and the keys it touched. */
 export async function writeInTransaction(connection: RouterPoolConnection, compiled: CompiledQuery, plan: WriteKeyPlan): Promise<{ result: unknown; keys: KeyTuple[] }> {
   const keys = await plan.before(connection);
-  const result = await run(connection, compiled.sql, compiled.parameters);
+  const statement = plan.restrictTo?.(keys) ?? compiled;
+  const result = await run(connection, statement.sql, statement.parameters);
   keys.push(...(await plan.after(connection, writeResultOf(result))));
   return { result, keys };
 }

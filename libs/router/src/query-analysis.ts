@@ -138,10 +138,15 @@ function analyzeUncached(node: RootOperationNode, sql: string): QueryAnalysis {
   return { kind: kindOf(node), tables: dedupe(tables, ctes), written, raw: false, unparsed: false, rawFragments: flags.fragments.join(' '), multiTableWrite, statement: node.kind };
 }
 
-/** The columns an UPDATE's SET assigns (empty for anything else). */
+/** The columns an UPDATE's SET, or an INSERT's ON DUPLICATE KEY UPDATE, assigns (empty for anything else). */
 export function updatedColumns(node: RootOperationNode): string[] {
-  if (node.kind !== 'UpdateQueryNode') return [];
-  const updates = ((node as unknown as AnyNode)['updates'] as AnyNode[] | undefined) ?? [];
+  const n = node as unknown as AnyNode;
+  const updates =
+    node.kind === 'UpdateQueryNode'
+      ? ((n['updates'] as AnyNode[] | undefined) ?? [])
+      : node.kind === 'InsertQueryNode'
+        ? (((n['onDuplicateKey'] as AnyNode | undefined)?.['updates'] as AnyNode[] | undefined) ?? [])
+        : [];
   return updates.flatMap((u) => {
     const column = u['column'] as AnyNode | undefined;
     const id = column?.kind === 'ColumnNode' ? (column['column'] as { name?: string } | undefined) : undefined;

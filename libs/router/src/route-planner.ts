@@ -164,7 +164,7 @@ export class RoutePlanner {
     }
     if (written && updatedColumns(node).includes(move.column)) {
       throw this.#refuse(
-        new RouterError('unsupported-write', `an UPDATE of sharded table ${covered.table} that sets its shard key ${move.column} could move rows to another shard, where neither shard's copy nor verification would follow them`, {
+        new RouterError('unsupported-write', `${node.kind === 'InsertQueryNode' ? 'an INSERT … ON DUPLICATE KEY UPDATE' : 'an UPDATE'} of sharded table ${covered.table} that sets its shard key ${move.column} could move rows to another shard, where neither shard's copy nor verification would follow them`, {
           hint: `Delete the row and insert it with the new ${move.column} (two statements), or leave ${move.column} unchanged.`,
         }),
       );

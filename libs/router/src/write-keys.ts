@@ -1,5 +1,5 @@
-import type { OperationNode, QueryCompiler, RootOperationNode } from 'kysely';
-import { quoteIdentifier, rawToKeyPart, rawTypeCast, type KeyPart, type KeyTuple, type ShapeColumn, type TableShape } from '@cleave/mysql';
+import type { CompiledQuery, OperationNode, QueryCompiler, RootOperationNode } from 'kysely';
+import { keyPartLiteral, quoteIdentifier, rawToKeyPart, rawTypeCast, type KeyPart, type KeyTuple, type ShapeColumn, type TableShape } from '@cleave/mysql';
 import { aliasOf, tableNameOf } from './query-analysis.js';
 import { RouterError } from './router-error.js';
 import { run, type RouterPoolConnection } from './router-pool.js';
@@ -31,6 +31,11 @@ export interface WriteKeyPlan {
    */
   readonly returnsImages?: boolean;
   before(connection: RouterPoolConnection): Promise<KeyTuple[]>;
+  /**
+   * The write to run once `before` found (and locked) `keys`, when it must be kept to them: a
+   * write with a non-key predicate. `undefined`: the statement as compiled.
+   */
+  restrictTo?(keys: readonly KeyTuple[]): CompiledQuery;
   after(connection: RouterPoolConnection, result: WriteResult): Promise<KeyTuple[]>;
 }
 
@@ -152,14 +157,22 @@ function planSelectKeys(node: AnyNode, shape: TableShape, compiler: QueryCompile
     }
   }
   const compiled = compiler.compileQuery(select, { queryId: 'cleave-touched-keys' });
-  let found: KeyTuple[] = [];
   return {
     inTransaction: true,
     async before(connection) {
       const rows = await selectRaw(connection, compiled.sql, compiled.parameters);
-      found = toKeys(shape, rows);
+      const found = toKeys(shape, rows);
       if (changesKey) found.push(...toKeys(shape, rows, shape.keyShapeColumns.length));
       return found;
+    },
+    // The locking read takes no gap locks under READ COMMITTED: a row inserted (or changed to
+    // match) after it and before the write would be written but not synced. Kept to the rows the
+    // read found and locked (they still match: nobody else can change them), the write touches
+    // exactly those, as if it had run at the read; phantoms are left alone, in any isolation level.
+    restrictTo(keys) {
+      const old = keys.slice(0, changesKey ? keys.length / 2 : keys.length);
+      const restricted = { ...node, where: restrictedWhere(node['where'], keysCondition(shape, qualifier, old)) } as unknown as RootOperationNode;
+      return compiler.compileQuery(restricted, { queryId: 'cleave-restricted-write' });
     },
     async after() {
       return [];
@@ -167,13 +180,28 @@ function planSelectKeys(node: AnyNode, shape: TableShape, compiler: QueryCompile
   };
 }
 
+/** SQL matching exactly `keys` of the table `qualifier` names (literals: no parameters). */
+function keysCondition(shape: TableShape, qualifier: string, keys: readonly KeyTuple[]): string {
+  if (keys.length === 0) return '0';
+  const columns = shape.keyShapeColumns.map((c) => `${qualifier}.${c.quoted}`);
+  return `(${columns.join(', ')}) IN (${keys.map((key) => `(${key.map((part, i) => keyPartLiteral(shape.keyShapeColumns[i]!, part)).join(', ')})`).join(', ')})`;
+}
+
+/** `where` AND `condition` (the statement's own predicate in parentheses). */
+function restrictedWhere(where: unknown, condition: string): AnyNode {
+  const extra = RAW(condition);
+  const inner = isNode(where) && where.kind === 'WhereNode' ? (where['where'] as AnyNode) : undefined;
+  return { kind: 'WhereNode', where: inner === undefined ? extra : { kind: 'AndNode', left: { kind: 'ParensNode', node: inner }, right: extra } } as unknown as AnyNode;
+}
+
 function planInsertKeys(node: AnyNode, shape: TableShape, autoIncMode: number): WriteKeyPlan {
   const values = node['values'] as AnyNode | undefined;
   if (values === undefined || values.kind !== 'ValuesNode') throw unsupported(`INSERT … SELECT into ${shape.table} cannot be followed to the shadow side`);
   const columns = ((node['columns'] as AnyNode[] | undefined) ?? []).map((c) => columnName(c) ?? '');
   const rows = (values['values'] as AnyNode[]).map(rowValues);
-  const conflicting = node['ignore'] === true || node['replace'] === true || node['onDuplicateKey'] !== undefined;
+  const conflicting = conflictAction(node) !== undefined;
   const autoInc = shape.catalog.columns.find((c) => c.autoIncrement)?.name;
+  if (conflicting) refuseKeyChangingUpsert(node, shape);
 
   // Keys given literally, and rows whose key is generated.
   const literalKeys: KeyTuple[] = [];
@@ -195,23 +223,12 @@ function planInsertKeys(node: AnyNode, shape: TableShape, autoIncMode: number): 
     else throw unsupported(`an INSERT into ${shape.table} does not give key column(s) ${missing.map((c) => c.name).join(', ')} as plain values`);
   }
 
-  // Unique keys whose values every row gives literally: used to find rows an IGNORE / REPLACE / ODKU met.
-  const uniqueLookups: string[] = [];
-  const uniqueValues: unknown[] = [];
-  if (conflicting) {
-    const uniques = [...(shape.catalog.primaryKey === null ? [] : [shape.catalog.primaryKey]), ...shape.catalog.uniqueKeys.map((u) => u.columns)];
-    for (const cols of uniques) {
-      const positions = cols.map((c) => columns.indexOf(c));
-      if (positions.some((p) => p < 0)) continue;
-      const tuples = rows.map((row) => positions.map((p) => row[p]));
-      if (tuples.some((t) => t.some((v) => v === EXPRESSION || v === undefined || v === null))) continue;
-      uniqueLookups.push(`(${cols.map(quoteIdentifier).join(', ')}) IN (${tuples.map((t) => `(${t.map(() => '?').join(', ')})`).join(', ')})`);
-      for (const t of tuples) uniqueValues.push(...t);
-    }
+  const conflicts = conflicting ? conflictLookups(shape, columns, rows, autoInc) : { sql: [], values: [], unfound: 0 };
+  if (generated > 0 && conflicts.unfound > 0 && rows.length > 1 && autoIncMode === 2) {
+    throw unsupported(`a multi-row INSERT IGNORE/REPLACE/ON DUPLICATE KEY UPDATE into ${shape.table} with generated keys cannot be followed when innodb_autoinc_lock_mode = 2 (ids may not be consecutive)`);
   }
-  if (generated > 0 && conflicting && uniqueLookups.length === 0 && rows.length > 1) {
-    throw unsupported(`a multi-row INSERT IGNORE/REPLACE/ON DUPLICATE KEY UPDATE into ${shape.table} with generated keys and no unique values cannot be followed`);
-  }
+  const uniqueLookups = conflicts.sql;
+  const uniqueValues = conflicts.values;
   if (generated > 1 && !conflicting && autoIncMode === 2) {
     throw unsupported(`a multi-row INSERT into ${shape.table} with generated keys cannot be followed when innodb_autoinc_lock_mode = 2 (ids may not be consecutive)`);
   }
@@ -231,7 +248,9 @@ function planInsertKeys(node: AnyNode, shape: TableShape, autoIncMode: number): 
       if (generated > 0) {
         const first = result.insertId === undefined ? 0n : BigInt(result.insertId);
         if (first > 0n) {
-          const count = rows.length === 1 ? 1 : generated;
+          // Rows that met a duplicate (ignored, or updated instead) leave gaps in the block of ids
+          // the statement reserved: the whole block is a superset of the ids it inserted.
+          const count = rows.length === 1 ? 1 : conflicting ? rows.length : generated;
           for (let i = 0n; i < BigInt(count); i += 1n) keys.push([String(first + i)]);
         }
       }
@@ -239,6 +258,71 @@ function planInsertKeys(node: AnyNode, shape: TableShape, autoIncMode: number): 
       return keys;
     },
   };
+}
+
+/** `IGNORE` / `REPLACE` / `ON DUPLICATE KEY UPDATE`: how an INSERT meets a duplicate, when it does not fail. */
+function conflictAction(node: AnyNode): 'ignore' | 'replace' | 'update' | undefined {
+  // Kysely 0.28 writes `.ignore()` as an OrActionNode; `ignore: true` is its deprecated form.
+  const orAction = (node['orAction'] as { action?: string } | undefined)?.action;
+  if (node['ignore'] === true || orAction === 'ignore') return 'ignore';
+  if (node['replace'] === true || orAction === 'replace') return 'replace';
+  if (node['onDuplicateKey'] !== undefined) return 'update';
+  return undefined;
+}
+
+/**
+ * An ON DUPLICATE KEY UPDATE that assigns a key column moves the row it met to a key neither
+ * lookup names (the lookups find rows by the values inserted): refused.
+ */
+function refuseKeyChangingUpsert(node: AnyNode, shape: TableShape): void {
+  const updates = ((node['onDuplicateKey'] as AnyNode | undefined)?.['updates'] as AnyNode[] | undefined) ?? [];
+  const changed = updates.map((u) => columnName(u['column'])).filter((name) => shape.keyShapeColumns.some((c) => c.name === name));
+  if (changed.length > 0) throw unsupported(`an INSERT … ON DUPLICATE KEY UPDATE into ${shape.table} that sets key column(s) ${changed.join(', ')} moves the row it meets where the router cannot follow it`);
+}
+
+/**
+ * The lookups that find the rows an IGNORE / REPLACE / ON DUPLICATE KEY UPDATE may meet: for
+ * every unique key (the primary key too), each row's values of it. A column the row leaves out
+ * (or writes as DEFAULT) takes its default (`DEFAULT(col)`, evaluated by the server); a row with
+ * NULL in a unique key, or a generated auto-increment value, cannot meet a duplicate on that key.
+ * `unfound`: rows no lookup names (they can only be inserted). Throws `unsupported-write` for a
+ * unique value given as an expression, or a unique key over a generated column.
+ */
+function conflictLookups(shape: TableShape, columns: readonly string[], rows: readonly unknown[][], autoInc: string | undefined): { sql: string[]; values: unknown[]; unfound: number } {
+  const sql: string[] = [];
+  const values: unknown[] = [];
+  const found = new Set<number>();
+  const uniques = [...(shape.catalog.primaryKey === null ? [] : [shape.catalog.primaryKey]), ...shape.catalog.uniqueKeys.map((u) => u.columns)];
+  for (const cols of uniques) {
+    const catalogColumns = cols.map((name) => shape.catalog.columns.find((c) => c.name === name));
+    const generatedColumn = catalogColumns.find((c) => c?.generated !== null);
+    if (generatedColumn !== undefined) throw unsupported(`a unique key of ${shape.table} holds generated column ${generatedColumn?.name ?? '?'}: the row an INSERT IGNORE/REPLACE/ON DUPLICATE KEY UPDATE meets cannot be looked up`);
+    const tuples: string[] = [];
+    rows.forEach((row, r) => {
+      const parts: string[] = [];
+      const params: unknown[] = [];
+      for (const [i, name] of cols.entries()) {
+        const at = columns.indexOf(name);
+        const value = at < 0 ? undefined : row[at];
+        if (value === EXPRESSION) throw unsupported(`an INSERT IGNORE/REPLACE/ON DUPLICATE KEY UPDATE into ${shape.table} gives unique column ${name} as an expression: the row it meets cannot be looked up`);
+        if (value === null) return; // NULLs never conflict
+        if (value !== undefined) {
+          parts.push('?');
+          params.push(value);
+          continue;
+        }
+        const column = catalogColumns[i]!;
+        if (name === autoInc) return; // a generated value is new
+        if (column.default === null) return; // NULL (nullable) or no default (the insert fails)
+        parts.push(`DEFAULT(${quoteIdentifier(name)})`);
+      }
+      tuples.push(`(${parts.join(', ')})`);
+      values.push(...params);
+      found.add(r);
+    });
+    if (tuples.length > 0) sql.push(`(${cols.map(quoteIdentifier).join(', ')}) IN (${tuples.join(', ')})`);
+  }
+  return { sql, values, unfound: rows.length - found.size };
 }
 
 const INTEGER_TEXT = /^-?\d{1,20}$/;
