@@ -1,12 +1,18 @@
-// `npm run services:up|down|status`: cleave's private MariaDB (source, target1, target2) and Redis.
-import { servicesConfig, servicesDown, servicesStatus, servicesUp } from '@cleave/testing';
+// `npm run services:up|down|status`: cleave's private MariaDB (source, target1, target2) and Redis;
+// `up` also creates the least-privilege accounts of docs/production.md.
+import { ensureLocalAccounts, LOCAL_ACCOUNTS, servicesConfig, servicesDown, servicesStatus, servicesUp } from '@cleave/testing';
 
 const command = process.argv[2] ?? 'up';
 const config = servicesConfig(process.env);
 const log = (line: string) => console.log(line);
 
 try {
-  if (command === 'up') await servicesUp(config, process.env, log);
+  if (command === 'up') {
+    await servicesUp(config, process.env, log);
+    // The accounts docs/production.md prescribes, with exactly its grants (the admin account holds every privilege).
+    await ensureLocalAccounts(config);
+    log(`least-privilege accounts ${Object.values(LOCAL_ACCOUNTS).join(', ')} (docs/production.md's grants, the same password)`);
+  }
   else if (command === 'down') await servicesDown(config, log);
   else if (command === 'status') for (const r of servicesStatus(config)) log(`${r.name.padEnd(16)} 127.0.0.1:${r.port}  ${r.state}${r.pid ? ` (pid ${r.pid})` : ''}`);
   else {

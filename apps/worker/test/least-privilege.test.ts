@@ -2,41 +2,35 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleaveEnv, controlDatabase, createSampleAccounts, seedSampleAccounts, useTestDatabases, type ReadyProcess } from '@cleave/testing';
-import { LEAST_PRIVILEGE_GRANTS } from './fixtures/least-privilege-grants.js';
+import { cleaveEnv, createSampleAccounts, createTestAccount, seedSampleAccounts, useTestDatabases, type ReadyProcess, type TestAccount } from '@cleave/testing';
 import { cleave, startWorker, waitUntil } from './e2e-helpers.js';
 
 /**
- * The grants docs/production.md lists, and nothing more: a whole migration (plan, start with
- * binlog capture, backfill, verification, both switches, a verified repair, finalize) run by an
- * account that holds only them. A missing grant fails a step here, naming it.
+ * The grants docs/production.md lists, and nothing more: a whole migration (start with binlog
+ * capture, backfill, verification, both switches, a verified repair, finalize) run by an account
+ * that holds only cleave's grants, planned by one that holds only the planner's.
  */
 describe("cleave's least-privilege account (real CLI and worker, MariaDB, Redis)", () => {
   const dbs = useTestDatabases('least priv');
-  const user = `lp_${process.pid}`;
-  const password = 'lp-test-only';
+  let account: TestAccount | undefined;
+  let planner: TestAccount | undefined;
   let worker: ReadyProcess | undefined;
 
   beforeAll(async () => {
     const source = await dbs().admin('source');
     await createSampleAccounts(source);
     await seedSampleAccounts(source, { users: 500, only: ['sessions'] });
-    for (const server of ['source', 'target1'] as const) {
-      const admin = await dbs().admin(server);
-      await admin.query(`DROP USER IF EXISTS '${user}'@'%'`);
-      await admin.query(`CREATE USER '${user}'@'%' IDENTIFIED BY '${password}'`);
-      const grants = LEAST_PRIVILEGE_GRANTS({ database: dbs().name, control: server === 'source' ? controlDatabase(dbs()) : null, account: `'${user}'@'%'` });
-      for (const grant of grants) await admin.query(grant);
-    }
+    account = await createTestAccount(dbs(), 'cleave', ['source', 'target1']);
+    planner = await createTestAccount(dbs(), 'planner', ['source']);
   });
   afterAll(async () => {
     await worker?.stop().catch(() => undefined);
-    for (const server of ['source', 'target1'] as const) await (await dbs().admin(server)).query(`DROP USER IF EXISTS '${user}'@'%'`).catch(() => undefined);
+    await account?.drop();
+    await planner?.drop();
   });
 
   it('runs a whole migration with only the documented grants', { timeout: 170_000 }, async () => {
-    const asUser = (url: string) => url.replace(/\/\/[^@]+@/, `//${user}:${password}@`).replace(/\/[^/]*$/, '');
-    const env = cleaveEnv(dbs(), { CLEAVE_SERVER_SOURCE: asUser(dbs().source.url), CLEAVE_SERVER_TARGET1: asUser(dbs().target1.url) });
+    const env = cleaveEnv(dbs(), { CLEAVE_SERVER_SOURCE: account!.url('source', ''), CLEAVE_SERVER_TARGET1: account!.url('target1', '') });
     delete env['CLEAVE_SERVER_TARGET2'];
     const step = async (what: string, args: string[]) => {
       const run = await cleave(args, env);
@@ -44,7 +38,9 @@ describe("cleave's least-privilege account (real CLI and worker, MariaDB, Redis)
       return run.stdout;
     };
     const planFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'cleave-lp-')), 'plan.json');
-    await step('cleave plan', ['plan', '-d', dbs().name, '--name', 'lp', '--move', 'sessions', '--to', 'sessions=target1', '-o', planFile]);
+    // The planner's read-only account, reading the workload from performance_schema as well.
+    const plan = await cleave(['plan', '-d', dbs().name, '--name', 'lp', '--move', 'sessions', '--to', 'sessions=target1', '--workload', 'performance_schema', '-o', planFile], { ...env, CLEAVE_SERVER_SOURCE: planner!.url('source', '') });
+    expect(plan.code, `cleave plan as the planner's account: exit ${plan.code}\n${plan.stdout}\n${plan.stderr}`).toBe(0);
     await step('cleave start', ['start', planFile]);
     worker = await startWorker(env, ['--concurrency', '2']);
     const source = await dbs().admin('source');

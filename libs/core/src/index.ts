@@ -62,3 +62,5 @@ export { SOURCE_CONDITION, SOURCE_CONDITION_FLAG } from './source-condition.js';
 export type { BackfillUnit, UnitFilter } from './backfill-units.js';
 export { rowPlacement, tablePlacement } from './table-placement.js';
 export type { PlacementValue, RowPlacement, TablePlacement } from './table-placement.js';
+export { CLEAVE_ACCOUNT_GRANTS, PLANNER_ACCOUNT_GRANTS, SERVICE_ACCOUNT_GRANTS, grantApplies, grantOn, grantStatement, grantStatements } from './account-grants.js';
+export type { AccountGrant, GrantScope, GrantTarget } from './account-grants.js';

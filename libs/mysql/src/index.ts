@@ -47,6 +47,8 @@ export type { CatalogRow } from './catalog/catalog-row.js';
 export { buildCatalog, parseServerVersion } from './catalog/build-catalog.js';
 export type { CatalogRows } from './catalog/build-catalog.js';
 export { readCatalog } from './catalog/read-catalog.js';
+export { missingPrivileges, readAccountPrivileges } from './account-privileges.js';
+export type { AccountPrivileges } from './account-privileges.js';
 export type { Queryable, ReadCatalogOptions } from './catalog/read-catalog.js';
 export { requireUsableKey, usableKey } from './catalog/usable-key.js';
 export type { UsableKey } from './catalog/usable-key.js';

@@ -8,6 +8,7 @@ import { requireCaptureSupport } from '@cleave/capture';
 import type { CliContext } from '../cli-context.js';
 import { requireServers } from '../reachability.js';
 import { requireDatabase } from '../databases.js';
+import { requireAccountPrivileges } from '../privileges.js';
 
 export function readPlanFile(file: string): Plan {
   let text: string;
@@ -69,6 +70,8 @@ export async function startMigration(ctx: CliContext, planFile: string, options:
     const create = `Create it (CREATE DATABASE \`${t.database}\` on ${t.server}; cleave start creates the moved tables, not databases), or plan target ${name} on another database (--target ${name}=${t.server}/DATABASE); nothing was changed.`;
     await requireDatabase(ctx.pool(t.server), { server: t.server, address: ctx.address(t.server), database: t.database }, create);
   }
+  // Every grant is checked before anything changes: a missing one is named, not met halfway through.
+  await requireAccountPrivileges(ctx, plan, { capture });
   const source = ctx.pool(plan.source.server, plan.source.database);
   // Binlog capture is checked before anything is created; it is what carries writes made outside the routers.
   if (capture) await requireCaptureSupport(source.promise, plan.source.server);

@@ -1,0 +1,81 @@
+import type { Queryable } from './catalog/read-catalog.js';
+
+/**
+ * What the connected account may do, read from `SHOW GRANTS FOR CURRENT_USER()`: global and
+ * database-level privileges (table-level grants are not counted).
+ */
+export interface AccountPrivileges {
+  /** `'user'@'host'` as a GRANT statement names it. */
+  readonly account: string;
+  readonly global: ReadonlySet<string>;
+  readonly databases: ReadonlyArray<{ readonly pattern: RegExp; readonly privileges: ReadonlySet<string> }>;
+  /** The account holds roles: what they add is not read, so a missing privilege is not certain. */
+  readonly hasRoles: boolean;
+}
+
+/** Other names a server prints for the same privilege (MySQL's, MariaDB's newer aliases). */
+const SATISFIED_BY: Record<string, readonly string[]> = {
+  'REPLICATION SLAVE': ['REPLICATION REPLICA'],
+  'BINLOG MONITOR': ['REPLICATION CLIENT'],
+  'SLAVE MONITOR': ['REPLICA MONITOR', 'REPLICATION CLIENT'],
+};
+
+const GRANT = /^GRANT (.+?) ON (\S+) TO /;
+const ROLE = /^GRANT [^ ]+ TO /;
+
+/** A database grant's name as a pattern: `_` and `%` are wildcards unless escaped. */
+function databasePattern(quoted: string): RegExp {
+  const name = quoted.replace(/^`|`$/g, '').replace(/``/g, '`');
+  let source = '';
+  for (let i = 0; i < name.length; i++) {
+    const c = name[i]!;
+    if (c === '\\' && i + 1 < name.length) source += name[++i]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    else if (c === '_') source += '.';
+    else if (c === '%') source += '.*';
+    else source += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${source}$`);
+}
+
+const privilegeList = (text: string) => new Set(text.split(',').map((p) => p.trim().toUpperCase()));
+
+/** Reads the connected account's privileges. */
+export async function readAccountPrivileges(db: Queryable): Promise<AccountPrivileges> {
+  const [[who]] = (await db.query('SELECT CURRENT_USER() AS account')) as unknown as [[{ account: string }]];
+  const at = who.account.lastIndexOf('@');
+  const account = `'${who.account.slice(0, at)}'@'${who.account.slice(at + 1)}'`;
+  const [rows] = (await db.query('SHOW GRANTS FOR CURRENT_USER()')) as unknown as [Array<Record<string, string>>];
+  const global = new Set<string>();
+  const databases: Array<{ pattern: RegExp; privileges: ReadonlySet<string> }> = [];
+  let hasRoles = false;
+  for (const row of rows) {
+    const text = String(Object.values(row)[0] ?? '');
+    const match = GRANT.exec(text);
+    if (match === null) {
+      if (ROLE.test(text)) hasRoles = true;
+      continue;
+    }
+    const on = match[2]!;
+    if (on === '*.*') for (const p of privilegeList(match[1]!)) global.add(p);
+    else if (on.endsWith('.*')) databases.push({ pattern: databasePattern(on.slice(0, -2)), privileges: privilegeList(match[1]!) });
+  }
+  return { account, global, databases, hasRoles };
+}
+
+const holds = (set: ReadonlySet<string>, privilege: string) =>
+  set.has('ALL PRIVILEGES') || set.has(privilege) || (SATISFIED_BY[privilege] ?? []).some((p) => set.has(p));
+
+/**
+ * The privileges of `wanted` the account lacks, globally (`database` null) or on one database
+ * (a global privilege counts there too). Empty when the account holds roles (they are not read).
+ */
+export function missingPrivileges(account: AccountPrivileges, wanted: readonly string[], database: string | null): string[] {
+  if (account.hasRoles) return [];
+  return wanted.filter((privilege) => {
+    if (privilege === 'ALL PRIVILEGES') {
+      return !(account.global.has('ALL PRIVILEGES') || (database !== null && account.databases.some((d) => d.pattern.test(database) && d.privileges.has('ALL PRIVILEGES'))));
+    }
+    if (holds(account.global, privilege)) return false;
+    return database === null || !account.databases.some((d) => d.pattern.test(database) && holds(d.privileges, privilege));
+  });
+}
