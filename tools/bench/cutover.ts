@@ -36,6 +36,10 @@ function report(r: ScenarioResult): void {
   for (const s of r.switches) {
     log(`${s.step.padEnd(36)} ${(s.fenceWindow ? 'fence' : 'cli').padStart(6)} ${String(s.writesInFlight).padStart(6)} ${String(s.maxPauseMs).padStart(7)} ${String(s.p99PauseMs).padStart(8)} ${String(s.heldUpToMs ?? '-').padStart(10)} ${String(s.errors).padStart(7)}`);
   }
+  for (const s of r.switches) {
+    const h = s.heldSteps;
+    if (h !== null) log(`held writes, ${s.step}: fence acks ${h.fenceAckMs} ms, ${Object.entries(h.stepsMs).map(([step, ms]) => `${step} ${ms} ms`).join(', ')}, flip ${h.flipMs} ms, epoch acks ${h.epochAckMs} ms`);
+  }
   log(`baseline (between switches, no fence): ${r.baselineWrites} writes, p50 ${r.baselineP50Ms} ms, p99 ${r.baselineP99Ms} ms, max ${r.baselineMaxMs} ms`);
   for (const e of r.errorExamples) log(`error: ${e}`);
   for (const e of r.lostExamples) log(`lost: ${e}`);

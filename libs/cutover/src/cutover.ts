@@ -404,7 +404,7 @@ export class Cutover {
     let fenceId: string | null = null;
     let fenceAt = 0;
     let guardMoved = false;
-    const timing = { fenceAckMs: 0, syncCheckMs: 0, flipMs: 0, epochAckMs: 0 };
+    const timing = { fenceAckMs: 0, syncCheckMs: 0, flipMs: 0, epochAckMs: 0, stepsMs: {} as Record<string, number> };
     if (change.primaryMoves) {
       // The slow part of moving the guards (DDL), before writes are held.
       const prepared = await sw.prepareGuard(ctx);
@@ -424,7 +424,7 @@ export class Cutover {
       if (!acks.ok) abortWhy = `router ack deadline missed (${this.settings.fenceAckTimeoutMs} ms) by ${acks.missing.join(', ')}`;
       else {
         const t = performance.now();
-        abortWhy = await this.#settle(sw, ctx, () => (guardMoved = true));
+        abortWhy = await this.#settle(sw, ctx, () => (guardMoved = true), timing.stepsMs);
         timing.syncCheckMs = performance.now() - t;
       }
       if (abortWhy !== null) {
@@ -463,20 +463,20 @@ export class Cutover {
    * counters aligned and the capture caught up with everything committed before the close, then
    * the guards flipped. The reason to abort, or null.
    */
-  async #settle(sw: Switcher, ctx: ChangeContext, guardTouched: () => void): Promise<string | null> {
-    const sync = await sw.checkInSync(ctx);
+  async #settle(sw: Switcher, ctx: ChangeContext, guardTouched: () => void, stepsMs: Record<string, number>): Promise<string | null> {
+    const sync = await timed(stepsMs, 'inSync', () => sw.checkInSync(ctx));
     if (sync.status === 'fail') return `not in sync: ${sync.detail}`;
     if (ctx.change.primaryMoves) {
       guardTouched();
-      const closed = await sw.closeOldPrimary(ctx);
+      const closed = await timed(stepsMs, 'closeOldPrimary', () => sw.closeOldPrimary(ctx));
       if (closed.status === 'fail') return closed.detail;
-      const counters = await sw.alignCounters(ctx);
+      const counters = await timed(stepsMs, 'alignCounters', () => sw.alignCounters(ctx));
       if (counters.status === 'fail') return counters.detail;
     }
-    const capture = await sw.awaitCapture(ctx);
+    const capture = await timed(stepsMs, 'captureCatchUp', () => sw.awaitCapture(ctx));
     if (capture.status === 'fail') return capture.detail;
     if (ctx.change.primaryMoves) {
-      const guard = await sw.moveGuard(ctx);
+      const guard = await timed(stepsMs, 'moveGuard', () => sw.moveGuard(ctx));
       if (guard.status === 'fail') return guard.detail;
     }
     return null;
@@ -489,15 +489,15 @@ export class Cutover {
     after: MigrationRecord,
     fenceId: string | null,
     fenceAt: number,
-    timing: { fenceAckMs: number; syncCheckMs: number; flipMs: number; epochAckMs: number },
+    timing: { fenceAckMs: number; syncCheckMs: number; flipMs: number; epochAckMs: number; stepsMs: Record<string, number> },
     resumedFrom: string | null,
     done: (extra: Partial<CutoverResult>) => T,
   ): Promise<T> {
     const epoch = after.epoch;
     // A recovery repeats it (idempotent); a rollback to planned removes the guards.
     if (after.phase === 'planned' || resumedFrom !== null) await sw.restoreGuard(ctx, after);
-    await sw.handOverCapture(ctx, after);
-    await sw.announceEpoch(ctx, epoch);
+    await timed(timing.stepsMs, 'handOverCapture', () => sw.handOverCapture(ctx, after));
+    await timed(timing.stepsMs, 'announceEpoch', () => sw.announceEpoch(ctx, epoch));
     const t = performance.now();
     const acks = await sw.awaitEpochAcks(ctx, epoch);
     timing.epochAckMs = performance.now() - t;
@@ -530,7 +530,7 @@ export class Cutover {
     const sw = this.#live(lease);
     await lease.check();
     if (interrupted.flipped) {
-      await this.#finish(sw, ctx, migration, interrupted.fenceId, performance.now(), { fenceAckMs: 0, syncCheckMs: 0, flipMs: 0, epochAckMs: 0 }, interrupted.holder, () => null);
+      await this.#finish(sw, ctx, migration, interrupted.fenceId, performance.now(), { fenceAckMs: 0, syncCheckMs: 0, flipMs: 0, epochAckMs: 0, stepsMs: {} }, interrupted.holder, () => null);
       return { changeId: interrupted.changeId, from: interrupted.from, to: interrupted.to, action: 'finished', interruptedHolder: interrupted.holder, epoch: migration.epoch };
     }
     // It may have moved the guards before it stopped: back to the phase the migration stays in.
@@ -539,5 +539,15 @@ export class Cutover {
       recoveredBy: lease.holder,
     });
     return { changeId: interrupted.changeId, from: interrupted.from, to: interrupted.to, action: 'aborted', interruptedHolder: interrupted.holder, epoch: migration.epoch };
+  }
+}
+
+/** Runs `step`, adding its duration (ms, rounded to 0.1) to `stepsMs[name]`: where a switch's held time went. */
+async function timed<T>(stepsMs: Record<string, number>, name: string, step: () => Promise<T>): Promise<T> {
+  const t = performance.now();
+  try {
+    return await step();
+  } finally {
+    stepsMs[name] = Math.round((performance.now() - t) * 10) / 10;
   }
 }

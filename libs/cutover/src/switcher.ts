@@ -44,6 +44,8 @@ export interface WritePause {
   readonly flipMs: number;
   readonly epochAckMs: number;
   readonly fenceToUnfenceMs: number;
+  /** Each step with writes held, by name (inSync, closeOldPrimary, alignCounters, captureCatchUp, moveGuard, handOverCapture, announceEpoch). */
+  readonly stepsMs: Readonly<Record<string, number>>;
 }
 
 /** What the change recorded when it completed. */

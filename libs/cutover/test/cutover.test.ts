@@ -106,6 +106,8 @@ describe('Cutover (real control store, real Redis routing channel)', () => {
     const writes = await c.change(m.id);
     expect(writes).toMatchObject({ outcome: 'done', from: 'reads_switched', to: 'writes_switched', lateRouters: [] });
     expect(writes.writePause).not.toBeNull();
+    // Where the held time went: every step the primary's move takes with writes held, timed.
+    expect(Object.keys(writes.writePause!.stepsMs)).toEqual(['inSync', 'closeOldPrimary', 'alignCounters', 'captureCatchUp', 'moveGuard', 'handOverCapture', 'announceEpoch']);
     expect(mine.every((r) => r.epoch === writes.epoch)).toBe(true);
     expect(await fx.fleet.fences([m.id])).toEqual(new Map()); // unfenced
     const back = await c.rollback(m.id, { reason: 'test rollback' });
