@@ -23,13 +23,14 @@ export interface AccountGrant {
  * guard's `_cleave_guard`, TRIGGER for the placement guard, ALTER and DROP for finalize's RENAME
  * TABLE, the auto-increment alignment and `cleave cancel`. Globally: REPLICATION SLAVE and BINLOG
  * MONITOR to read the binlog of the source and (reverse capture) of the targets, SLAVE MONITOR for
- * the targets' `SHOW REPLICA STATUS` (target-lag-ok). The control database is cleave's own.
+ * the targets' `SHOW REPLICA STATUS` (target-lag-ok). On the control database, what the control
+ * store does: creates its tables (and adds the columns of a newer version), reads and writes them.
  */
 export const CLEAVE_ACCOUNT_GRANTS: readonly AccountGrant[] = [
   { privileges: ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'CREATE', 'DROP', 'ALTER', 'TRIGGER'], on: 'database', servers: 'all' },
   { privileges: ['REPLICATION SLAVE', 'BINLOG MONITOR'], on: 'global', servers: 'all', onlyFor: 'capture' },
   { privileges: ['SLAVE MONITOR'], on: 'global', servers: 'targets' },
-  { privileges: ['ALL PRIVILEGES'], on: 'control', servers: 'control' },
+  { privileges: ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'CREATE', 'ALTER'], on: 'control', servers: 'control' },
 ];
 
 /** `cleave plan` reads only: the catalog and index statistics of the database, and the statement digests. */

@@ -1,3 +1,4 @@
+import { CLEAVE_ACCOUNT_GRANTS, CleaveError, grantApplies, grantOn, grantStatement, type Plan } from '@cleave/core';
 import type { Queryable } from './catalog/read-catalog.js';
 
 /**
@@ -77,5 +78,60 @@ export function missingPrivileges(account: AccountPrivileges, wanted: readonly s
     }
     if (holds(account.global, privilege)) return false;
     return database === null || !account.databases.some((d) => d.pattern.test(database) && holds(d.privileges, privilege));
+  });
+}
+
+/** The roles each server plays in a plan, with the databases it plays them on. */
+function serverRoles(plan: Plan, control: { server: string; database: string }) {
+  const roles = new Map<string, { databases: Set<string>; source: boolean; target: boolean; control: boolean }>();
+  const of = (server: string) => {
+    let r = roles.get(server);
+    if (r === undefined) roles.set(server, (r = { databases: new Set(), source: false, target: false, control: false }));
+    return r;
+  };
+  of(plan.source.server).source = true;
+  of(plan.source.server).databases.add(plan.source.database);
+  for (const t of Object.values(plan.targets)) {
+    of(t.server).target = true;
+    of(t.server).databases.add(t.database);
+  }
+  of(control.server).control = true;
+  return roles;
+}
+
+/**
+ * The grants of cleave's account (docs/production.md) that it lacks on the servers of a plan and
+ * on the control store's server, each as `server NAME: GRANT ... ;`.
+ */
+export async function missingAccountGrants(
+  plan: Plan,
+  control: { server: string; database: string },
+  serverDb: (server: string) => Queryable,
+  options: { capture: boolean },
+): Promise<string[]> {
+  const missing: string[] = [];
+  for (const [server, roles] of serverRoles(plan, control)) {
+    const account = await readAccountPrivileges(serverDb(server));
+    for (const grant of CLEAVE_ACCOUNT_GRANTS) {
+      if (!grantApplies(grant, roles) || (grant.onlyFor === 'capture' && !options.capture)) continue;
+      const databases = grant.on === 'database' ? [...roles.databases] : grant.on === 'control' ? [control.database] : grant.on === 'performance_schema' ? ['performance_schema'] : [null];
+      for (const database of databases) {
+        const lacking = missingPrivileges(account, grant.privileges, database);
+        if (lacking.length > 0) missing.push(`server ${server}: ${grantStatement(lacking, grantOn(grant.on, { database: database ?? '', control: control.database }), account.account)};`);
+      }
+    }
+  }
+  return missing;
+}
+
+/**
+ * Refuses (`PRECONDITION_FAILED`) with the GRANT statements of {@link missingAccountGrants}, so that
+ * `cleave start` stops before it changes anything rather than halfway through a migration.
+ */
+export async function requireAccountGrants(...args: Parameters<typeof missingAccountGrants>): Promise<void> {
+  const missing = await missingAccountGrants(...args);
+  if (missing.length === 0) return;
+  throw new CleaveError('PRECONDITION_FAILED', `cleave's account lacks grants it needs:\n  ${missing.join('\n  ')}`, {
+    hint: 'Run the GRANT statements above as an administrator (docs/production.md lists each grant and why), then run cleave start again; nothing was changed.',
   });
 }

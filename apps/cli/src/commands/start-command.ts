@@ -3,12 +3,11 @@ import { userInfo } from 'node:os';
 import { CleaveError, backfillUnits, parsePlan, type Plan } from '@cleave/core';
 import { MigrationOverlapError, currentCoordinate, newMigrationId, preflightPlan, type MigrationRecord } from '@cleave/control';
 import { DEFAULT_CUTOVER_SETTINGS, GUARD_LOCK_WAIT_SECONDS, guardSides } from '@cleave/cutover';
-import { denyWrites, ensureTargetTable, readCatalog, removeGuard } from '@cleave/mysql';
+import { denyWrites, ensureTargetTable, readCatalog, removeGuard, requireAccountGrants } from '@cleave/mysql';
 import { requireCaptureSupport } from '@cleave/capture';
 import type { CliContext } from '../cli-context.js';
 import { requireServers } from '../reachability.js';
 import { requireDatabase } from '../databases.js';
-import { requireAccountPrivileges } from '../privileges.js';
 
 export function readPlanFile(file: string): Plan {
   let text: string;
@@ -71,7 +70,7 @@ export async function startMigration(ctx: CliContext, planFile: string, options:
     await requireDatabase(ctx.pool(t.server), { server: t.server, address: ctx.address(t.server), database: t.database }, create);
   }
   // Every grant is checked before anything changes: a missing one is named, not met halfway through.
-  await requireAccountPrivileges(ctx, plan, { capture });
+  await requireAccountGrants(plan, ctx.config.control, (server) => ctx.pool(server).promise, { capture });
   const source = ctx.pool(plan.source.server, plan.source.database);
   // Binlog capture is checked before anything is created; it is what carries writes made outside the routers.
   if (capture) await requireCaptureSupport(source.promise, plan.source.server);
