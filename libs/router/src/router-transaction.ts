@@ -9,12 +9,20 @@ import { acquire, run, type RouterPool, type RouterPoolConnection } from './rout
 import { shadowWork, type ShadowWork } from './shadow-side.js';
 import type { WriteKeyPlan } from './write-keys.js';
 
+/** How a dual write finds its keys, its table's shape, and the shadow work of the child rows it cascades to. */
+export interface DualPlan {
+  readonly plan: WriteKeyPlan;
+  readonly shape: TableShape;
+  /** After the primary write: the shadow work of child rows its foreign keys changed. */
+  cascaded(): ShadowWork[];
+}
+
 /** What a transaction asks of the router: admission, pools, key plans, the shadow side, the lease. */
 export interface TransactionHost {
   readonly metrics: RouterMetrics;
   admit(analysis: QueryAnalysis, node: RootOperationNode, sql: string, inTransaction: boolean, entered: ReadonlySet<string>): Promise<{ route: Route; exit: () => void }>;
   pool(server: string): RouterPool;
-  planDual(route: Route, node: RootOperationNode): Promise<{ plan: WriteKeyPlan; shape: TableShape }>;
+  planDual(route: Route, node: RootOperationNode): Promise<DualPlan>;
   applyShadow(work: ShadowWork): Promise<{ settled: Promise<unknown> }>;
   mayCommit(ids: readonly string[]): boolean;
 }
@@ -51,9 +59,9 @@ export class RouterTransaction {
     const connection = await this.#pin(route.server);
     this.#host.metrics.increment('cleave_router_queries_total', { kind: analysis.kind, side: route.side });
     if (route.dual === undefined) return toQueryResult<R>(await run(connection, compiled.sql, compiled.parameters));
-    const { plan, shape } = await this.#host.planDual(route, compiled.query);
+    const { plan, shape, cascaded } = await this.#host.planDual(route, compiled.query);
     const { result, keys } = await writeInTransaction(connection, compiled, plan);
-    this.#work.push(shadowWork(route.dual, route.server, shape, keys));
+    this.#work.push(shadowWork(route.dual, route.server, shape, keys), ...cascaded());
     return toQueryResult<R>(result);
   }
 

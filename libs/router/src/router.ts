@@ -11,13 +11,14 @@ import { newRouterId, RouterControl } from './router-control.js';
 import { RouterError } from './router-error.js';
 import { NOOP_METRICS, type RouterMetrics } from './router-metrics.js';
 import { acquire, asTransactionalPool, type RouterPool } from './router-pool.js';
-import { RouterTransaction, type TransactionHost } from './router-transaction.js';
-import { sideEndpoints, type Endpoint } from './routing-table.js';
+import { RouterTransaction, type DualPlan, type TransactionHost } from './router-transaction.js';
+import { sideEndpoints, type Endpoint, type RoutingTable } from './routing-table.js';
 import { ShadowApplier, shadowWork, type ShadowWork } from './shadow-side.js';
+import { cascadingChildren, mayCascade, withCascadeKeys, type CascadeChild } from './cascade-keys.js';
 import { ShadowReader } from './shadow-reader.js';
 import { TableShapes } from './table-shapes.js';
 import { WriteGate } from './write-gate.js';
-import { planWriteKeys, type WriteKeyPlan } from './write-keys.js';
+import { planWriteKeys } from './write-keys.js';
 
 /** What the router knows about one server's pool. */
 interface ServerInfo {
@@ -78,6 +79,8 @@ export class Router implements TransactionHost {
   readonly #shadow: ShadowApplier;
   /** Each server's pool as the sync primitives take it, made once. */
   readonly #promisePools = new Map<string, ReturnType<typeof asTransactionalPool>>();
+  /** Each written table's cascading children (see {@link CascadeChild}), under the routing table they were found for. */
+  readonly #cascades = new Map<string, { table: RoutingTable; children: readonly CascadeChild[] }>();
   /** Made by `start()`, once the home database is known. */
   #planner: RoutePlanner | undefined;
   #started: Promise<void> | undefined;
@@ -389,7 +392,7 @@ export class Router implements TransactionHost {
    */
   async #dualWrite<R>(route: Route, compiled: CompiledQuery, attempt: number): Promise<{ outcome: QueryResult<R> | 'lease-lapsed'; settled: Promise<unknown> }> {
     const dual = route.dual!;
-    const { plan, shape } = await this.planDual(route, compiled.query);
+    const { plan, shape, cascaded } = await this.planDual(route, compiled.query);
     const connection = await acquire(this.pool(route.server));
     let released = false;
     try {
@@ -415,8 +418,9 @@ export class Router implements TransactionHost {
       // could leave the pool without one for the read).
       released = true;
       connection.release();
-      const { settled } = await this.#shadow.apply(shadowWork(dual, route.server, shape, written.keys, written.images));
-      return { outcome: toQueryResult<R>(written.result), settled };
+      const applied = [await this.#shadow.apply(shadowWork(dual, route.server, shape, written.keys, written.images))];
+      for (const work of cascaded()) applied.push(await this.#shadow.apply(work));
+      return { outcome: toQueryResult<R>(written.result), settled: applied.length === 1 ? applied[0]!.settled : Promise.all(applied.map((a) => a.settled)) };
     } finally {
       if (!released) connection.release();
     }
@@ -429,12 +433,47 @@ export class Router implements TransactionHost {
 
   // ---- key plans and shadow work (dual writes, and transactions: see TransactionHost) --------------
 
-  /** Plans the touched-key search of a dual write. */
-  async planDual(route: Route, node: RootOperationNode): Promise<{ plan: WriteKeyPlan; shape: TableShape }> {
+  /**
+   * Plans the touched-key search of a dual write; `cascaded` makes the shadow work of the child
+   * rows the write changes through foreign keys (after the primary write found them).
+   */
+  async planDual(route: Route, node: RootOperationNode): Promise<DualPlan> {
     const dual = route.dual!;
     const endpoint: Endpoint = { server: route.server, database: dual.primary === 'source' ? dual.covered.source.database : this.#servers.get(route.server)!.database };
     const shape = await this.#shapes.get(endpoint, dual.covered.table);
-    return { plan: planWriteKeys(node, shape, this.#compiler, this.#servers.get(route.server)?.autoIncMode ?? 1), shape };
+    const plan = planWriteKeys(node, shape, this.#compiler, this.#servers.get(route.server)?.autoIncMode ?? 1);
+    const children = mayCascade(node) ? cascadingChildren(node, await this.#cascadeChildren(route, endpoint, shape)) : [];
+    if (children.length === 0) return { plan, shape, cascaded: () => [] };
+    const withChildren = withCascadeKeys(plan, shape, children);
+    return {
+      plan: withChildren.plan,
+      shape,
+      cascaded: () => withChildren.found().map(({ child, keys }) => shadowWork({ covered: child.covered, primary: dual.primary, shadow: dual.shadow }, route.server, child.shape, keys)),
+    };
+  }
+
+  /**
+   * The tables of the written table's migration, on the same primary server, whose foreign keys
+   * reference it (see {@link CascadeChild}); per routing table, kept once read.
+   */
+  async #cascadeChildren(route: Route, parentEndpoint: Endpoint, parent: TableShape): Promise<readonly CascadeChild[]> {
+    const table = this.control.table;
+    const id = `${route.server}/${parent.database}.${parent.table}`;
+    const cached = this.#cascades.get(id);
+    if (cached !== undefined && cached.table === table) return cached.children;
+    const dual = route.dual!;
+    const children: CascadeChild[] = [];
+    for (const covered of table.covered()) {
+      if (covered.migration.id !== dual.covered.migration.id || covered.table === parent.table) continue;
+      const endpoint = (dual.primary === 'source' ? [covered.source] : sideEndpoints(covered, 'target')).find((e) => e.server === parentEndpoint.server && e.database === parentEndpoint.database);
+      if (endpoint === undefined) continue;
+      const shape = await this.#shapes.get(endpoint, covered.table);
+      for (const foreignKey of shape.catalog.foreignKeys) {
+        if (foreignKey.referencedTable === parent.table && foreignKey.referencedSchema === parent.database) children.push({ covered, shape, foreignKey });
+      }
+    }
+    this.#cascades.set(id, { table, children });
+    return children;
   }
 
   /** Applies a committed write's shadow work (see {@link ShadowApplier.apply}); never throws. */

@@ -49,7 +49,7 @@ function unsupported(message: string): RouterError {
 }
 
 /** The raw select expression of a key column, qualified. */
-function keyExpression(column: ShapeColumn, qualifier: string): string {
+export function keyExpression(column: ShapeColumn, qualifier: string): string {
   return column.readExpression.replace(column.quoted, `${qualifier}.${column.quoted}`);
 }
 
@@ -181,7 +181,7 @@ function planSelectKeys(node: AnyNode, shape: TableShape, compiler: QueryCompile
 }
 
 /** SQL matching exactly `keys` of the table `qualifier` names (literals: no parameters). */
-function keysCondition(shape: TableShape, qualifier: string, keys: readonly KeyTuple[]): string {
+export function keysCondition(shape: TableShape, qualifier: string, keys: readonly KeyTuple[]): string {
   if (keys.length === 0) return '0';
   const columns = shape.keyShapeColumns.map((c) => `${qualifier}.${c.quoted}`);
   return `(${columns.join(', ')}) IN (${keys.map((key) => `(${key.map((part, i) => keyPartLiteral(shape.keyShapeColumns[i]!, part)).join(', ')})`).join(', ')})`;
@@ -261,7 +261,8 @@ function planInsertKeys(node: AnyNode, shape: TableShape, autoIncMode: number): 
 }
 
 /** `IGNORE` / `REPLACE` / `ON DUPLICATE KEY UPDATE`: how an INSERT meets a duplicate, when it does not fail. */
-function conflictAction(node: AnyNode): 'ignore' | 'replace' | 'update' | undefined {
+export function conflictAction(root: RootOperationNode | AnyNode): 'ignore' | 'replace' | 'update' | undefined {
+  const node = root as AnyNode;
   // Kysely 0.28 writes `.ignore()` as an OrActionNode; `ignore: true` is its deprecated form.
   const orAction = (node['orAction'] as { action?: string } | undefined)?.action;
   if (node['ignore'] === true || orAction === 'ignore') return 'ignore';

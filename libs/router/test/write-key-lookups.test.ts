@@ -10,6 +10,7 @@ import { CleaveDialect, type RoutedMigration, type RouterPool, type RouterPoolCo
 
 interface DB {
   tags: { id?: number | string; owner: number | null; name: string; scope?: string; hits?: number };
+  tag_notes: { id?: number | string; tag_id: number | string; note: string };
 }
 
 // A table whose unique keys have a defaulted column (scope) and a nullable one (owner).
@@ -23,6 +24,14 @@ const TAGS = `CREATE TABLE tags (
   UNIQUE KEY uk_scope_name (scope, name),
   UNIQUE KEY uk_owner_name (owner, name)
 ) ENGINE=InnoDB`;
+// Rows of tags' children change with them: deleted, and re-pointed when a tag's id changes.
+const TAG_NOTES = `CREATE TABLE tag_notes (
+  id      BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+  tag_id  BIGINT UNSIGNED NOT NULL,
+  note    VARCHAR(50) NOT NULL,
+  PRIMARY KEY (id),
+  CONSTRAINT fk_notes_tag FOREIGN KEY (tag_id) REFERENCES tags (id) ON DELETE CASCADE ON UPDATE CASCADE
+) ENGINE=InnoDB`;
 
 // Which rows an upsert or a predicate write touched: found exactly, so the shadow side gets them.
 describe('@cleave/router finds the rows upserts and predicate writes touch (real MariaDB)', () => {
@@ -33,7 +42,10 @@ describe('@cleave/router finds the rows upserts and predicate writes touch (real
   const journalDir = mkdtempSync(path.join(os.tmpdir(), 'cleave-router-keys-'));
 
   beforeAll(async () => {
-    for (const s of ['source', 'target1'] as const) await (await dbs().admin(s)).query(TAGS);
+    for (const s of ['source', 'target1'] as const) {
+      await (await dbs().admin(s)).query(TAGS);
+      await (await dbs().admin(s)).query(TAG_NOTES);
+    }
     pools = new MysqlPools({ maxConnectionsPerServer: 20 });
     servers = {
       source: pools.pool(parseConnectionUrl(dbs().source.url), { connectionLimit: 5 }).callback as unknown as RouterPool,
@@ -52,7 +64,7 @@ describe('@cleave/router finds the rows upserts and predicate writes touch (real
       name: 'tags',
       source: { server: 'source', database: dbs().name },
       targets: { t1: { server: 'target1', database: dbs().name } },
-      moves: [{ kind: 'tables', tables: ['tags'], to: 't1' }],
+      moves: [{ kind: 'tables', tables: ['tags', 'tag_notes'], to: 't1' }],
     } as Plan;
     const migration: RoutedMigration = { id: 'a1b2c3d4e5f6', name: 'tags', plan, phase: 'dual_write', epoch: 2, capture: false };
     const db = new Kysely<DB>({
@@ -62,12 +74,17 @@ describe('@cleave/router finds the rows upserts and predicate writes touch (real
     return db;
   }
 
-  /** Both sides hold the same row (by `where`), row for row. */
-  async function expectSidesEqual(where: string): Promise<void> {
+  /** Both sides hold the same rows (by `where`), row for row. */
+  async function expectSidesEqual(where: string, table: 'tags' | 'tag_notes' = 'tags', rows: 'some' | 'any' = 'some'): Promise<void> {
     const name = dbs().name;
-    const source = await hexRows(await dbs().admin('source'), name, 'tags', 'id', where);
-    expect(source.length, `rows of ${where} on the source`).toBeGreaterThan(0);
-    expect(await hexRows(await dbs().admin('target1'), name, 'tags', 'id', where)).toEqual(source);
+    const source = await hexRows(await dbs().admin('source'), name, table, 'id', where);
+    if (rows === 'some') expect(source.length, `rows of ${where} on the source`).toBeGreaterThan(0);
+    expect(await hexRows(await dbs().admin('target1'), name, table, 'id', where)).toEqual(source);
+  }
+
+  /** Puts a note on a tag on both sides, as a copy would. */
+  async function seedNote(tagId: number, note: string): Promise<void> {
+    for (const server of ['source', 'target1'] as const) await (await dbs().admin(server)).query('INSERT INTO tag_notes (tag_id, note) VALUES (?, ?)', [tagId, note]);
   }
 
   /** Puts the same row on both sides (as a copy would), returning its id. */
@@ -171,5 +188,24 @@ describe('@cleave/router finds the rows upserts and predicate writes touch (real
       { name: 'phantom-late', hits: 0 },
     ]);
     await expectSidesEqual("scope = 'rc'");
+  });
+
+  it('a DELETE, a REPLACE and a key change of a parent bring the child rows its foreign keys cascade to (deleted, re-pointed) to the shadow, alone and in a transaction', async () => {
+    const db = dualWriteRouter();
+    const deleted = await seed("(NULL, 'cascade-delete', 'c', 0)");
+    const replaced = await seed("(NULL, 'cascade-replace', 'c', 0)");
+    const moved = await seed("(NULL, 'cascade-move', 'c', 0)");
+    const inTransaction = await seed("(NULL, 'cascade-tx', 'c', 0)");
+    for (const id of [deleted, replaced, moved, inTransaction]) await seedNote(id, `note of ${id}`);
+    await db.deleteFrom('tags').where('id', '=', deleted).execute();
+    await db.replaceInto('tags').values({ id: replaced, owner: null, name: 'cascade-replace', scope: 'c', hits: 1 }).execute();
+    await db.updateTable('tags').set({ id: moved + 700_000 }).where('id', '=', moved).execute();
+    await db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('tags').where('name', '=', 'cascade-tx').execute();
+    });
+    const [notes] = await (await dbs().admin('source')).query("SELECT tag_id FROM tag_notes WHERE note LIKE 'note of %' ORDER BY id");
+    expect(notes).toEqual([{ tag_id: String(moved + 700_000) }]);
+    await expectSidesEqual("note LIKE 'note of %'", 'tag_notes');
+    await expectSidesEqual("scope = 'c'");
   });
 });

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Kysely, MysqlDialect } from 'kysely';
 import { MIGRATION_PHASES, type MigrationPhase } from '@cleave/core';
-import { MysqlPools, mysqlErrno, parseConnectionUrl } from '@cleave/mysql';
+import { createPool, type Pool } from 'mysql2';
+import { mysqlErrno } from '@cleave/mysql';
 import { CleaveDialect, RouterError, type RoutedMigration, type RouterPool } from '@cleave/router';
 import type { TestDatabases } from '@cleave/testing';
 import { FuzzWorld, fuzzPlan, type FuzzTable } from './fuzz-world.js';
@@ -58,14 +59,20 @@ export async function runRouterFuzz(dbs: TestDatabases, options: { seed: number;
   const prng = new Prng(options.seed);
   const summary: FuzzSummary = { seed: options.seed, statements: 0, reads: 0, writes: 0, refused: 0, failedAlike: 0, misrouted: 0, divergent: 0, phases: MIGRATION_PHASES, rules: {}, examples: [] };
   const world = await FuzzWorld.open(dbs);
-  const pools = new MysqlPools({ maxConnectionsPerServer: 16 });
+  // Plain mysql2 pools, as a service makes them (cleave's own pools set copier session modes).
+  const pools: Pool[] = [];
+  const pool = (url: string) => {
+    const made = createPool({ uri: url, connectionLimit: 4, supportBigNumbers: true, bigNumberStrings: true, dateStrings: true });
+    pools.push(made);
+    return made;
+  };
   const journalDir = mkdtempSync(path.join(os.tmpdir(), 'cleave-fuzz-'));
   const plan = fuzzPlan(dbs.name);
   const servers = Object.fromEntries(
-    (['source', 'target1', 'target2'] as const).map((s) => [s, pools.pool(parseConnectionUrl(dbs[s].url), { connectionLimit: 4 }).callback as unknown as RouterPool]),
+    (['source', 'target1', 'target2'] as const).map((s) => [s, pool(dbs[s].url) as unknown as RouterPool]),
   );
   const refUrl = dbs.source.url.replace(new RegExp(`/${dbs.name}$`), `/${world.refDatabase}`);
-  const reference = new Kysely<FuzzDB>({ dialect: new MysqlDialect({ pool: pools.pool(parseConnectionUrl(refUrl), { connectionLimit: 2 }).callback }) });
+  const reference = new Kysely<FuzzDB>({ dialect: new MysqlDialect({ pool: pool(refUrl) }) });
   const note = (example: string) => {
     if (summary.examples.length < MAX_EXAMPLES) summary.examples.push(example);
   };
@@ -92,7 +99,8 @@ export async function runRouterFuzz(dbs: TestDatabases, options: { seed: number;
       );
     }
   } finally {
-    await pools.end(); // the reference Kysely's pool too (its destroy() would end it a second time)
+    await reference.destroy(); // ends its pool
+    await Promise.all(pools.slice(0, -1).map((p) => new Promise((resolve) => p.end(resolve))));
     await world.dropReference();
     rmSync(journalDir, { recursive: true, force: true });
   }
@@ -145,16 +153,23 @@ async function runOne(statement: FuzzStatement, phase: MigrationPhase, routed: K
   await compareTouched(statement.touches, phase, world, summary, (d) => `${where}: ${d}`, note);
 }
 
-/** Compares every table a statement could touch; a difference is counted once and the table copied back from the reference. */
+/**
+ * Compares every table a statement could touch. A statement is counted once (misrouted before
+ * divergent); every table that differs is copied back from the reference, so one defect does not
+ * show again in the statements after it.
+ */
 async function compareTouched(tables: readonly FuzzTable[], phase: MigrationPhase, world: FuzzWorld, summary: FuzzSummary, describe: (detail: string) => string, note: (example: string) => void): Promise<void> {
+  const differences = [];
   for (const table of tables) {
     const difference = await world.compare(table, phase);
-    if (difference === undefined) continue;
-    if (difference.role === 'primary') summary.misrouted += 1;
-    else summary.divergent += 1;
+    if (difference !== undefined) differences.push(difference);
+  }
+  if (differences.length === 0) return;
+  if (differences.some((d) => d.role === 'primary')) summary.misrouted += 1;
+  else summary.divergent += 1;
+  for (const difference of differences) {
     note(describe(`${difference.table} (${difference.role}, ${difference.side}): ${difference.detail}`));
-    await world.copyFromReference(table, 'source');
-    await world.copyFromReference(table, 'target');
-    return;
+    await world.copyFromReference(difference.table, 'source');
+    await world.copyFromReference(difference.table, 'target');
   }
 }
