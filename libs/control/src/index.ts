@@ -2,6 +2,7 @@ export { ControlStore, MigrationOverlapError, newMigrationId } from './control-s
 export type { ChangeActor, ControlStoreConfig, CoordinatorFence } from './control-store.js';
 export { StaleCoordinatorError } from './stale-coordinator-error.js';
 export { CAPTURE_STREAM_STATES, CaptureStreams } from './capture-streams.js';
+export { awaitCaptureCaughtUp } from './capture-catch-up.js';
 export { FORWARD_STREAM, compareCoordinates, currentCoordinate, formatCoordinate, reverseStream, streamServer, streamsForPhase, targetServers } from './capture-coordinates.js';
 export type { BinlogCoordinate, CaptureLease, CaptureProgress, CaptureStreamRecord, CaptureStreamState } from './capture-streams.js';
 export { ROUTER_STORE_HEARTBEAT_MS, ROUTER_STORE_LIVE_SECONDS, RouterRegistry } from './router-registry.js';

@@ -1,56 +1,9 @@
-import {
-  compareCoordinates,
-  currentCoordinate,
-  formatCoordinate,
-  streamServer,
-  streamsForPhase,
-  type CaptureStreams,
-  type MigrationRecord,
-} from '@cleave/control';
+import { currentCoordinate, formatCoordinate, streamServer, streamsForPhase, type CaptureStreams, type MigrationRecord } from '@cleave/control';
 import type { MigrationPhase } from '@cleave/core';
 import type { ServerQueryable } from './cutover-store.js';
 
 /** The name of the in-fence check that every capture stream applied what the primary committed. */
 export const CAPTURE_CHECK = 'capture-caught-up';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * With writes held: waits until every capture stream of the phase being left has checkpointed
- * past its server's binlog end taken now (asking it to checkpoint as soon as it read that far), so the shadow has every committed change (the routers'
- * and everyone else's). Returns the reason to abort, or `null`.
- */
-export async function awaitCaptureCaughtUp(
-  migration: MigrationRecord,
-  streams: CaptureStreams,
-  servers: (server: string) => ServerQueryable,
-  timeoutMs: number,
-): Promise<{ ok: boolean; detail: string }> {
-  const records = (await streams.list(migration.id)).filter((r) => streamsForPhase(migration.plan, migration.phase).includes(r.stream));
-  if (records.length === 0) return { ok: true, detail: 'no binlog capture (started with --no-capture): writes made outside the routers reach the shadow only through verification' };
-  const done: string[] = [];
-  for (const record of records) {
-    if (record.state !== 'active') return { ok: false, detail: `capture stream ${record.stream} is ${record.state}${record.error ? `: ${record.error}` : ''}` };
-    const goal = await currentCoordinate(servers(record.server), record.server);
-    // The request lands after the goal: the stream checkpoints once it read it, not at its idle pace.
-    await streams.requestCatchUp(migration.id, record.stream);
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      const now = await streams.get(migration.id, record.stream);
-      if (now !== null && now.state !== 'active') return { ok: false, detail: `capture stream ${record.stream} is ${now.state}${now.error ? `: ${now.error}` : ''}` };
-      if (now !== null && compareCoordinates(now.checkpoint, goal) >= 0) break;
-      if (performance.now() > deadline) {
-        return {
-          ok: false,
-          detail: `capture stream ${record.stream} did not apply up to ${record.server}'s ${formatCoordinate(goal)} within ${timeoutMs} ms (checkpoint ${now ? formatCoordinate(now.checkpoint) : 'none'}): is a worker running?`,
-        };
-      }
-      await sleep(10);
-    }
-    done.push(`${record.stream} past ${formatCoordinate(goal)}`);
-  }
-  return { ok: true, detail: done.join(', ') };
-}
 
 /**
  * Just before the flip, with writes held: aims the streams that the phase `to` adds at their

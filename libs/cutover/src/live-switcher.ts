@@ -1,4 +1,4 @@
-import type { AckWaitResult, HeldWritesSummary, MigrationRecord } from '@cleave/control';
+import { awaitCaptureCaughtUp, type AckWaitResult, type HeldWritesSummary, type MigrationRecord } from '@cleave/control';
 import type { CoordinatorLease } from './coordinator-lease.js';
 import type { CutoverSettings } from './cutover-settings.js';
 import type { CutoverStore, ServerQueryable } from './cutover-store.js';
@@ -9,7 +9,7 @@ import { quoteIdentifier } from '@cleave/mysql';
 import { alignAutoIncrement, COUNTERS_CHECK, CounterAlignmentError } from './auto-increment-alignment.js';
 import { fencedStore } from './fenced-store.js';
 import { shadowFailuresRepaired } from './preconditions/shadow-failures-repaired.js';
-import { aimCaptureBeforeFlip, awaitCaptureCaughtUp, CAPTURE_CHECK, handOverCapture } from './capture-handover.js';
+import { aimCaptureBeforeFlip, CAPTURE_CHECK, handOverCapture } from './capture-handover.js';
 import { denyOldPrimary, enforceGuard, flipGuard, prepareGuard, releaseGuard, removeGuards } from './placement-guard-sides.js';
 
 /** The name of the in-fence step that moves the placement guards. */

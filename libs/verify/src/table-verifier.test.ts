@@ -157,6 +157,56 @@ describe('verifyTable', () => {
     expect(report.sampleDifferences).toEqual([{ table: `${shape.database}.accounts`, key: '["2500"]', kind: 'changed' }]);
   });
 
+  it('with a capture to wait for, repairs only what the capture did not bring: a pass under load ends clean with the real difference repaired', async () => {
+    await targetAdmin.query("UPDATE accounts SET name = 'really different' WHERE id = 2500");
+    let stop = false;
+    let writes = 0;
+    // Writes on the primary whose apply to the shadow (a capture's) lags behind: `pending` holds
+    // the keys committed and not yet applied; settle() is the capture catching up.
+    const pending = new Set<number>();
+    const applyPending = async (): Promise<void> => {
+      const keys = [...pending];
+      pending.clear(); // a key written again meanwhile comes back
+      if (keys.length === 0) return;
+      await syncKeys({ source, target, sourceShape: shape, targetTable: targetTable(), keys: keys.map((k) => [String(k)]) });
+    };
+    let settles = 0;
+    const writer = async (seed: number): Promise<void> => {
+      let n = seed;
+      while (!stop) {
+        n = (n * 7919 + 13) % 2000;
+        await source.query(`UPDATE accounts SET amount = amount + 1 WHERE id = ${n + 1}`);
+        pending.add(n + 1);
+        writes += 1;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    };
+    const writers = [writer(3), writer(4), writer(5)];
+    let report;
+    try {
+      while (writes < 30) await new Promise((resolve) => setTimeout(resolve, 5));
+      report = await verifyTable({
+        source,
+        target,
+        sourceShape: shape,
+        targetTable: targetTable(),
+        repair: true,
+        initialChunkRows: 300,
+        settle: async () => {
+          settles += 1;
+          await applyPending();
+        },
+      });
+    } finally {
+      stop = true;
+      await Promise.all(writers);
+    }
+    expect(settles).toBeGreaterThan(0);
+    // The one real difference, repaired in the first pass; the second pass finds nothing to repair.
+    expect(report).toMatchObject({ rowsRepaired: 1, clean: true, passes: 2 });
+    expect(report.sampleDifferences).toEqual([{ table: `${shape.database}.accounts`, key: '["2500"]', kind: 'changed' }]);
+  });
+
   it('repairs missing, extra and changed rows, then a second pass is clean', async () => {
     await damageTarget();
     const report = await verifyTables({ source, target, tables: [{ sourceShape: shape, targetTable: targetTable() }], repair: true, initialChunkRows: 700 });

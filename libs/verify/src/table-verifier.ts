@@ -70,9 +70,16 @@ export interface VerifyTableArgs extends VerifyChunkOptions {
   readonly signal?: AbortSignal;
   /** The placement guard repairs act under (see `SyncOptions.guard`). */
   readonly guard?: SyncGuard;
+  /**
+   * Waits until every change the primary committed before the call has reached the shadow (the
+   * binlog capture caught up). Given, a difference counts (and is repaired) only if it is still
+   * there after it: one still in the capture's pipeline is not a difference. Without it, a
+   * report-only pass re-diffs a few times 100-300 ms apart instead.
+   */
+  readonly settle?: () => Promise<void>;
 }
 
-/** Re-diffs (100, 200, 300 ms apart) before a report-only pass calls a difference real. */
+/** Re-diffs (after the capture caught up, else 100, 200, 300 ms apart) before a difference is real. */
 const SETTLE_RECHECKS = 3;
 
 /** How often a chunk is diffed, repaired and re-checked before it is left for the next pass. */
@@ -146,11 +153,15 @@ export async function verifyTable(args: VerifyTableArgs): Promise<TableVerificat
   const repairChunk = async (where: string, pass: PassResult): Promise<boolean> => {
     for (let round = 1; ; round += 1) {
       let differences = await diffRows(source, target, shape, targetTable, where);
-      // Without repairing, report only differences that persist: a dual write in flight (the
-      // primary committed, its shadow apply a few ms behind) settles within these re-checks.
-      // A key counts only if it differs in every re-check (other keys may be in flight each time).
-      for (let settle = 1; !args.repair && differences.length > 0 && settle <= SETTLE_RECHECKS; settle += 1) {
-        await new Promise((resolve) => setTimeout(resolve, 100 * settle));
+      // Count only differences that persist: a change in flight (the primary committed, the
+      // capture or a dual write a few ms behind) settles within these re-checks. With a capture
+      // to wait for, repairs wait too (else a pass under load keeps "repairing" what the capture
+      // was about to apply and never ends clean). A key counts only if it differs in every
+      // re-check (other keys may be in flight each time).
+      const settles = args.settle !== undefined || !args.repair;
+      for (let settle = 1; settles && differences.length > 0 && settle <= SETTLE_RECHECKS; settle += 1) {
+        if (args.settle !== undefined) await args.settle();
+        else await new Promise((resolve) => setTimeout(resolve, 100 * settle));
         const still = new Set((await diffRows(source, target, shape, targetTable, where)).map((d) => encodeKey(d.key)));
         differences = differences.filter((d) => still.has(encodeKey(d.key)));
       }

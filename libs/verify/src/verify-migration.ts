@@ -1,5 +1,5 @@
 import { CleaveError, PHASE_ROUTING, backfillUnits, isCleaveError, movedTables } from '@cleave/core';
-import type { ControlStore } from '@cleave/control';
+import { awaitCaptureCaughtUp, streamsForPhase, type ControlStore } from '@cleave/control';
 import type { Pool } from 'mysql2/promise';
 import { readCatalog, tableShape } from '@cleave/mysql';
 import { aggregateReport, type TableVerification, type VerificationReport } from './verification-report.js';
@@ -25,6 +25,9 @@ export interface VerifyMigrationOptions {
   readonly maxPasses?: number;
 }
 
+/** How long a verification waits for the capture to pass a difference before it counts it. */
+const CAPTURE_SETTLE_TIMEOUT_MS = 10_000;
+
 /**
  * Verifies every unit of a migration (each moved table, each shard range): the shadow against the
  * primary of the phase (the source before the writes switch, the target after it), repairing from
@@ -49,6 +52,15 @@ export async function verifyMigration(options: VerifyMigrationOptions, deps: Ver
   const catalog = await readCatalog(source, plan.source.database, { tables: movedTables(plan) });
   const runId = await deps.store.startVerificationRun(migration.id);
   const watch = watchPrimary(deps.store, migration.id, primarySide, deps.signal);
+  // With a binlog capture, a difference is real only once the capture has passed it (see verifyTable's `settle`).
+  const streams = deps.store.captureStreams();
+  const captured = (await streams.list(migration.id)).some((r) => streamsForPhase(plan, migration.phase).includes(r.stream));
+  const settle = captured
+    ? async (): Promise<void> => {
+        // Not caught up within the bound (a stopped stream, a worker gone): the difference counts, as without capture.
+        await awaitCaptureCaughtUp(migration, streams, deps.servers, CAPTURE_SETTLE_TIMEOUT_MS);
+      }
+    : undefined;
   const started = performance.now();
   const results: TableVerification[] = [];
   try {
@@ -72,6 +84,7 @@ export async function verifyMigration(options: VerifyMigrationOptions, deps: Ver
           repair: options.repair,
           guard: { migrationId: migration.id, epoch: migration.guardEpoch },
           maxPasses: options.maxPasses ?? 5,
+          ...(settle === undefined ? {} : { settle }),
           ...(deps.onProgress ? { onProgress: (p: VerifyProgress) => deps.onProgress!({ ...p, unit: unit.id }) } : {}),
         }),
       );
