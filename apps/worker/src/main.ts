@@ -35,10 +35,8 @@ try {
   const routers = (migrationId: string) => routerStatuses(channel, migrationId);
   const shadowReads = (migrationId: string) => channel.shadowReadStats(migrationId);
   const token = process.env['CLEAVE_UI_TOKEN'];
-  // Phase changes from the UI only when a token is configured (read-only otherwise).
-  const actions = token
-    ? await openCutoverActions({ store: host.store, redisUrl: config.redisUrl, queuePrefix: config.queuePrefix, servers: host.servers, actor: `ui:${settings.workerId}` })
-    : undefined;
+  // The stepper's checks always; phase changes from the UI only when a token is configured (read-only otherwise).
+  const actions = await openCutoverActions({ store: host.store, redisUrl: config.redisUrl, queuePrefix: config.queuePrefix, servers: host.servers, actor: `ui:${settings.workerId}` });
   const dashboard = await startDashboard({
     port: settings.port,
     store: host.store,
@@ -47,7 +45,9 @@ try {
     metrics: async () => ({ contentType: host.metrics.registry.contentType, body: await host.metrics.registry.metrics() }),
     routers,
     shadowReads,
-    ...(token && actions ? { actionToken: token, actions } : {}),
+    evaluate: actions.evaluate,
+    throttling: () => host.metrics.sources.throttling(),
+    ...(token ? { actionToken: token, actions } : {}),
   });
   log.info({ workerId: settings.workerId, port: dashboard.port, concurrency: settings.concurrency, poolSize: settings.poolSize }, 'worker ready');
   const shutdown = (signal: string) => {
@@ -55,7 +55,7 @@ try {
     void host
       .stop()
       .then(() => dashboard.close())
-      .then(() => actions?.close())
+      .then(() => actions.close())
       .then(() => channel.close())
       .then(() => redis.disconnect())
       .then(() => Promise.all(queues.map((q) => q.close())))

@@ -2,6 +2,7 @@ import type { Pool } from 'mysql2/promise';
 import { SourceLatencyThrottler, ThrottleGate, ThreadsRunningThrottler, TargetLoadThrottler, type Throttler } from '@cleave/backfill';
 import type { ControlStore } from '@cleave/control';
 import type { WorkerSettings } from './worker-settings.js';
+import type { GateThrottling } from './ui/worker-metrics.js';
 
 /** Milliseconds a migration's gate keeps polling after its last job ended (the next job of it reuses it). */
 const IDLE_CLOSE_MS = 5_000;
@@ -51,8 +52,11 @@ export class MigrationGates {
   }
 
   /** Each open gate's throttlers and which of them hold the copy now (the `cleave_throttled` gauge). */
-  throttling(): Array<{ migration: string; throttlers: readonly string[]; active: string[] }> {
-    return [...this.#opened.values()].map((g) => ({ migration: g.migration, throttlers: g.throttlers, active: g.gate.state.reasons.map((r) => r.name) }));
+  throttling(): GateThrottling[] {
+    return [...this.#opened].map(([migrationId, g]) => {
+      const reasons = g.gate.state.reasons;
+      return { migrationId, migration: g.migration, throttlers: g.throttlers, active: reasons.map((r) => r.name), reasons };
+    });
   }
 
   /** Throttled milliseconds per migration and throttler since the previous call (`cleave_throttled_seconds_total`). */

@@ -47,7 +47,10 @@ describe('MigrationGates: throttlers run only while the worker has copy work of 
       const loaded = load(3);
       await gates.use(m.id, async (gate) => {
         await waitUntil('the gate to close under load', async () => gate.state.throttled, 10_000, 50);
-        expect(gates.throttling()).toEqual([{ migration: 'gated', throttlers: ['source-threads-running'], active: ['source-threads-running'] }]);
+        // The reason carries the value against its threshold (the dashboard's "throttled now").
+        expect(gates.throttling()).toEqual([
+          { migrationId: m.id, migration: 'gated', throttlers: ['source-threads-running'], active: ['source-threads-running'], reasons: [{ name: 'source-threads-running', reason: expect.stringMatching(/^source Threads_running \d+ > max 2$/) }] },
+        ]);
         // A copy waits here until the load is gone; that wait is the throttled time.
         await gate.waitUntilOpen();
       });

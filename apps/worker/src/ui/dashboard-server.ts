@@ -4,11 +4,13 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
-import { isCleaveError } from '@cleave/core';
-import { readMigrationStatus, type ControlStore, type MigrationRecord, type RouterStatus, type ShadowReadStats } from '@cleave/control';
+import { isCleaveError, redactCredentials } from '@cleave/core';
+import type { ControlStore, MigrationRecord, RouterStatus, ShadowReadStats } from '@cleave/control';
 import { DASHBOARD_HTML } from './dashboard-page.js';
-import { ProgressHistory } from './progress-history.js';
-import { shadowReadView } from './shadow-read-view.js';
+import { migrationView } from './migration-view.js';
+import { PreconditionWatch, type EvaluateStep } from './precondition-watch.js';
+import { ProgressSampler } from './progress-sampler.js';
+import type { GateThrottling } from './worker-metrics.js';
 
 /** Phase changes the dashboard may trigger (implemented by the cutover coordinator). */
 export interface PhaseActions {
@@ -31,8 +33,11 @@ export interface DashboardConfig {
   readonly routers?: (migrationId: string) => Promise<RouterStatus[]>;
   /** The routers' shadow reads of a migration, summed (the routing channel). */
   readonly shadowReads?: (migrationId: string) => Promise<ShadowReadStats>;
+  /** A step's named preconditions, evaluated as `cleave cutover --dry-run` does (the stepper's checks). */
+  readonly evaluate?: EvaluateStep;
+  /** This worker's throttle gates now (throttled now: reason, value against threshold). */
+  readonly throttling?: () => readonly GateThrottling[];
 }
-
 
 function tokenMatches(expected: string | undefined, header: string | undefined): boolean {
   if (!expected || !header?.startsWith('Bearer ')) return false;
@@ -51,7 +56,11 @@ const STATUS_BY_CODE: Record<string, number> = { NOT_FOUND: 404, PRECONDITION_FA
  */
 export async function startDashboard(config: DashboardConfig): Promise<{ app: FastifyInstance; port: number; close(): Promise<void> }> {
   const app = Fastify({ logger: false });
-  const history = new ProgressHistory();
+  // The rows/s history is sampled here, page open or not: a page opened late shows the whole copy.
+  const sampler = new ProgressSampler(config.store);
+  const preconditions = config.evaluate ? new PreconditionWatch(config.evaluate) : undefined;
+  const workersAlive = async () => Math.max(0, ...(await Promise.all(config.queues.map(async (q) => (await q.getWorkers()).length))));
+  const tokenSet = Boolean(config.actionToken) && config.actions !== undefined;
 
   const board = new FastifyAdapter();
   createBullBoard({ queues: config.queues.map((q) => new BullMQAdapter(q, { readOnlyMode: true })), serverAdapter: board });
@@ -68,29 +77,41 @@ export async function startDashboard(config: DashboardConfig): Promise<{ app: Fa
     return reply.type(m.contentType).send(m.body);
   });
   app.get('/api/migrations', async () =>
-    (await config.store.listMigrations()).map((m) => ({ id: m.id, name: m.name, phase: m.phase, epoch: m.epoch, createdAt: m.createdAt })),
+    (await config.store.listMigrations()).map((m) => ({ id: m.id, name: m.name, phase: m.phase, epoch: m.epoch, cancelled: m.cancelledAt !== null, createdAt: m.createdAt })),
   );
   app.get<{ Params: { id: string } }>('/api/migrations/:id', async (req, reply) => {
     try {
-      const status = await readMigrationStatus(config.store, req.params.id);
-      history.record(status.migration.id, { at: Date.now(), rowsCopied: Object.fromEntries(status.backfill.tables.map((t) => [t.table, t.rowsCopied])) });
-      const [routers, shadowReads] = await Promise.all([
-        config.routers ? config.routers(status.migration.id) : [],
-        config.shadowReads ? config.shadowReads(status.migration.id).then((s) => shadowReadView(s, status.migration.epoch)) : null,
-      ]);
-      return { ...status, routers, shadowReads, rates: history.rates(status.migration.id) };
+      const view = await migrationView(
+        {
+          store: config.store,
+          history: sampler.history,
+          tokenSet,
+          workersAlive,
+          ...(preconditions ? { preconditions } : {}),
+          ...(config.routers ? { routers: config.routers } : {}),
+          ...(config.shadowReads ? { shadowReads: config.shadowReads } : {}),
+          ...(config.throttling ? { throttling: config.throttling } : {}),
+        },
+        req.params.id,
+      );
+      // A safety net: error texts from servers (capture, backfill) could quote a URL with its password.
+      return reply.type('application/json; charset=utf-8').send(redactCredentials(JSON.stringify(view)));
     } catch (error) {
       return sendError(reply, error);
     }
   });
 
-  const action = (name: keyof PhaseActions) => async (req: FastifyRequest<{ Params: { id: string }; Body: { confirm?: string } | undefined }>, reply: FastifyReply) => {
+  const action = (name: keyof PhaseActions) => async (req: FastifyRequest<{ Params: { id: string }; Body: { confirm?: string; from?: string } | undefined }>, reply: FastifyReply) => {
     if (!tokenMatches(config.actionToken, req.headers.authorization)) {
       return reply.code(401).send({ error: config.actionToken ? 'a valid action token is required' : 'this dashboard is read-only (no action token configured)' });
     }
     if (!config.actions) return reply.code(503).send({ error: 'phase changes need the cutover coordinator, which this worker does not run' });
     try {
       const migration = await config.store.getMigration(req.params.id);
+      // The page says which phase it acted on: a change made meanwhile (another page, the CLI) is not stepped over.
+      if (req.body?.from !== undefined && req.body.from !== migration.phase) {
+        return reply.code(409).send({ error: `migration ${migration.name} is in phase ${migration.phase} now, not ${req.body.from}: look again before acting`, code: 'CONFLICT' });
+      }
       if (name === 'finalize' && req.body?.confirm !== migration.name) {
         return reply.code(400).send({ error: `finalize is irreversible: type the migration's name (${migration.name}) to confirm` });
       }
@@ -105,8 +126,16 @@ export async function startDashboard(config: DashboardConfig): Promise<{ app: Fa
   app.post('/api/migrations/:id/finalize', action('finalize'));
 
   await app.listen({ port: config.port, host: config.host ?? '127.0.0.1' });
+  sampler.start();
   const address = app.server.address();
-  return { app, port: typeof address === 'object' && address ? address.port : config.port, close: () => app.close() };
+  return {
+    app,
+    port: typeof address === 'object' && address ? address.port : config.port,
+    async close() {
+      await sampler.stop();
+      await app.close();
+    },
+  };
 }
 
 function sendError(reply: FastifyReply, error: unknown) {

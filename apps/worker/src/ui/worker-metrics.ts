@@ -2,12 +2,15 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 /** One migration's throttle gate as this worker sees it now (see MigrationGates). */
 export interface GateThrottling {
+  readonly migrationId: string;
   /** The migration's name: the `migration` label of every cleave metric, worker and coordinator alike. */
   readonly migration: string;
   /** Every throttler the gate checks, by stable name. */
   readonly throttlers: readonly string[];
   /** The throttlers that say pause now. */
   readonly active: readonly string[];
+  /** Why each active one says pause, with the value against its threshold (`source probe latency 5.70 ms > 0.80 ms …`). */
+  readonly reasons: ReadonlyArray<{ readonly name: string; readonly reason: string }>;
 }
 
 /** What the worker's scrape-time metrics read from the process. */
@@ -56,8 +59,11 @@ export class WorkerMetrics {
   readonly throttled: Gauge;
   readonly connectionsOpened: Counter;
   readonly activeJobs: Gauge;
+  /** What the metrics read (the dashboard reads the throttle gates from here too). */
+  readonly sources: WorkerMetricSources;
 
   constructor(sources: WorkerMetricSources) {
+    this.sources = sources;
     // Node's standard process_* and nodejs_* metrics, under their usual names (one registry per process).
     collectDefaultMetrics({ register: this.registry });
     this.throttledSeconds = new Counter({
