@@ -139,6 +139,25 @@ describe('routers report shadow reads and held writes to the control plane (real
     await (await dbs().admin('target1')).query("UPDATE users SET display_name = 'user 2', updated_at = '2024-01-01 00:00:00' WHERE id = 2"); // repaired for the next test
   });
 
+  it('a difference that is gone when both sides are read again (a write in flight) is a race, not a mismatch', async () => {
+    const m = await readsSwitched();
+    const { db, router } = routerFor(m);
+    const target = await dbs().admin('target1');
+    // The served side differs while the read runs, then equals the other side again, as when a
+    // write's shadow apply lands a few ms after a read of the shadow.
+    await target.query("UPDATE users SET display_name = 'in flight' WHERE id = 3");
+    const served = await db.selectFrom('users').select(['id', 'display_name']).where('id', '=', 3).executeTakeFirstOrThrow();
+    expect(served.display_name).toBe('in flight');
+    await target.query("UPDATE users SET display_name = 'user 3', updated_at = '2024-01-01 00:00:00' WHERE id = 3");
+    await router.shadowReadsIdle();
+    const stats = await waitUntil('the comparison reported', async () => {
+      const s = await channel.shadowReadStats(m.id);
+      return s.compared >= 1 ? s : undefined;
+    }, 15_000, 50);
+    // The first comparison differed ('in flight' against 'user 3'); the re-read of both found them equal.
+    expect(stats).toMatchObject({ compared: 1, mismatched: 0, errors: 0 });
+  });
+
   it('with no difference the check passes; a write held by the fence is reported with the switch (count, max, p99)', async () => {
     const m = await readsSwitched();
     const { db, router } = routerFor(m);

@@ -6,7 +6,7 @@ export const ROUTER_COUNTERS = [
   'cleave_router_shadow_applies_total',
   /** Shadow failures recorded; labels: where (store/journal/memory). */
   'cleave_router_shadow_failures_recorded_total',
-  /** Shadow reads compared; labels: table, result (match/mismatch/error/skipped). */
+  /** Shadow reads compared; labels: table, result (match/raced: equal on a re-read, a write was in flight/mismatch/error/skipped). */
   'cleave_router_shadow_reads_total',
   /** Queries refused; labels: reason. */
   'cleave_router_refused_total',

@@ -382,8 +382,7 @@ export class Router implements TransactionHost {
     const other: MigrationSide = read.side === 'source' ? 'target' : 'source';
     const servers = sideEndpoints(read.covered, other).map((e) => e.server);
     if (servers.length !== 1) return;
-    const pool = this.pool(servers[0]!);
-    this.#shadowReader.maybeCompare(read.covered.table, compiled, rows, pool, read.covered);
+    this.#shadowReader.maybeCompare(read.covered.table, compiled, rows, this.pool(route.server), this.pool(servers[0]!), read.covered);
   }
 
   /**

@@ -27,6 +27,14 @@ function normaliseRows(rows: readonly unknown[], ordered: boolean): string[] {
 }
 
 /**
+ * Milliseconds between the re-reads of a shadow read that differed (both sides at once each time):
+ * long enough together (about 1 s) for a shadow apply or the capture under load to land.
+ */
+export const RACE_RECHECK_DELAYS_MS: readonly number[] = [100, 300, 600];
+
+const sameLines = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((line, i) => line === b[i]);
+
+/**
  * Shadow reads: a sample of routed reads runs again on the other side, after the caller got its
  * result, and the two results are compared after normalisation. Mismatches are counted and logged
  * (with the differing rows), never changing the caller's result. With a tally, every comparison is
@@ -49,30 +57,48 @@ export class ShadowReader {
     this.#tally = config.tally;
   }
 
-  maybeCompare(table: string, compiled: CompiledQuery, rows: readonly unknown[], other: RouterPool, covered: CoveredTable): void {
+  /**
+   * Compares a routed read (`rows`, served by `served`) with the same read on `other`, off the
+   * caller's path. A difference is counted only if it lasts: a write in flight between the two
+   * reads (the primary committed, its shadow apply or the capture a few ms behind) shows as a
+   * difference once, so both sides are read again, together, after each delay of
+   * {@link RACE_RECHECK_DELAYS_MS}; equal results then make it a race (`raced`), not a mismatch.
+   */
+  maybeCompare(table: string, compiled: CompiledQuery, rows: readonly unknown[], served: RouterPool, other: RouterPool, covered: CoveredTable): void {
     if (this.#sampleRate === 0 || Math.random() >= this.#sampleRate) return;
     if (this.#running.size >= this.#maxConcurrent) {
       this.#metrics.increment('cleave_router_shadow_reads_total', { table, result: 'skipped' });
       return;
     }
     const ordered = (compiled.query as unknown as { orderBy?: unknown }).orderBy !== undefined;
+    const read = async (pool: RouterPool): Promise<string[]> => {
+      const connection = await acquire(pool);
+      try {
+        const result = await run(connection, compiled.sql, compiled.parameters);
+        return normaliseRows(Array.isArray(result) ? result : [], ordered);
+      } finally {
+        connection.release();
+      }
+    };
     const task = (async () => {
       try {
-        const connection = await acquire(other);
-        let theirs: unknown;
-        try {
-          theirs = await run(connection, compiled.sql, compiled.parameters);
-        } finally {
-          connection.release();
+        let mine = normaliseRows(rows, ordered);
+        let theirs = await read(other);
+        let same = sameLines(mine, theirs);
+        let raced = false;
+        for (const delay of same ? [] : RACE_RECHECK_DELAYS_MS) {
+          await new Promise((resolve) => setTimeout(resolve, delay));
+          [mine, theirs] = await Promise.all([read(served), read(other)]);
+          if (sameLines(mine, theirs)) {
+            same = raced = true;
+            break;
+          }
         }
-        const mine = normaliseRows(rows, ordered);
-        const other2 = normaliseRows(Array.isArray(theirs) ? theirs : [], ordered);
-        const same = mine.length === other2.length && mine.every((line, i) => line === other2[i]);
-        this.#metrics.increment('cleave_router_shadow_reads_total', { table, result: same ? 'match' : 'mismatch' });
+        this.#metrics.increment('cleave_router_shadow_reads_total', { table, result: raced ? 'raced' : same ? 'match' : 'mismatch' });
         if (same) this.#tally?.record(covered.migration, 'match');
         else {
-          const onlyMine = mine.filter((l) => !other2.includes(l));
-          const onlyTheirs = other2.filter((l) => !mine.includes(l));
+          const onlyMine = mine.filter((l) => !theirs.includes(l));
+          const onlyTheirs = theirs.filter((l) => !mine.includes(l));
           this.#tally?.record(covered.migration, 'mismatch', { table, sql: compiled.sql, servedOnly: onlyMine.length, otherOnly: onlyTheirs.length });
           this.#log({ level: 'warn', message: 'shadow read mismatch', migrationId: covered.migration.id, table, sql: compiled.sql, servedRows: onlyMine.slice(0, 5), otherSideRows: onlyTheirs.slice(0, 5) });
         }
