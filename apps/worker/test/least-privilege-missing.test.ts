@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mysql from 'mysql2/promise';
 import { CLEAVE_ACCOUNT_GRANTS, grantOn, isCleaveError, parsePlan, type Plan } from '@cleave/core';
-import { requireAccountGrants } from '@cleave/mysql';
+import { readCatalog, requireAccountGrants } from '@cleave/mysql';
 import { cleaveEnv, controlDatabase, createSampleAccounts, createTestAccount, useTestDatabases, type TestAccount } from '@cleave/testing';
 import { cleave } from './e2e-helpers.js';
 
@@ -87,5 +87,39 @@ describe("cleave's account without one of its grants (real CLI, MariaDB)", () =>
     // Refused before anything was created: no target table, no guard.
     const [tables] = (await (await dbs().admin('target1')).query('SHOW TABLES')) as unknown as [unknown[]];
     expect(tables).toEqual([]);
+  });
+
+  it("the planner's account without REFERENCES: reading the catalog refuses, naming the grant, rather than miss the foreign keys", async () => {
+    const planner = await createTestAccount(dbs(), 'planner', ['source']);
+    accounts.push(planner);
+    const conn = await mysql.createConnection(planner.url('source'));
+    connections.push(conn);
+    const admin = await dbs().admin('source');
+    const foreignKeys = (catalog: Awaited<ReturnType<typeof readCatalog>>) => catalog.tables.flatMap((t) => t.foreignKeys.map((k) => `${t.name}.${k.name}`)).sort();
+    // With the planner's grants it sees what the admin account sees.
+    expect(foreignKeys(await readCatalog(conn, dbs().name))).toEqual(foreignKeys(await readCatalog(admin, dbs().name)));
+    await admin.query(`REVOKE REFERENCES ON \`${dbs().name}\`.* FROM ?@?`, [planner.user, '%']);
+    // A new session: a database privilege changes for a session at its next USE.
+    const without = await mysql.createConnection(planner.url('source'));
+    connections.push(without);
+    const refusal = await readCatalog(without, dbs().name).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(isCleaveError(refusal, 'CATALOG_READ_FAILED'), `without REFERENCES the catalog read passed or failed otherwise: ${String(refusal)}`).toBe(true);
+    expect((refusal as { hint: string }).hint).toContain(`GRANT REFERENCES ON \`${dbs().name}\`.* TO '${planner.user}'@'%';`);
+  });
+
+  it("the planner's account without SELECT on performance_schema: cleave plan names the grant", { timeout: 60_000 }, async () => {
+    const planner = await createTestAccount(dbs(), 'planner', ['source']);
+    accounts.push(planner);
+    await (await dbs().admin('source')).query('REVOKE SELECT ON performance_schema.* FROM ?@?', [planner.user, '%']);
+    const env = cleaveEnv(dbs(), { CLEAVE_SERVER_SOURCE: planner.url('source', '') });
+    const out = path.join(path.dirname(planFile), 'planned.json');
+
+    const run = await cleave(['plan', '-d', dbs().name, '--move', 'sessions', '--to', 'target1', '--workload', 'performance_schema', '-o', out], env);
+
+    expect(run.code, `cleave plan without SELECT on performance_schema: exit ${run.code}\n${run.stdout}${run.stderr}`).toBe(3);
+    expect(run.stderr).toContain('GRANT SELECT ON performance_schema.*');
   });
 });

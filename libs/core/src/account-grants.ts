@@ -33,9 +33,13 @@ export const CLEAVE_ACCOUNT_GRANTS: readonly AccountGrant[] = [
   { privileges: ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'CREATE', 'ALTER'], on: 'control', servers: 'control' },
 ];
 
-/** `cleave plan` reads only: the catalog and index statistics of the database, and the statement digests. */
+/**
+ * `cleave plan` reads only: the catalog and index statistics of the database, and the statement
+ * digests. REFERENCES because MariaDB shows a foreign key's rules only to an account with a
+ * privilege besides SELECT on the table (REFERENCES allows nothing else there).
+ */
 export const PLANNER_ACCOUNT_GRANTS: readonly AccountGrant[] = [
-  { privileges: ['SELECT'], on: 'database', servers: 'source' },
+  { privileges: ['SELECT', 'REFERENCES'], on: 'database', servers: 'source' },
   { privileges: ['SELECT'], on: 'performance_schema', servers: 'source' },
 ];
 

@@ -47,7 +47,7 @@ SELECT k.TABLE_NAME AS table_name, k.CONSTRAINT_NAME AS constraint_name, k.COLUM
        k.REFERENCED_TABLE_NAME AS referenced_table_name, k.REFERENCED_COLUMN_NAME AS referenced_column_name,
        r.UPDATE_RULE AS update_rule, r.DELETE_RULE AS delete_rule
 FROM information_schema.KEY_COLUMN_USAGE k
-JOIN information_schema.REFERENTIAL_CONSTRAINTS r
+LEFT JOIN information_schema.REFERENTIAL_CONSTRAINTS r
   ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.TABLE_NAME = k.TABLE_NAME
  AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME
 WHERE k.TABLE_SCHEMA = ? AND k.REFERENCED_TABLE_NAME IS NOT NULL`;
@@ -107,6 +107,23 @@ async function select(queryable: Queryable, database: string, what: string, sql:
 }
 
 /**
+ * MariaDB lists a foreign key's rules (REFERENTIAL_CONSTRAINTS) only to an account holding a
+ * privilege besides SELECT on the table, while KEY_COLUMN_USAGE shows the key to SELECT alone:
+ * a read-only account would see a catalog without its foreign keys, and plan a split that crosses
+ * them. Refuses instead, naming the grant.
+ */
+async function requireForeignKeyRules(queryable: Queryable, database: string, foreignKeys: readonly CatalogRow[]): Promise<void> {
+  const hidden = [...new Set(foreignKeys.filter((row) => row['update_rule'] === null || row['update_rule'] === undefined).map((row) => `${String(row['table_name'])}.${String(row['constraint_name'])}`))];
+  if (hidden.length === 0) return;
+  const [who] = await select(queryable, database, 'current user', 'SELECT CURRENT_USER() AS account', []);
+  const account = String(who?.['account'] ?? 'user@host');
+  const at = account.lastIndexOf('@');
+  throw new MysqlLibError('CATALOG_READ_FAILED', `The account may not read the rules of the foreign keys ${hidden.join(', ')} in database ${database}: information_schema.REFERENTIAL_CONSTRAINTS hides them from an account that holds only SELECT.`, {
+    hint: `GRANT REFERENCES ON \`${database}\`.* TO '${account.slice(0, at)}'@'${account.slice(at + 1)}'; (REFERENCES allows nothing else on MariaDB), then run it again.`,
+  });
+}
+
+/**
  * Reads the base tables of `database` with their columns, keys, indexes, foreign keys, triggers
  * and CHECK constraints: a handful of information_schema queries for all tables at once (it does
  * not query per table, so it scales to hundreds of tables). Works on MariaDB 10.11 and MySQL 8.
@@ -153,6 +170,7 @@ export async function readCatalog(queryable: Queryable, database: string, option
       ? Promise.resolve([])
       : select(queryable, database, 'check constraints', checks + filter(server.flavor === 'mariadb' ? 'TABLE_NAME' : 't.TABLE_NAME'), values),
   ]);
+  await requireForeignKeyRules(queryable, database, foreignKeys);
   const rows: CatalogRows = { tables, columns, statistics, foreignKeys, triggers, checks: checkRows };
   const catalog = buildCatalog(database, server, rows);
   if (only !== undefined) {
