@@ -53,7 +53,7 @@ describe('the worker dashboard in a real headless Chromium', () => {
     const worker = await startWorker(env, ['--concurrency', '1', '--pool-size', '3', '--segment-rows', '5000', '--chunk-target-ms', '20']);
     const port = healthPort(worker);
     const { store, close } = await openStore(dbs());
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1200 } });
     try {
       const { id } = JSON.parse((await cleave(['start', planFile, '--json'], env)).stdout) as { id: string };
       await page.goto(`http://127.0.0.1:${port}/?migration=${id}`);
@@ -84,6 +84,8 @@ describe('the worker dashboard in a real headless Chromium', () => {
       await waitUntil('progress on the page', async () => copiedOf(await rowsText()) > 0, 60_000);
       const first = copiedOf(await rowsText());
       await waitUntil('the progress to move', async () => copiedOf(await rowsText()) > first, 60_000);
+      // Its rate and ETA count from its copy's start: a duration while it copies.
+      await waitUntil('an ETA on the page', async () => /^\d+(\.\d)? (ms|s)$|^\d+ min \d+ s$/.test(await page.locator('tr[data-unit="sessions"] td.eta').innerText()), 30_000);
       await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-backfill.png'), fullPage: true });
       // While it copies, this worker's throttle gate of the migration is what "throttled now" reads.
       const view = async () => (await (await fetch(`http://127.0.0.1:${port}/api/migrations/${id}`)).json()) as { throttle: { watching: boolean } };
@@ -185,7 +187,8 @@ describe('the worker dashboard in a real headless Chromium', () => {
           expect(text).not.toContain(secret);
           expect(await page.content()).not.toContain(secret);
         }
-        await page.screenshot({ path: DOCS_SCREENSHOT, fullPage: true });
+        // The README's picture: the stepper with the next step's checks, the copy and its chart.
+        await page.screenshot({ path: DOCS_SCREENSHOT });
 
         // A finalized migration whose last verification found differences: the warning, no button
         // (the token is set), no rollback. Its record is written straight to the control store.

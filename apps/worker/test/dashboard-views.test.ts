@@ -115,6 +115,8 @@ describe('the stepper and its buttons', () => {
     expect(view.actions).toEqual({ tokenSet: true, advance: 'verified', rollback: 'planned', finalize: false });
     expect(phaseStepper(migration('dual_write'), checks, false).actions).toEqual({ tokenSet: false, advance: null, rollback: null, finalize: false });
     expect(phaseStepper(migration('writes_switched'), checks, true).actions).toEqual({ tokenSet: true, advance: null, rollback: 'reads_switched', finalize: true });
+    // Out of planned goes `cleave start` (it queues the copy too): no advance button there.
+    expect(phaseStepper(migration('planned'), null, true).actions).toEqual({ tokenSet: true, advance: null, rollback: null, finalize: false });
   });
   it('offers nothing once finalized or cancelled', () => {
     const none = { advance: null, rollback: null, finalize: false };

@@ -181,7 +181,8 @@ function actions(s) {
   ro.hidden = possible.length > 0;
   ro.textContent = !a.tokenSet ? 'read-only: this worker has no action token (set CLEAVE_UI_TOKEN to act from here)'
     : s.migration.cancelledAt ? 'no action: the migration is cancelled'
-    : s.migration.phase === 'finalized' ? 'no action: finalized is irreversible' : 'no action possible from ' + s.migration.phase;
+    : s.migration.phase === 'finalized' ? 'no action: finalized is irreversible'
+    : s.migration.phase === 'planned' ? 'no action here: cleave start moves it to dual_write and queues its copy; cleave cancel ends it' : 'no action possible from ' + s.migration.phase;
   for (const name of ['advance', 'rollback', 'finalize']) if ($(name)) $(name).onclick = () => act(name);
 }
 

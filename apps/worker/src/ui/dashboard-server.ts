@@ -8,6 +8,7 @@ import { isCleaveError, redactCredentials } from '@cleave/core';
 import type { ControlStore, MigrationRecord, RouterStatus, ShadowReadStats } from '@cleave/control';
 import { DASHBOARD_HTML } from './dashboard-page.js';
 import { migrationView } from './migration-view.js';
+import { phaseStepper } from './phase-stepper.js';
 import { PreconditionWatch, type EvaluateStep } from './precondition-watch.js';
 import { ProgressSampler } from './progress-sampler.js';
 import type { GateThrottling } from './worker-metrics.js';
@@ -111,6 +112,12 @@ export async function startDashboard(config: DashboardConfig): Promise<{ app: Fa
       // The page says which phase it acted on: a change made meanwhile (another page, the CLI) is not stepped over.
       if (req.body?.from !== undefined && req.body.from !== migration.phase) {
         return reply.code(409).send({ error: `migration ${migration.name} is in phase ${migration.phase} now, not ${req.body.from}: look again before acting`, code: 'CONFLICT' });
+      }
+      // Only what the page offers (the phase table, less the steps left to the CLI); the cutover checks the rest.
+      const offered = phaseStepper(migration, null, true).actions;
+      if ((name === 'advance' && offered.advance === null) || (name === 'rollback' && offered.rollback === null) || (name === 'finalize' && !offered.finalize)) {
+        const why = migration.cancelledAt !== null ? 'it is cancelled' : migration.phase === 'planned' && name === 'advance' ? '`cleave start` moves it out of planned and queues its copy' : name === 'advance' && migration.phase === 'writes_switched' ? 'the step from writes_switched is finalize' : `there is no ${name} from ${migration.phase}`;
+        return reply.code(409).send({ error: `${name} is not possible for migration ${migration.name} in phase ${migration.phase}: ${why}`, code: 'PHASE_TRANSITION_INVALID' });
       }
       if (name === 'finalize' && req.body?.confirm !== migration.name) {
         return reply.code(400).send({ error: `finalize is irreversible: type the migration's name (${migration.name}) to confirm` });

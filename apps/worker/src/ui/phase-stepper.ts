@@ -32,7 +32,7 @@ export interface StepView {
 export interface ActionsView {
   /** The worker has an action token (CLEAVE_UI_TOKEN); without one the dashboard is read-only. */
   readonly tokenSet: boolean;
-  /** Advance to this phase (never `finalized`: that is the finalize button). */
+  /** Advance to this phase (never `finalized`, the finalize button; never out of `planned`, which `cleave start` leaves). */
   readonly advance: MigrationPhase | null;
   readonly rollback: MigrationPhase | null;
   readonly finalize: boolean;
@@ -86,7 +86,8 @@ export function phaseStepper(m: MigrationRecord, checks: StepChecks | null, toke
     checkedAt: next === null && rollback === null ? null : (checks?.checkedAt.toISOString() ?? null),
     actions: {
       tokenSet,
-      advance: tokenSet && steps.next !== null && steps.next !== 'finalized' ? steps.next : null,
+      // Out of planned goes `cleave start` (it also queues the copy), not a bare phase change.
+      advance: tokenSet && steps.next !== null && steps.next !== 'finalized' && m.phase !== 'planned' ? steps.next : null,
       rollback: tokenSet ? steps.rollback : null,
       finalize: tokenSet && steps.next === 'finalized',
     },
