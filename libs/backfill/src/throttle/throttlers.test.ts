@@ -51,8 +51,9 @@ describe('throttlers against real servers', () => {
       expect(gate.state.reasons[0]?.reason).toMatch(new RegExp(`^source Threads_running \\d+ > max ${max}$`));
       const waited = gate.waitUntilOpen();
       await load;
+      // Resolves only when a check found the load gone (the server is shared with other tests,
+      // whose load may trip the gate again right after: its state now proves nothing).
       await waited;
-      expect(gate.state.throttled).toBe(false);
       expect(gate.throttledMs()['source-threads-running']).toBeGreaterThan(0);
     } finally {
       await gate.close();

@@ -717,12 +717,16 @@ async function syncOnce(ctx: Context, scope: string, extraKeys: readonly KeyTupl
       throw isLostConnection(error) ? new ConnectionLostMidSync(error) : error;
     }
   } finally {
-    let reusable = true;
-    if (sessionChanged) await conn.query({ values: null, sql: sessionLeave(ctx) }).catch(() => (reusable = false));
-    // A connection whose session could not be reset (the server ended it idle, or it broke) must
-    // not go back to the pool with the guard epoch on it.
-    if (reusable || conn.destroy === undefined) conn.release();
-    else conn.destroy();
+    // Off the caller's path (one round trip less per sync): the connection goes back to its pool
+    // once its session is reset. One whose session could not be reset (the server ended it idle,
+    // or it broke) is closed: it must not go back with the guard epoch on it.
+    const leave = sessionChanged ? conn.query({ values: null, sql: sessionLeave(ctx) }) : Promise.resolve();
+    void leave
+      .then(
+        () => conn.release(),
+        () => (conn.destroy === undefined ? conn.release() : conn.destroy()),
+      )
+      .catch(() => undefined); // the pool was ended meanwhile
   }
 }
 
