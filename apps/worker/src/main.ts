@@ -4,7 +4,8 @@ import { Redis } from 'ioredis';
 import { RoutingChannel, loadCleaveConfig, routerStatuses, type CleaveConfig } from '@cleave/control';
 import { redisConnectionFromUrl } from '@cleave/jobs';
 import { createLogger, type Logger } from '@cleave/logging';
-import { openCutoverActions } from './ui/cutover-actions.js';
+import type { CutoverSettings } from '@cleave/cutover';
+import { cutoverSettingsFromEnv, openCutoverActions } from './ui/cutover-actions.js';
 import { startDashboard } from './ui/dashboard-server.js';
 import { WorkerHost } from './worker-host.js';
 import { readWorkerSettings, type WorkerSettings } from './worker-settings.js';
@@ -13,9 +14,12 @@ import { settingsFailure } from './startup-failure.js';
 let log: Logger;
 let settings: WorkerSettings;
 let config: CleaveConfig;
+let cutoverSettings: CutoverSettings;
 try {
   settings = readWorkerSettings(process.argv, process.env);
   config = loadCleaveConfig(settings.configFile === undefined ? {} : { file: settings.configFile });
+  // The dashboard's checks and actions run with the settings `cleave cutover` runs with.
+  cutoverSettings = cutoverSettingsFromEnv(process.env);
   log = createLogger({ name: 'cleave-worker' });
 } catch (error) {
   const failure = settingsFailure(error);
@@ -36,7 +40,7 @@ try {
   const shadowReads = (migrationId: string) => channel.shadowReadStats(migrationId);
   const token = process.env['CLEAVE_UI_TOKEN'];
   // The stepper's checks always; phase changes from the UI only when a token is configured (read-only otherwise).
-  const actions = await openCutoverActions({ store: host.store, redisUrl: config.redisUrl, queuePrefix: config.queuePrefix, servers: host.servers, actor: `ui:${settings.workerId}` });
+  const actions = await openCutoverActions({ store: host.store, redisUrl: config.redisUrl, queuePrefix: config.queuePrefix, servers: host.servers, actor: `ui:${settings.workerId}`, settings: cutoverSettings });
   const dashboard = await startDashboard({
     port: settings.port,
     store: host.store,

@@ -34,7 +34,7 @@ describe('a read-only dashboard with no worker alive, in a real headless Chromiu
       }),
     );
     const queue = new Queue(`${dbs().queuePrefix}-nobody-serves-this`, { connection: redisConnectionFromUrl(dbs().redis.url) });
-    const cutover = await openCutoverActions({ store, redisUrl: dbs().redis.url, queuePrefix: dbs().queuePrefix, servers: (name) => pools.get(name)!, actor: 'ui:test' }, {});
+    const cutover = await openCutoverActions({ store, redisUrl: dbs().redis.url, queuePrefix: dbs().queuePrefix, servers: (name) => pools.get(name)!, actor: 'ui:test' });
     const dashboard = await startDashboard({
       port: 0,
       store,

@@ -24,17 +24,16 @@ export function cutoverSettingsFromEnv(env: Record<string, string | undefined>):
  * per-migration lease, so the UI and a CLI never change one migration at once. An aborted change
  * is reported as an error, the migration stays where it was.
  */
-export async function openCutoverActions(
-  config: {
-    store: ControlStore;
-    redisUrl: string;
-    queuePrefix: string;
-    servers: (name: string) => Pool;
-    actor: string;
-  },
-  env: Record<string, string | undefined> = process.env,
-): Promise<PhaseActions & { evaluate: EvaluateStep; close(): Promise<void> }> {
-  const settings = cutoverSettingsFromEnv(env);
+export async function openCutoverActions(config: {
+  store: ControlStore;
+  redisUrl: string;
+  queuePrefix: string;
+  servers: (name: string) => Pool;
+  actor: string;
+  /** @defaultValue the defaults (a worker passes `cutoverSettingsFromEnv(process.env)`) */
+  settings?: CutoverSettings;
+}): Promise<PhaseActions & { evaluate: EvaluateStep; close(): Promise<void> }> {
+  const settings = config.settings ?? resolveCutoverSettings();
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
   await redis.connect();
   const prefix = `${config.queuePrefix}:`;
