@@ -123,6 +123,13 @@ class StreamLoop {
   #seesOwnRow = false;
   /** A switch asked for a checkpoint: taken at the next commit (the request's own). */
   #catchUpRequested = false;
+  /**
+   * The checkpoint being written, off the loop's path: the stream reads and applies the next
+   * changes meanwhile (a checkpoint names only changes already applied, and each chains after the
+   * one before, so they land in order). Its failure (a lost lease) stops the loop at its next turn.
+   */
+  #checkpointing: Promise<void> = Promise.resolve();
+  #checkpointError: unknown;
   readonly #ownRow: string;
 
   constructor(
@@ -144,6 +151,7 @@ class StreamLoop {
     const maxKeys = this.config.maxBatchKeys ?? 2_000;
     this.#lastCheckpointAt = Date.now();
     while (!this.config.signal.aborted) {
+      this.#throwIfCheckpointFailed();
       const wait = this.#pending() ? Math.max(0, this.#firstPendingAt + flushMs - Date.now()) : this.#idleCheckpointMs();
       const change = await this.reader.next(wait);
       if (change !== undefined) await this.#take(change);
@@ -159,6 +167,10 @@ class StreamLoop {
     await this.#flush(true);
     await this.config.streams.release(this.lease);
     return 'stopped';
+  }
+
+  #throwIfCheckpointFailed(): void {
+    if (this.#checkpointError !== undefined) throw this.#checkpointError;
   }
 
   #pending(): boolean {
@@ -255,11 +267,23 @@ class StreamLoop {
     const due = applied > 0 || force || now - this.#lastCheckpointAt >= this.#idleCheckpointMs();
     if (moved && due) {
       const lagMs = Math.max(0, now - commit.timestamp);
-      await this.config.streams.checkpoint(this.lease, commit.at, { changesApplied: applied, lastEventAt: new Date(commit.timestamp), lagMs }, this.ttl);
       this.#checkpointed = commit.at;
       this.#lastCheckpointAt = now;
-      this.config.onProgress?.({ migrationId: this.lease.migrationId, stream: this.lease.stream, applied, at: commit.at, lagMs });
+      const write = this.#checkpointing.then(async () => {
+        await this.config.streams.checkpoint(this.lease, commit.at, { changesApplied: applied, lastEventAt: new Date(commit.timestamp), lagMs }, this.ttl);
+        this.config.onProgress?.({ migrationId: this.lease.migrationId, stream: this.lease.stream, applied, at: commit.at, lagMs });
+      });
+      this.#checkpointing = write.catch((error: unknown) => {
+        this.#checkpointError ??= error;
+      });
+      // A switch waiting for it, the stream's end, a DDL stop: written before going on.
+      if (force) {
+        await this.#checkpointing;
+        this.#throwIfCheckpointFailed();
+      }
     } else if (now - this.#lastCheckpointAt >= this.ttl / 3) {
+      await this.#checkpointing;
+      this.#throwIfCheckpointFailed();
       if (!(await this.config.streams.renew(this.lease, this.ttl))) throw new CleaveError('CONFLICT', `capture stream ${this.lease.stream}: lease lost`);
       this.#lastCheckpointAt = now;
       if (moved === false && commit !== undefined) this.config.onProgress?.({ migrationId: this.lease.migrationId, stream: this.lease.stream, applied: 0, at: commit.at, lagMs: 0 });
