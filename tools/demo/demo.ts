@@ -7,11 +7,12 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import mysql from 'mysql2/promise';
 import { Redis } from 'ioredis';
 import { ControlStore, readMigrationStatus, type MigrationStatus } from '@cleave/control';
 import type { CutoverResult } from '@cleave/cutover';
-import { createSampleAccounts, endpointUrl, mysqlEndpoints, seedSampleAccounts, servicesConfig, servicesUp, spawnUntilReady, type MariadbInstanceName } from '@cleave/testing';
+import { LOCAL_ACCOUNTS, createSampleAccounts, endpointUrl, ensureLocalAccounts, mysqlEndpoints, seedSampleAccounts, servicesConfig, servicesUp, spawnUntilReady, type AccountRole, type MariadbInstanceName } from '@cleave/testing';
 import { COORDINATOR, Children, ROOT, SERVICE, TSX, cleave, cliJson, elapsed, fmtInt, fmtMs, jsonLines, log, parseArgs, sleep, startWorker, type CliRun } from './demo-lib.js';
 import type { ServiceFinal, ServiceSettings } from './demo-types.js';
 import { SOURCE_CONDITION_FLAG } from '@cleave/core';
@@ -23,6 +24,8 @@ const WORKER_ARGS = ['--concurrency', '4', '--nice-ratio', '0', '--max-source-la
 /** The demo's CLI settings (cleave.config.json format), written for the operator's own commands. */
 const CLI_CONFIG_SHOWN = '.cleave/demo/cleave.config.json';
 const CLI_CONFIG = `${ROOT}${CLI_CONFIG_SHOWN}`;
+/** The account service's control-plane settings: the same, as the service's own account. */
+const SERVICE_CONFIG = `${ROOT}.cleave/demo/service.config.json`;
 
 const args = parseArgs(process.argv.slice(2));
 const children = new Children();
@@ -57,7 +60,11 @@ async function main(): Promise<Summary> {
   const config = servicesConfig(process.env);
   log('starting the local services (MariaDB source, target1, target2; Redis)');
   await servicesUp(config, process.env, (line) => log(`  ${line}`));
+  // cleave runs as the least-privilege accounts of docs/production.md; the admin account only sets up and checks.
+  await ensureLocalAccounts(config);
   const endpoints = mysqlEndpoints(config);
+  const urlAs = (role: AccountRole, server: MariadbInstanceName, database?: string) => endpointUrl({ ...endpoints[server], user: LOCAL_ACCOUNTS[role] }, database);
+  const serversAs = (role: AccountRole, database?: string) => Object.fromEntries((['source', 'target1', 'target2'] as const).map((s) => [s, urlAs(role, s, database)]));
   const admin = async (server: MariadbInstanceName, database?: string) => {
     const e = endpoints[server];
     const conn = await mysql.createConnection({ host: e.host, port: e.port, user: e.user, password: e.password, database, timezone: 'Z', dateStrings: true, supportBigNumbers: true, bigNumberStrings: true, multipleStatements: true, charset: 'utf8mb4_general_ci' });
@@ -94,9 +101,9 @@ async function main(): Promise<Summary> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('CLEAVE_SERVER_')) env[k] = v;
   Object.assign(env, {
-    CLEAVE_SERVER_SOURCE: endpointUrl(endpoints.source),
-    CLEAVE_SERVER_TARGET1: endpointUrl(endpoints.target1),
-    CLEAVE_SERVER_TARGET2: endpointUrl(endpoints.target2),
+    CLEAVE_SERVER_SOURCE: urlAs('cleave', 'source'),
+    CLEAVE_SERVER_TARGET1: urlAs('cleave', 'target1'),
+    CLEAVE_SERVER_TARGET2: urlAs('cleave', 'target2'),
     CLEAVE_REDIS_URL: redisUrl,
     CLEAVE_CONTROL_DATABASE: CONTROL_DATABASE,
     CLEAVE_QUEUE_PREFIX: QUEUE_PREFIX,
@@ -105,7 +112,7 @@ async function main(): Promise<Summary> {
   const worker = await startWorker({ ...env, CLEAVE_WORKER_ID: 'demo-worker' }, WORKER_ARGS);
   children.add('worker', worker.proc);
   const dashboard = `http://127.0.0.1:${worker.port}/`;
-  log(`worker ready (pid ${worker.proc.child.pid}), dashboard ${dashboard}, action token ${token} (paste it into the page to use its buttons)`);
+  log(`worker ready (pid ${worker.proc.child.pid}, as ${LOCAL_ACCOUNTS.cleave}, the grants of docs/production.md), dashboard ${dashboard}, action token ${token} (paste it into the page to use its buttons)`);
   log(`  worker flags ${WORKER_ARGS.join(' ')}: copies as fast as it can (no nice sleeps, no latency throttle) so that the demo is quick;`);
   log('  the defaults (one lane, nice ratio 4, source latency throttle 1.5x, CPU niceness 10) protect a production source instead');
 
@@ -118,20 +125,14 @@ async function main(): Promise<Summary> {
   log(`coordinator ready (pid ${coordinator.child.pid}; /health and /metrics on port ${coordinatorPort})`);
   // The CLI settings of this demo, for an operator's own commands on its migration (local-only password: not printed).
   mkdirSync(`${ROOT}.cleave/demo`, { recursive: true });
-  writeFileSync(
-    CLI_CONFIG,
-    JSON.stringify(
-      { servers: { source: endpointUrl(endpoints.source), target1: endpointUrl(endpoints.target1), target2: endpointUrl(endpoints.target2) }, redis: redisUrl, control: { server: 'source', database: CONTROL_DATABASE }, queuePrefix: QUEUE_PREFIX },
-      null,
-      2,
-    ),
-    { mode: 0o600 },
-  );
+  const cliConfig = (role: AccountRole) => JSON.stringify({ servers: serversAs(role), redis: redisUrl, control: { server: 'source', database: CONTROL_DATABASE }, queuePrefix: QUEUE_PREFIX }, null, 2);
+  writeFileSync(CLI_CONFIG, cliConfig('cleave'), { mode: 0o600 });
+  writeFileSync(SERVICE_CONFIG, cliConfig('service'), { mode: 0o600 });
 
   // 3. The account service (its own process, its own pools, @cleave/router).
   const settings: ServiceSettings = {
-    servers: Object.fromEntries((['source', 'target1', 'target2'] as const).map((s) => [s, endpointUrl(endpoints[s], DATABASE)])),
-    configFile: CLI_CONFIG,
+    servers: serversAs('service', DATABASE),
+    configFile: SERVICE_CONFIG,
     users: args.users,
     writesPerSecond: args.writesPerSecond,
     readsPerSecond: args.readsPerSecond,
@@ -142,7 +143,7 @@ async function main(): Promise<Summary> {
     'account service',
     await spawnUntilReady(process.execPath, [SOURCE_CONDITION_FLAG, '--import', TSX, SERVICE, JSON.stringify(settings)], { cwd: ROOT, ready: (out) => out.includes('"type":"ready"'), timeoutMs: 60_000 }),
   );
-  log(`account service running (pid ${service.child.pid}): ~${args.writesPerSecond} writes/s and ~${args.readsPerSecond} reads/s through @cleave/router`);
+  log(`account service running (pid ${service.child.pid}, as ${LOCAL_ACCOUNTS.service}): ~${args.writesPerSecond} writes/s and ~${args.readsPerSecond} reads/s through @cleave/router`);
   const serviceStats = async () => {
     service.child.kill('SIGUSR2');
     await sleep(100);
@@ -155,9 +156,10 @@ async function main(): Promise<Summary> {
   mkdirSync(`${ROOT}.cleave/demo`, { recursive: true });
   const planFile = `${ROOT}.cleave/demo/plan.json`;
   const planArgs = ['plan', '-d', DATABASE, '--name', 'split-demo', '--move', 'email_aliases,addresses', '--to', 'mail=target1', '--move', 'sessions', '--to', 'sessions=target2', '--allow-fk-split', '-o', planFile, '--json'];
-  const planned = await cleave(planArgs, env);
+  // The planner needs only reads: it runs as the read-only account.
+  const planned = await cleave(planArgs, { ...env, CLEAVE_SERVER_SOURCE: urlAs('planner', 'source') });
   must('cleave plan', planned);
-  log(`cleave ${planArgs.join(' ').replace(planFile, '.cleave/demo/plan.json')}`);
+  log(`cleave ${planArgs.join(' ').replace(planFile, '.cleave/demo/plan.json')} (as ${LOCAL_ACCOUNTS.planner})`);
   const plan = JSON.parse(readFileSync(planFile, 'utf8')) as { targets: Record<string, { server: string; database: string }>; moves: Array<{ tables?: string[]; to: string }> };
   for (const m of plan.moves) log(`  plan: ${(m.tables ?? []).join(', ')} -> ${m.to} (${plan.targets[m.to]?.server}/${plan.targets[m.to]?.database})`);
   const started = cliJson<{ id: string; phase: string; epoch: number }>('cleave start', must('cleave start', await cleave(['start', planFile, '--json'], env)));
@@ -235,6 +237,8 @@ async function main(): Promise<Summary> {
 
   // 7. Stop the load, check the ledger, verify.
   await service.stop('SIGTERM');
+  // 'exit' can come before the last of its stdout: the final line (the whole ledger) may still be in the pipe.
+  if (service.child.stdout !== null && !service.child.stdout.closed) await once(service.child.stdout, 'close');
   const final = jsonLines<ServiceFinal>(service).find((l) => l.type === 'final');
   if (!final) throw new Error(`the account service printed no final stats:\n${service.output().slice(-2000)}`);
   const primary = (table: string) => {
