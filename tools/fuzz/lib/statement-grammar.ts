@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type UpdateQueryBuilder, type UpdateResult } from 'kysely';
 import type { Prng } from './prng.js';
 import { CASCADES, SEED_USERS, SHARD_SPLIT, type FuzzTable } from './fuzz-world.js';
 
@@ -125,7 +125,32 @@ const RULES: ReadonlyArray<readonly [number, Rule]> = [
     );
   }],
 
+  [1, (r) => { const id = userId(r); return write('users.multi-table-update', ['users', 'addresses'], (db) => (db.updateTable(['users', 'addresses'] as never) as unknown as UpdateQueryBuilder<FuzzDB, 'users' | 'addresses', 'users' | 'addresses', UpdateResult>).set({ 'users.plan_id': 4, 'addresses.is_default': 0 } as never).whereRef('addresses.user_id', '=', 'users.id').where('users.id', '=', id).execute()); }],
+  [2, (r) => { const status = r.pick(STATUSES); return write('addresses.update.joined-list', ['addresses'], (db) => (db.updateTable(['addresses as a', 'users as u'] as never) as unknown as UpdateQueryBuilder<FuzzDB, 'addresses' | 'users', 'addresses' | 'users', UpdateResult>).set({ 'a.is_default': 1 } as never).whereRef('u.id' as never, '=', 'a.user_id' as never).where('u.status' as never, '=', status as never).where('a.kind' as never, '=', 'billing' as never).execute()); }],
+  [1, (r) => { const id = userId(r); return write('addresses.delete.using-join', ['addresses'], (db) => db.deleteFrom('addresses').using(['addresses', 'users']).whereRef('users.id', '=', 'addresses.user_id').where('users.id', '=', id).execute()); }],
+  [1, (r) => { const id = userId(r); return write('email_aliases.insert-select', ['email_aliases'], (db) => db.insertInto('email_aliases').columns(['user_id', 'alias', 'created_at']).expression(db.selectFrom('users').select(['id', sql<string>`CONCAT('copy-', email)`.as('alias'), 'created_at']).where('id', '=', id)).execute()); }],
+  [2, (r) => {
+    const status = r.pick(STATUSES);
+    return write('users.transaction.read-committed-non-key', ['users'], (db) =>
+      db.transaction().setIsolationLevel('read committed').execute(async (trx) => {
+        await trx.updateTable('users').set({ storage_used: sql`storage_used + 3`, updated_at: '2024-05-06 00:00:00' } as never).where('status', '=', status).execute();
+        return [];
+      }),
+    );
+  }],
+  [1, (r) => { const id = userId(r); return read('users.read.in-transaction', (db) => db.transaction().execute((trx) => trx.selectFrom('users').select(['id', 'email', 'plan_id']).where('id', '=', id).execute())); }],
+  [1, (r, n) => { const row = newUser(r, n, { email: seededEmail(r) }); return write('users.upsert.odku-changes-unique', ['users'], (db) => db.insertInto('users').values(row).onDuplicateKeyUpdate({ email: sql`CONCAT('moved-', email)`, updated_at: '2024-02-03 00:00:00' } as never).execute()); }],
+
   // ---- children of users (moved with them) ----
+  [1, (r, n) => {
+    const token = Buffer.alloc(32, 0);
+    token.writeUInt32BE(r.chance(0.5) ? r.int(1, 4) : n + 1000, 0);
+    const row = { id: r.chance(0.5) ? r.int(1, SEED_USERS * 3) : undefined, user_id: userId(r), token_hash: token, ip: Buffer.from([10, 0, 0, 1]), user_agent: 'replace', created_at: fixedTime(r), expires_at: '2026-02-02 00:00:00' };
+    return r.chance(0.5)
+      ? write('sessions.replace', ['sessions'], (db) => db.replaceInto('sessions').values(row).execute())
+      : write('sessions.insert-ignore', ['sessions'], (db) => db.insertInto('sessions').values(row).ignore().execute());
+  }],
+  [1, (r) => { const limit = r.int(1, 4); return write('sessions.delete.non-key-ordered-limit', ['sessions'], (db) => db.deleteFrom('sessions').where('revoked_at', 'is not', null).orderBy('created_at').limit(limit).execute()); }],
   [2, (r, n) => {
     const token = Buffer.alloc(32, 0);
     token.writeUInt32BE(r.chance(0.5) ? r.int(1, 4) : n + 1000, 0);
@@ -154,6 +179,9 @@ const RULES: ReadonlyArray<readonly [number, Rule]> = [
   [1, (r) => { const from = userId(r); const to = userId(r); return write('invoices.update.shard-key-change', ['invoices'], (db) => db.updateTable('invoices').set({ user_id: to }).where('user_id', '=', from).where('invoice_no', '=', 1).execute()); }],
   [1, (r) => { const state = r.pick(STATES); return write('invoices.update.no-shard-key', ['invoices'], (db) => db.updateTable('invoices').set({ currency: 'USD' }).where('state', '=', state).execute()); }],
   [1, (r) => { const id = userId(r); return write('invoices.delete.shard-key', ['invoices'], (db) => db.deleteFrom('invoices').where('user_id', '=', id).where('state', '=', 'void').execute()); }],
+  [1, (r) => { const id = userId(r); const no = r.int(1, 5); return write('invoices.update.non-shard-key-change', ['invoices'], (db) => db.updateTable('invoices').set({ invoice_no: sql`invoice_no + 10` } as never).where('user_id', '=', id).where('invoice_no', '=', no).execute()); }],
+  [1, (r) => { const state = r.pick(STATES); return read('invoices.read.fanout-stream', async (db) => { const rows: unknown[] = []; for await (const row of db.selectFrom('invoices').select(['user_id', 'invoice_no']).where('state', '=', state).stream()) rows.push(row); return rows; }); }],
+  [1, (r) => { const state = r.pick(STATES); return read('invoices.read.fanout-raw-rows', (db) => rowsOf(sql`SELECT user_id, invoice_no FROM invoices WHERE state = ${state}`.execute(db))); }],
   [1, (r) => { const id = userId(r); return write('invoices.raw.update', ['invoices'], (db) => sql`UPDATE invoices SET state = 'refunded' WHERE user_id = ${id} AND invoice_no = 2`.execute(db).then(() => [])); }],
 
   // ---- a table no migration moves ----
