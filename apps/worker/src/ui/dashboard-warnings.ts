@@ -51,7 +51,7 @@ export function dashboardWarnings(f: WarningFacts): DashboardWarning[] {
           : `finalized although its last verification was not clean (${verificationFigures(lastRun)}): compare the archived source tables with the target`,
     });
   }
-  if (f.workersAlive === 0 && m.phase !== 'finalized') {
+  if (f.workersAlive === 0 && moving) {
     out.push({ id: 'no-worker', text: 'no worker alive: nothing copies, verifies, repairs or runs the binlog capture until one starts (cleave worker)' });
   }
   for (const c of f.capture) {
