@@ -7,6 +7,7 @@ import { dashboardWarnings } from '../src/ui/dashboard-warnings.js';
 import { throttleView } from '../src/ui/throttle-view.js';
 import { phaseStepper } from '../src/ui/phase-stepper.js';
 import { backfillTableView } from '../src/ui/backfill-view.js';
+import { PreconditionWatch } from '../src/ui/precondition-watch.js';
 
 const plan = parsePlan({
   version: 1,
@@ -131,5 +132,40 @@ describe('a backfill unit', () => {
     expect(backfillTableView({ ...base, state: 'pending', rowsCopied: 0, copyStartedAt: null, rowsPerSecond: 0, percent: 0 })).toMatchObject({ stateText: 'queued', eta: 'queued', rowsPerSecond: 0 });
     expect(backfillTableView({ ...base, state: 'copying', rowsEstimate: 100_000_000, rowsCopied: 1000, copyStartedAt: new Date(0), rowsPerSecond: 500, percent: 0 }).eta).toBe('2 d 7 h');
     expect(backfillTableView({ ...base, state: 'copied', rowsCopied: 10_000, copyStartedAt: new Date(0), rowsPerSecond: 500, percent: 100 }).eta).toBe('done');
+  });
+});
+
+describe('the checks the stepper shows', () => {
+  it('answers from the last evaluation while a new one runs, and waits for a new one after a phase change', { timeout: 5_000 }, async () => {
+    let calls = 0;
+    let gate = Promise.resolve();
+    const watch = new PreconditionWatch(async (m, to) => {
+      calls += 1;
+      const round = calls;
+      await gate;
+      return [{ name: 'verification-clean', status: 'pass', detail: `${m.phase} -> ${to}, round ${round}` }];
+    }, 0);
+    const steps = { next: 'verified' as const, rollback: 'planned' as const };
+    const first = await watch.checks(migration('dual_write'), steps);
+    expect(first.next?.[0]?.detail).toBe('dual_write -> verified, round 1');
+    expect(first.rollback?.[0]?.detail).toBe('dual_write -> planned, round 2');
+    // Slow rounds from here. Stale (max age 0): one starts, the page gets the last result at once.
+    let open: () => void = () => undefined;
+    gate = new Promise<void>((resolve) => (open = resolve));
+    expect(await watch.checks(migration('dual_write'), steps)).toBe(first);
+    expect(calls).toBe(4);
+    // Another phase: the old checks are void, the page waits for the new ones.
+    const verified = watch.checks(migration('verified', { epoch: 4 }), { next: 'reads_switched', rollback: 'dual_write' });
+    open();
+    expect((await verified).next?.[0]?.detail).toBe('verified -> reads_switched, round 5');
+  });
+
+  it('shows a step whose checks could not run as one failing check', async () => {
+    const watch = new PreconditionWatch(async () => {
+      throw new Error('control store unreachable');
+    });
+    const checks = await watch.checks(migration('dual_write'), { next: 'verified', rollback: null });
+    expect(checks.next).toEqual([{ name: 'evaluation', status: 'fail', detail: 'the checks could not run: control store unreachable' }]);
+    expect(checks.rollback).toBeNull();
   });
 });
