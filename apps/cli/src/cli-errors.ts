@@ -1,4 +1,5 @@
 import { CleaveError, isCleaveError } from '@cleave/core';
+import { privilegeDenied } from '@cleave/mysql';
 
 /** Driver error codes that mean "this server could not be reached or would not let us in". */
 export const UNREACHABLE_CODES = new Set([
@@ -33,5 +34,8 @@ export function asCleaveError(error: unknown): CleaveError {
   const code = driverCode(error);
   if (code !== undefined && UNREACHABLE_CODES.has(code)) return new CleaveError('CONNECTION_FAILED', message, { cause: error });
   if (code === 'ER_BAD_DB_ERROR') return new CleaveError('NOT_FOUND', message, { cause: error });
+  // A privilege the account lacks: the GRANT to add (exit 3), not an internal error.
+  const denied = privilegeDenied(error);
+  if (denied !== null) return denied;
   return new CleaveError('INTERNAL', message, { cause: error, hint: 'Run again with --debug for the stack trace.' });
 }

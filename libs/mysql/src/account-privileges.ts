@@ -135,3 +135,41 @@ export async function requireAccountGrants(...args: Parameters<typeof missingAcc
     hint: 'Run the GRANT statements above as an administrator (docs/production.md lists each grant and why), then run cleave start again; nothing was changed.',
   });
 }
+
+const TABLE_DENIED = /^(\w[\w ]*?) command denied to user '([^']*)'@'([^']*)' for table [`']([^`']+)[`']\.[`']([^`']+)[`']/;
+const GLOBAL_DENIED = /you need \(at least one of\) the (.+?) privilege\(s\)/;
+const DATABASE_DENIED = /^Access denied for user '([^']*)'@'([^']*)' to database '([^']+)'/;
+
+/**
+ * A server's refusal for want of a privilege (ER_TABLEACCESS_DENIED_ERROR,
+ * ER_SPECIFIC_ACCESS_DENIED_ERROR, ER_DBACCESS_DENIED_ERROR) as a `PRECONDITION_FAILED` whose hint
+ * is the GRANT to add; any other error: null.
+ *
+ * @example
+ * privilegeDenied(Object.assign(new Error("TRIGGER command denied to user 'c'@'10.0.0.5' for table `accounts`.`users`"), { errno: 1142 }))?.hint
+ * // "GRANT TRIGGER ON `accounts`.* TO <the account of user 'c'>; ..."
+ */
+export function privilegeDenied(error: unknown, server?: string): CleaveError | null {
+  const errno = Number((error as { errno?: unknown } | null)?.errno);
+  const message = error instanceof Error ? error.message : String(error);
+  const where = server === undefined ? 'the server' : `server ${server}`;
+  const refused = (grant: string) =>
+    new CleaveError('PRECONDITION_FAILED', `${where} refused cleave's account: ${message}`, {
+      cause: error,
+      hint: `${grant}; (docs/production.md lists the grants of each account and why), then run it again.`,
+    });
+  if (errno === 1142 || errno === 1143) {
+    const m = TABLE_DENIED.exec(message);
+    // The message names the host the session came from, not the account's host pattern.
+    return refused(m === null ? 'Grant the privilege named above on the database' : `GRANT ${m[1]!.toUpperCase()} ON \`${m[4]}\`.* TO <the account of user '${m[2]}'>`);
+  }
+  if (errno === 1227) {
+    const m = GLOBAL_DENIED.exec(message);
+    return refused(m === null ? 'Grant the privilege named above ON *.*' : `GRANT ${m[1]!.split(',').at(-1)!.trim()} ON *.* TO <cleave's account>`);
+  }
+  if (errno === 1044) {
+    const m = DATABASE_DENIED.exec(message);
+    return refused(m === null ? "Grant cleave's account its privileges on that database" : `Grant '${m[1]}'@'${m[2]}' its privileges on \`${m[3]}\`.*: GRANT ... ON \`${m[3]}\`.* TO '${m[1]}'@'${m[2]}'`);
+  }
+  return null;
+}

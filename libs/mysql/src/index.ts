@@ -47,7 +47,7 @@ export type { CatalogRow } from './catalog/catalog-row.js';
 export { buildCatalog, parseServerVersion } from './catalog/build-catalog.js';
 export type { CatalogRows } from './catalog/build-catalog.js';
 export { readCatalog } from './catalog/read-catalog.js';
-export { missingAccountGrants, missingPrivileges, readAccountPrivileges, requireAccountGrants } from './account-privileges.js';
+export { missingAccountGrants, missingPrivileges, privilegeDenied, readAccountPrivileges, requireAccountGrants } from './account-privileges.js';
 export type { AccountPrivileges } from './account-privileges.js';
 export type { Queryable, ReadCatalogOptions } from './catalog/read-catalog.js';
 export { requireUsableKey, usableKey } from './catalog/usable-key.js';
