@@ -48,7 +48,8 @@ export async function createAccount(
 
 /** The statements that give the local accounts on one instance (what `ensureLocalAccounts` runs). */
 export function localAccountStatements(server: MariadbInstanceName): string[] {
-  return (Object.keys(LOCAL_ACCOUNTS) as AccountRole[]).flatMap((role) =>
+  const statements = (Object.keys(LOCAL_ACCOUNTS) as AccountRole[]).flatMap((role) =>
     LOCAL_ACCOUNT_DATABASES.flatMap((scope) => grantStatements(ACCOUNT_GRANTS[role], { ...scope, account: `'${LOCAL_ACCOUNTS[role]}'@'%'`, roles: instanceRoles(server) })),
   );
+  return [...new Set(statements)]; // a global grant is the same for every database
 }
