@@ -41,6 +41,11 @@ class CleaveConnection implements DatabaseConnection {
     if (route.gate.length > 0 || route.dual !== undefined) {
       throw new RouterError('unsupported-write', 'a write cannot be streamed through the router (it would be neither held by a fence nor copied to the other side); execute it instead');
     }
+    if (route.merge !== undefined && route.merge.kind !== 'rows') {
+      throw new RouterError('shard-fanout-unsupported', 'a read of a sharded table without its shard key that orders or aggregates cannot be streamed: its shards are merged only once each answered; execute it instead', {
+        hint: 'Execute the read (the router merges its shards), or give the shard key to stream one shard.',
+      });
+    }
     // A read fanned out over shards (a shape whose rows concatenate): each shard's rows in turn.
     for (const server of route.fanout.length > 0 ? route.fanout : [route.server]) {
       const connection: RouterPoolConnection = await acquire(this.#router.pool(server));

@@ -172,11 +172,13 @@ describe('RoutePlanner: phase x statement kind (no servers)', () => {
   });
 
   describe('sharded reads', () => {
-    it('go to the shard of their key, or fan out over every shard when their rows concatenate', () => {
+    it('go to the shard of their key, or fan out over every shard when their answers merge', () => {
       const table = tableAt('reads_switched');
       expect(routeOf(table, db.selectFrom('invoices').selectAll().where('user_id', '=', 10))).toMatchObject({ server: 'target1', fanout: [] });
       expect(routeOf(table, db.selectFrom('invoices').selectAll().where('user_id', '=', 2000))).toMatchObject({ server: 'target2', fanout: [] });
-      expect(routeOf(table, db.selectFrom('invoices').select(['user_id', 'amount']).where('amount', '>', '5'))).toMatchObject({ side: 'fanout', fanout: ['target1', 'target2'], gate: [] });
+      expect(routeOf(table, db.selectFrom('invoices').select(['user_id', 'amount']).where('amount', '>', '5'))).toMatchObject({ side: 'fanout', fanout: ['target1', 'target2'], gate: [], merge: { kind: 'rows' } });
+      expect(routeOf(table, db.selectFrom('invoices').select((eb) => eb.fn.countAll().as('n')))).toMatchObject({ side: 'fanout', merge: { kind: 'aggregate' } });
+      expect(routeOf(table, db.selectFrom('invoices').selectAll().orderBy('amount').limit(10))).toMatchObject({ side: 'fanout', merge: { kind: 'ordered', limit: 10 } });
       // Keys on both shards: a write must name one; a read of both is not one shard's.
       expect(routeOf(table, db.updateTable('invoices').set({ amount: '1' }).where('user_id', 'in', [10, 2000]))).toMatchObject({ server: 'source' }); // the primary is still the source
       expect(refusalOf(tableAt('writes_switched'), db.updateTable('invoices').set({ amount: '1' }).where('user_id', 'in', [10, 2000]))).toMatchObject({ reason: 'cross-server-query' });
@@ -185,13 +187,14 @@ describe('RoutePlanner: phase x statement kind (no servers)', () => {
       expect(routeOf(tableAt('dual_write'), db.selectFrom('invoices').selectAll())).toMatchObject({ server: 'source', fanout: [] });
     });
 
-    it('shard-fanout-unsupported: shapes whose per-shard answers do not concatenate (the allow-list)', () => {
+    it('shard-fanout-unsupported: shapes whose per-shard answers do not merge exactly (the allow-list)', () => {
       const table = tableAt('writes_switched');
       const shapes = [
-        db.selectFrom('invoices').select((eb) => eb.fn.countAll().as('n')),
+        db.selectFrom('invoices').select((eb) => eb.fn.avg('amount').as('a')),
         db.selectFrom('invoices').select('amount').distinct(),
         db.selectFrom('invoices').select(sql<number>`max(amount)`.as('m')),
-        db.selectFrom('invoices').selectAll().orderBy('amount').limit(10),
+        db.selectFrom('invoices').selectAll().orderBy('amount').limit(10).offset(10),
+        db.selectFrom('invoices').select('user_id').limit(10),
         db.selectFrom('invoices').select('user_id').groupBy('user_id'),
       ];
       for (const [i, shape] of shapes.entries()) expect(refusalOf(table, shape), `shape ${i}`).toMatchObject({ reason: 'shard-fanout-unsupported' });

@@ -5,12 +5,15 @@ import { mentionsTable, parseRawSql } from './raw-sql.js';
 import { RouterError } from './router-error.js';
 import { shardKeyValue, sideEndpoints, type CoveredTable, type RoutingTable } from './routing-table.js';
 import { statementKeyValues } from './write-keys.js';
+import { fanoutMerge, type FanoutMerge } from './fanout-merge.js';
 
 /** Where one statement runs. */
 export interface Route {
   readonly server: string;
-  /** More than one server: a shard read fanned out (rows concatenated). */
+  /** More than one server: a shard read fanned out, its answers merged by `merge`. */
   readonly fanout: readonly string[];
+  /** How a fanned-out read's per-shard answers merge (set with `fanout`). */
+  readonly merge?: FanoutMerge;
   /** The written covered table, when the router applies the write's rows to its shadow itself. */
   readonly dual: { readonly covered: CoveredTable; readonly primary: MigrationSide; readonly shadow: MigrationSide } | undefined;
   /** Migrations whose writes this statement is (gated by fences). */
@@ -25,9 +28,6 @@ export interface Home {
   readonly server: string;
   readonly database: string;
 }
-
-/** The parts of a SELECT whose per-shard answers concatenate into the whole answer. */
-const MERGEABLE_SELECT_PARTS = new Set(['kind', 'from', 'selections', 'where']);
 
 /**
  * Decides where statements run: a pure function of the routing table, the query analysis and
@@ -123,13 +123,14 @@ export class RoutePlanner {
     if (all.length === 0) return { server: this.#home.server, fanout: [], dual, gate: [...gate], read, side: 'home' };
     if (all.length > 1) {
       const single = placements.length === 1 && fanoutAllowed;
-      if (single && mergeable(node)) {
-        return { server: all[0]!, fanout: all, dual: undefined, gate: [], read: undefined, side: 'fanout' };
+      const merge = single ? fanoutMerge(node) : undefined;
+      if (merge !== undefined) {
+        return { server: all[0]!, fanout: all, merge, dual: undefined, gate: [], read: undefined, side: 'fanout' };
       }
       if (single) {
         throw this.#refuse(
-          new RouterError('shard-fanout-unsupported', `a read of sharded table ${placements[0]!.name.table} without its shard key goes to ${all.join(', ')}, and its ORDER BY / LIMIT / GROUP BY / aggregate cannot be merged`, {
-            hint: 'Give the shard key (= or IN), or drop the ORDER BY / LIMIT / aggregate and merge in the service.',
+          new RouterError('shard-fanout-unsupported', `a read of sharded table ${placements[0]!.name.table} without its shard key goes to ${all.join(', ')}, and its per-shard answers cannot be merged exactly (the router merges plain columns, ORDER BY selected columns with a LIMIT, and COUNT/SUM/MIN/MAX without GROUP BY or DISTINCT)`, {
+            hint: 'Give the shard key (= or IN), or reduce the read to one of those shapes and finish it (GROUP BY, DISTINCT, OFFSET, expressions) in the service.',
           }),
         );
       }
@@ -212,22 +213,4 @@ export class RoutePlanner {
 function describeStatement(statement: string): string {
   const words = statement.replace(/Node$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
   return `${/^[AEIOU]/.test(words) ? 'an' : 'a'} ${words} statement`;
-}
-
-/**
- * Whether a read's rows from every shard, concatenated, are its answer: an allow-list of shapes
- * (one table, a WHERE, plain columns or `*`). DISTINCT, aggregates, ORDER BY, LIMIT, GROUP BY,
- * joins, expressions and raw fragments would need a merge the router does not do.
- */
-function mergeable(node: RootOperationNode): boolean {
-  if (node.kind !== 'SelectQueryNode') return false;
-  const n = node as unknown as Record<string, unknown>;
-  for (const [key, value] of Object.entries(n)) {
-    if (value !== undefined && !MERGEABLE_SELECT_PARTS.has(key)) return false;
-  }
-  const selections = (n['selections'] as Array<{ selection?: { kind?: string; node?: { kind?: string } } }> | undefined) ?? [];
-  return selections.every(({ selection }) => {
-    const inner = selection?.kind === 'AliasNode' ? selection.node : selection;
-    return inner?.kind === 'ReferenceNode' || inner?.kind === 'SelectAllNode' || inner?.kind === 'ColumnNode';
-  });
 }

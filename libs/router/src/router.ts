@@ -3,6 +3,7 @@ import { MysqlQueryCompiler } from 'kysely';
 import { CleaveError, type MigrationSide } from '@cleave/core';
 import type { TableShape } from '@cleave/mysql';
 import { FailureRecorder } from './failure-recorder.js';
+import { mergeFanout, type ShardAnswer } from './fanout-merge.js';
 import { writePrimary, toQueryResult } from './primary-write.js';
 import { analyzeQuery, type QueryAnalysis } from './query-analysis.js';
 import { RoutePlanner, type Route } from './route-planner.js';
@@ -326,8 +327,8 @@ export class Router implements TransactionHost {
       try {
         this.metrics.increment('cleave_router_queries_total', { kind: analysis.kind, side: route.side });
         if (route.fanout.length > 0) {
-          const results = await Promise.all(route.fanout.map((server) => this.#runOn(server, compiled)));
-          return { rows: results.flatMap((r) => (Array.isArray(r) ? r : [])) as R[] };
+          const answers = await Promise.all(route.fanout.map((server) => this.#answerOn(server, compiled)));
+          return { rows: mergeFanout(route.merge ?? { kind: 'rows' }, answers) as R[] };
         }
         if (route.dual === undefined) {
           const result = await this.#runOn(route.server, compiled);
@@ -368,6 +369,24 @@ export class Router implements TransactionHost {
           connection.release();
           if (queryError) reject(queryError);
           else resolve(result);
+        });
+      });
+    });
+  }
+
+  /** One shard's answer to a fanned-out read: its rows and column definitions (see {@link mergeFanout}). */
+  #answerOn(server: string, compiled: CompiledQuery): Promise<ShardAnswer> {
+    const pool = this.pool(server);
+    return new Promise((resolve, reject) => {
+      pool.getConnection((error, connection) => {
+        if (error) {
+          reject(error);
+          return;
+        }
+        connection.query(compiled.sql, compiled.parameters as unknown[], (queryError, result, fields) => {
+          connection.release();
+          if (queryError) reject(queryError);
+          else resolve({ rows: Array.isArray(result) ? (result as Array<Record<string, unknown>>) : [], fields: Array.isArray(fields) ? (fields as ShardAnswer['fields']) : undefined });
         });
       });
     });

@@ -170,11 +170,22 @@ describe('@cleave/router routes by phase and dual-writes (real MariaDB)', () => 
     const rehome = await refusal(db.updateTable('invoices').set({ user_id: 2000 }).where('user_id', '=', 10).where('invoice_no', '=', 1).execute());
     expect(rehome).toMatchObject({ reason: 'unsupported-write' });
     expect(rehome?.message).toContain('sets its shard key user_id');
-    // Fan-out reads: only shapes whose per-shard rows concatenate into the answer.
+    // Fan-out reads: only shapes whose per-shard answers merge exactly into the answer.
     const switched = routerAt('reads_switched');
-    expect(await refusal(switched.selectFrom('invoices').select((eb) => eb.fn.countAll().as('n')).execute())).toMatchObject({ reason: 'shard-fanout-unsupported' });
+    expect(await refusal(switched.selectFrom('invoices').select((eb) => ['currency', eb.fn.countAll().as('n')]).groupBy('currency').execute())).toMatchObject({ reason: 'shard-fanout-unsupported' });
     expect(await refusal(switched.selectFrom('invoices').select('currency').distinct().execute())).toMatchObject({ reason: 'shard-fanout-unsupported' });
     expect(await refusal(switched.selectFrom('invoices').select(sql<number>`max(amount)`.as('m')).execute())).toMatchObject({ reason: 'shard-fanout-unsupported' });
+    expect(await refusal(switched.selectFrom('invoices').select(['user_id', 'currency']).orderBy('currency').limit(1).execute())).toMatchObject({ reason: 'shard-fanout-unsupported' }); // text under a collation
+    // Merged: counts and sums added, the top rows of each shard merged by the order.
+    const source = await dbs().admin('source');
+    const [[whole]] = (await source.query('SELECT COUNT(*) AS n, SUM(amount) AS total, MIN(issued_at) AS first FROM invoices')) as unknown as [[{ n: string; total: string; first: string }]];
+    const [merged] = await switched.selectFrom('invoices').select((eb) => [eb.fn.countAll().as('n'), eb.fn.sum('amount').as('total'), eb.fn.min('issued_at').as('first')]).execute();
+    expect(merged).toEqual(whole);
+    const [top] = (await source.query('SELECT user_id, invoice_no FROM invoices ORDER BY user_id DESC, invoice_no LIMIT 1')) as unknown as [Array<{ user_id: string; invoice_no: number }>];
+    expect((await switched.selectFrom('invoices').select(['user_id', 'invoice_no']).orderBy('user_id', 'desc').orderBy('invoice_no').limit(1).execute()).map((r) => [String(r.user_id), r.invoice_no])).toEqual(
+      top.map((r) => [String(r.user_id), r.invoice_no]),
+    );
+    expect(await refusal((async () => { for await (const row of switched.selectFrom('invoices').select(['user_id']).orderBy('user_id').stream()) void row; })())).toMatchObject({ reason: 'shard-fanout-unsupported' });
     // A stream of a plain fan-out read gets every shard's rows.
     const streamed: string[] = [];
     for await (const row of switched.selectFrom('invoices').select(['user_id']).stream()) streamed.push(String(row.user_id));
