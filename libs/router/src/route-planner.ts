@@ -156,6 +156,13 @@ export class RoutePlanner {
     const values = analysis.raw ? undefined : statementKeyValues(node, move.column);
     let keys = values?.map((v) => shardKeyValue(move.type, v)).filter((v): v is string => v !== undefined);
     if (keys !== undefined && keys.length !== values?.length) keys = undefined;
+    if (written && keys === undefined && analysis.raw) {
+      throw this.#refuse(
+        new RouterError('shard-key-missing', `a raw SQL write to sharded table ${covered.table}: the router reads shard key values (${move.column}) only from query-builder statements, so it cannot tell which shard the rows belong to`, {
+          hint: `Write it with the query builder, giving ${move.column} in the inserted values or as = / IN in the WHERE.`,
+        }),
+      );
+    }
     if (written && keys === undefined) {
       throw this.#refuse(
         new RouterError('shard-key-missing', `a write to sharded table ${covered.table} must give its shard key ${move.column} (in the inserted values, or as = / IN in the WHERE)`, {
