@@ -44,7 +44,7 @@ const SELECTION = (node: AnyNode): AnyNode => ({ kind: 'SelectionNode', selectio
 
 function unsupported(message: string): RouterError {
   return new RouterError('unsupported-write', message, {
-    hint: 'Write the key values explicitly (or use a single-row insert for auto-increment keys), so the router can copy the rows to the shadow side.',
+    hint: 'Write the key values explicitly (or leave every auto-increment id of the statement to the server, or insert the rows one by one), so the router can copy the rows to the shadow side.',
   });
 }
 
@@ -222,6 +222,7 @@ function planInsertKeys(node: AnyNode, shape: TableShape, autoIncMode: number): 
     if (missing.length === 1 && missing[0]!.name === autoInc && (autoValue === undefined || autoValue === null)) generated += 1;
     else throw unsupported(`an INSERT into ${shape.table} does not give key column(s) ${missing.map((c) => c.name).join(', ')} as plain values`);
   }
+  if (autoInc !== undefined) refuseUnknowableIds(shape, autoInc, columns, rows, generated);
 
   const conflicts = conflicting ? conflictLookups(shape, columns, rows, autoInc) : { sql: [], values: [], unfound: 0 };
   if (generated > 0 && conflicts.unfound > 0 && rows.length > 1 && autoIncMode === 2) {
@@ -258,6 +259,22 @@ function planInsertKeys(node: AnyNode, shape: TableShape, autoIncMode: number): 
       return keys;
     },
   };
+}
+
+/**
+ * Auto-increment ids the router cannot know from the insert id: a 0 (a new id, or 0 itself under
+ * NO_AUTO_VALUE_ON_ZERO: the session's sql_mode decides), and generated ids in a multi-row
+ * INSERT that also gives ids (a given id above the counter moves it, so the generated ids after
+ * it do not follow the insert id).
+ */
+function refuseUnknowableIds(shape: TableShape, autoInc: string, columns: readonly string[], rows: readonly unknown[][], generated: number): void {
+  const at = columns.indexOf(autoInc);
+  if (at < 0) return;
+  const given = rows.map((row) => row[at]).filter((v) => v !== undefined && v !== null);
+  if (given.some((v) => v === 0 || v === 0n || v === '0')) throw unsupported(`an INSERT into ${shape.table} gives auto-increment column ${autoInc} the value 0, which becomes a new id or 0 depending on the session's sql_mode`);
+  if (generated > 0 && given.length > 0) {
+    throw unsupported(`a multi-row INSERT into ${shape.table} gives some ${autoInc} values and leaves others to auto-increment: the generated ids depend on the given ones, so the router cannot know them`);
+  }
 }
 
 /** `IGNORE` / `REPLACE` / `ON DUPLICATE KEY UPDATE`: how an INSERT meets a duplicate, when it does not fail. */

@@ -153,6 +153,19 @@ describe('@cleave/router finds the rows upserts and predicate writes touch (real
     expect(rows).toEqual([]);
   });
 
+  it('refuses a multi-row INSERT that gives some auto-increment ids and leaves others generated (the generated ones follow the given), before it runs', async () => {
+    const db = dualWriteRouter();
+    const mixed = db.insertInto('tags').values([{ owner: 1, name: 'mixed-a' }, { id: 800_000, owner: 1, name: 'mixed-b' }, { owner: 1, name: 'mixed-c' }]).execute();
+    await expect(mixed).rejects.toMatchObject({ reason: 'unsupported-write', message: expect.stringContaining('gives some id values and leaves others to auto-increment') });
+    await expect(db.insertInto('tags').values({ id: 0, owner: 1, name: 'zero' }).execute()).rejects.toMatchObject({ reason: 'unsupported-write', message: expect.stringContaining('the value 0') });
+    const [rows] = await (await dbs().admin('source')).query("SELECT id FROM tags WHERE name LIKE 'mixed-%' OR name = 'zero'");
+    expect(rows).toEqual([]);
+    // All given, or all generated: followed.
+    await db.insertInto('tags').values([{ owner: 2, name: 'all-generated-a' }, { owner: 2, name: 'all-generated-b' }]).execute();
+    await db.insertInto('tags').values([{ id: 800_001, owner: 2, name: 'all-given-a' }, { id: 800_002, owner: 2, name: 'all-given-b' }]).execute();
+    await expectSidesEqual("name LIKE 'all-%'");
+  });
+
   it('a write with a non-key predicate under READ COMMITTED leaves a row committed after its key-finding read alone (a phantom the read could not lock)', async () => {
     // Another session commits a matching row (on both sides, as its own router would) right
     // after the router's locking read found the keys, before the UPDATE runs.

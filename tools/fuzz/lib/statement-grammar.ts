@@ -91,6 +91,11 @@ const RULES: ReadonlyArray<readonly [number, Rule]> = [
 
   // ---- users: inserts, upserts, key and non-key writes ----
   [3, (r, n) => { const rows = Array.from({ length: r.int(1, 3) }, (_, i) => newUser(r, n * 10 + i, { id: r.chance(0.3) })); return write('users.insert', ['users'], (db) => db.insertInto('users').values(rows).execute()); }],
+  [1, (r, n) => {
+    // A given id above the counter, then generated ones: they continue after the given id.
+    const rows = [newUser(r, n * 10), { ...newUser(r, n * 10 + 1), id: 5_000_000 + n * 10 }, newUser(r, n * 10 + 2)];
+    return write('users.insert.given-and-generated-ids', ['users'], (db) => db.insertInto('users').values(rows).execute());
+  }],
   [3, (r, n) => {
     const row = newUser(r, n, { id: r.chance(0.3), email: r.chance(0.7) ? seededEmail(r) : undefined });
     const bump = r.int(1, 9);
