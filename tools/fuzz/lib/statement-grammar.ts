@@ -146,6 +146,20 @@ const RULES: ReadonlyArray<readonly [number, Rule]> = [
   [1, (r) => { const id = userId(r); return read('users.read.in-transaction', (db) => db.transaction().execute((trx) => trx.selectFrom('users').select(['id', 'email', 'plan_id']).where('id', '=', id).execute())); }],
   [1, (r, n) => { const row = newUser(r, n, { email: seededEmail(r) }); return write('users.upsert.odku-changes-unique', ['users'], (db) => db.insertInto('users').values(row).onDuplicateKeyUpdate({ email: sql`CONCAT('moved-', email)`, updated_at: '2024-02-03 00:00:00' } as never).execute()); }],
 
+  [1, (r) => { const status = r.pick(STATUSES); const limit = r.int(1, 2); return write('users.delete.non-key-ordered-limit', ['users'], (db) => db.deleteFrom('users').where('status', '=', status).where('id', '>', SEED_USERS - 5).orderBy('id', 'desc').limit(limit).execute()); }],
+  [1, (r, n) => {
+    const id = userId(r);
+    const alias = `tx${n}@mail.example`;
+    return write('users.transaction.delete-and-children', ['users', 'email_aliases'], (db) =>
+      db.transaction().execute(async (trx) => {
+        await trx.insertInto('email_aliases').values({ user_id: id, alias, created_at: '2025-01-01 00:00:00' }).execute();
+        const seen = await trx.selectFrom('email_aliases').select('id').where('alias', '=', alias).execute();
+        await trx.deleteFrom('users').where('id', '=', id).execute();
+        return seen.length === 1 ? [] : [seen];
+      }),
+    );
+  }],
+
   // ---- children of users (moved with them) ----
   [1, (r, n) => {
     const token = Buffer.alloc(32, 0);
@@ -184,6 +198,9 @@ const RULES: ReadonlyArray<readonly [number, Rule]> = [
   [1, (r) => { const from = userId(r); const to = userId(r); return write('invoices.update.shard-key-change', ['invoices'], (db) => db.updateTable('invoices').set({ user_id: to }).where('user_id', '=', from).where('invoice_no', '=', 1).execute()); }],
   [1, (r) => { const state = r.pick(STATES); return write('invoices.update.no-shard-key', ['invoices'], (db) => db.updateTable('invoices').set({ currency: 'USD' }).where('state', '=', state).execute()); }],
   [1, (r) => { const id = userId(r); return write('invoices.delete.shard-key', ['invoices'], (db) => db.deleteFrom('invoices').where('user_id', '=', id).where('state', '=', 'void').execute()); }],
+  [1, (r) => { const id = userId(r); const rows = [1, 2].map((no) => ({ user_id: id, invoice_no: no + r.int(0, 4), amount: '3.0000', currency: 'USD', issued_at: '2024-11-11' })); return write('invoices.upsert.multi-row-one-shard', ['invoices'], (db) => db.insertInto('invoices').values(rows).onDuplicateKeyUpdate({ amount: sql`amount + VALUES(amount)` } as never).execute()); }],
+  [1, (r) => { const row = { user_id: userId(r), invoice_no: 1, amount: '4.0000', currency: 'EUR', issued_at: '2024-12-12' }; const to = userId(r); return write('invoices.upsert.sets-shard-key', ['invoices'], (db) => db.insertInto('invoices').values(row).onDuplicateKeyUpdate({ user_id: to } as never).execute()); }],
+  [1, (r) => { const column = r.pick(['currency', 'issued_at', 'amount'] as const); return read('invoices.read.fanout-min-max', (db) => db.selectFrom('invoices').select((eb) => [eb.fn.min(column).as('lo'), eb.fn.max(column).as('hi'), eb.fn.count(column).as('n')]).execute()); }],
   [1, (r) => { const id = userId(r); const no = r.int(1, 5); return write('invoices.update.non-shard-key-change', ['invoices'], (db) => db.updateTable('invoices').set({ invoice_no: sql`invoice_no + 10` } as never).where('user_id', '=', id).where('invoice_no', '=', no).execute()); }],
   [1, (r) => { const state = r.pick(STATES); return read('invoices.read.fanout-stream', async (db) => { const rows: unknown[] = []; for await (const row of db.selectFrom('invoices').select(['user_id', 'invoice_no']).where('state', '=', state).stream()) rows.push(row); return rows; }); }],
   [1, (r) => { const state = r.pick(STATES); return read('invoices.read.fanout-raw-rows', (db) => rowsOf(sql`SELECT user_id, invoice_no FROM invoices WHERE state = ${state}`.execute(db))); }],
