@@ -5,7 +5,7 @@
 // run on an unsplit reference copy too; after it, the rows it could touch are compared (primary
 // side against the reference copy, shadow side against the primary), and a read's answer against
 // the same read on the reference copy. Progress on stderr; last line on stdout: JSON with
-// statements, refused, misrouted (target 0), divergent (target 0).
+// statements, refused, misrouted (target 0), divergent (target 0); exit code 1 when either is not 0.
 import { Command } from 'commander';
 import { createTestDatabases, servicesConfig, servicesUp } from '@cleave/testing';
 import { runRouterFuzz } from './lib/run-fuzz.js';

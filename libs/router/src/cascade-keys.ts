@@ -56,7 +56,7 @@ export function withCascadeKeys(plan: WriteKeyPlan, parent: TableShape, children
       if (keys.length === 0) return keys;
       for (const child of children) {
         const { shape, foreignKey: fk } = child;
-        const join = fk.columns.map((c, i) => `c.${quoteIdentifier(c)} = p.${quoteIdentifier(fk.referencedColumns[i]!)}`).join(' AND ');
+        const join = fk.columns.map((c, i) => `c.${quoteIdentifier(c)} = p.${quoteIdentifier(fk.referencedColumns[i] ?? c)}`).join(' AND ');
         const sql =
           `SELECT ${shape.keyShapeColumns.map((column) => keyExpression(column, 'c')).join(', ')} ` +
           `FROM ${quoteIdentifier(shape.database)}.${quoteIdentifier(shape.table)} c JOIN ${parentTable} p ON ${join} ` +
@@ -67,7 +67,7 @@ export function withCascadeKeys(plan: WriteKeyPlan, parent: TableShape, children
       return keys;
     },
     after: (connection, result) => plan.after(connection, result),
-    ...(plan.restrictTo === undefined ? {} : { restrictTo: (keys: readonly KeyTuple[]) => plan.restrictTo!(keys) }),
+    ...(plan.restrictTo === undefined ? {} : { restrictTo: plan.restrictTo.bind(plan) }),
   };
   return { plan: wrapped, found: () => found.filter((f) => f.keys.length > 0) };
 }

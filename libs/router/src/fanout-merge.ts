@@ -77,9 +77,10 @@ function aggregateOf(selection: AnyNode): { name: string; fn: 'count' | 'sum' | 
   if (fn !== 'count' && fn !== 'sum' && fn !== 'min' && fn !== 'max') return undefined;
   if (fnNode['distinct'] === true || fnNode['orderBy'] !== undefined || fnNode['filter'] !== undefined || fnNode['over'] !== undefined || fnNode['withinGroup'] !== undefined) return undefined;
   const args = fnNode['aggregated'] as AnyNode[];
-  if (args.length !== 1) return undefined;
+  const [only] = args;
+  if (args.length !== 1 || only === undefined) return undefined;
   // countAll() holds its `*` in a SelectionNode.
-  const arg = args[0]!.kind === 'SelectionNode' ? (args[0]!['selection'] as AnyNode) : args[0]!;
+  const arg = only.kind === 'SelectionNode' ? (only['selection'] as AnyNode) : only;
   if (!(arg.kind === 'SelectAllNode' && fn === 'count') && columnOf(arg) === undefined) return undefined;
   return { name, fn };
 }
@@ -128,9 +129,9 @@ function comparatorOf(answers: readonly ShardAnswer[], column: string): (a: unkn
 function scaled(a: string, b: string): [bigint, bigint, number] {
   const scale = Math.max(a.split('.')[1]?.length ?? 0, b.split('.')[1]?.length ?? 0);
   const toInt = (v: string) => {
-    const [whole, fraction = ''] = v.split('.');
-    const negative = whole!.startsWith('-');
-    const digits = BigInt(`${whole!.replace('-', '') || '0'}${fraction.padEnd(scale, '0')}`);
+    const [whole = '', fraction = ''] = v.split('.');
+    const negative = whole.startsWith('-');
+    const digits = BigInt(`${whole.replace('-', '') || '0'}${fraction.padEnd(scale, '0')}`);
     return negative ? -digits : digits;
   };
   return [toInt(a), toInt(b), scale];
