@@ -460,7 +460,7 @@ export class Router implements TransactionHost {
     const endpoint: Endpoint = { server: route.server, database: dual.primary === 'source' ? dual.covered.source.database : this.#servers.get(route.server)!.database };
     const shape = await this.#shapes.get(endpoint, dual.covered.table);
     const plan = planWriteKeys(node, shape, this.#compiler, this.#servers.get(route.server)?.autoIncMode ?? 1);
-    const children = mayCascade(node) ? cascadingChildren(node, await this.#cascadeChildren(route, endpoint, shape)) : [];
+    const children = mayCascade(node) ? cascadingChildren(node, this.#knownCascadeChildren(route, shape) ?? (await this.#cascadeChildren(route, endpoint, shape))) : [];
     if (children.length === 0) return { plan, shape, cascaded: () => [] };
     const withChildren = withCascadeKeys(plan, shape, children);
     return {
@@ -476,9 +476,6 @@ export class Router implements TransactionHost {
    */
   async #cascadeChildren(route: Route, parentEndpoint: Endpoint, parent: TableShape): Promise<readonly CascadeChild[]> {
     const table = this.control.table;
-    const id = `${route.server}/${parent.database}.${parent.table}`;
-    const cached = this.#cascades.get(id);
-    if (cached !== undefined && cached.table === table) return cached.children;
     const dual = route.dual!;
     const children: CascadeChild[] = [];
     for (const covered of table.covered()) {
@@ -490,8 +487,14 @@ export class Router implements TransactionHost {
         if (foreignKey.referencedTable === parent.table && foreignKey.referencedSchema === parent.database) children.push({ covered, shape, foreignKey });
       }
     }
-    this.#cascades.set(id, { table, children });
+    this.#cascades.set(`${route.server}/${parent.database}.${parent.table}`, { table, children });
     return children;
+  }
+
+  /** The cascading children found for the current routing table, without a promise hop (a dual write's path); `undefined` until found. */
+  #knownCascadeChildren(route: Route, parent: TableShape): readonly CascadeChild[] | undefined {
+    const cached = this.#cascades.get(`${route.server}/${parent.database}.${parent.table}`);
+    return cached !== undefined && cached.table === this.control.table ? cached.children : undefined;
   }
 
   /** Applies a committed write's shadow work (see {@link ShadowApplier.apply}); never throws. */
