@@ -5,7 +5,7 @@ export interface ReadyProcess {
   readonly child: ChildProcess;
   /** Everything the process wrote so far (stdout and stderr). */
   output(): string;
-  /** SIGTERM and wait for the exit code. */
+  /** SIGTERM and wait for the exit code (and the end of its output). */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -23,7 +23,12 @@ export async function spawnUntilReady(
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // Once its output is read to the end ('close'), so that output() after stop() holds the last
+  // lines; 2 s after the exit at most (a grandchild may keep the pipes open).
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('close', (code) => resolve(code));
+    child.once('exit', (code) => setTimeout(() => resolve(code), 2_000).unref());
+  });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       // A process that never got ready is killed: the caller has no handle to stop it.
