@@ -28,13 +28,16 @@ const pools = new MysqlPools({ maxConnectionsPerServer: 30 });
 const servers: Record<string, RouterPool> = {};
 for (const [name, url] of Object.entries(settings.servers)) servers[name] = pools.pool(parseConnectionUrl(url), { connectionLimit: 12 }).callback as unknown as RouterPool;
 // As docs/router.md tells a service: the router from cleave's config file (the one the demo's CLI
-// uses), the service's own pools, a local journal for failed shadow writes.
+// uses), the service's own pools, a local journal for failed shadow writes, and shadow reads.
 const journalDir = mkdtempSync(path.join(os.tmpdir(), 'cleave-demo-service-'));
 const { dialect, close: closeRouter } = await openCleaveDialect({
   servers,
   configFile: settings.configFile,
   journalPath: path.join(journalDir, 'shadow.journal'),
   service: 'demo-account-service',
+  // One read in five also runs on the other side from `verified` on; the switch of writes
+  // requires that none differed (shadow-read-mismatches-zero).
+  shadowReads: { sampleRate: 0.2 },
   log: (entry) => {
     if (entry.level === 'warn' || entry.level === 'error') print({ type: 'router-log', ...entry });
   },

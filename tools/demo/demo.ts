@@ -216,6 +216,8 @@ async function main(): Promise<Summary> {
     const checks = result.checks.map((c) => `${c.name} ${c.status}`).join(', ');
     log(`cleave ${cliArgs.join(' ')}: ${result.from} -> ${result.to} (epoch ${result.epoch}) in ${fmtMs(run.ms)}${pause === null ? '' : `, writes held at most ${fmtMs(pause)}`}`);
     if (checks) log(`  checks: ${checks}`);
+    const shadowReads = result.checks.find((c) => c.name === 'shadow-read-mismatches-zero');
+    if (shadowReads) log(`  shadow reads: ${shadowReads.detail}`);
     for (const a of result.archived) log(`  archived ${a.database}.${a.table} as ${a.archive} (not dropped)`);
     return result;
   };
