@@ -1,7 +1,8 @@
 // npm run bench:router [-- --iterations N --seconds S]
 // Latency (p50/p99) of a single-row INSERT, UPDATE and point SELECT through @cleave/router
 // against plain Kysely (MysqlDialect) on the source, in the same run, on the same pools,
-// interleaved call by call. The router sides:
+// interleaved call by call (each call timed once the work the calls before it left behind, such
+// as a dual write's confirm, has finished). The router sides:
 // - `routed`: a migration without capture in `dual_write`: every write is dual-written (image
 //   read from the primary, upsert on the shadow; the confirm off the caller's path);
 // - `capture`: a migration with binlog capture in `dual_write`: the capture brings the writes to
@@ -90,9 +91,15 @@ try {
   await denyWrites(target1.promise, { migrationId: 'bench0000003', migrationName: 'bench', database: dbs.name, tables: ['users'] }, 1, { lockWaitSeconds: 5 });
   const dialect = routerOn('bench0000001', phase, false);
   const switchedDialect = routerOn('bench0000003', 'reads_switched', true);
+  const capturedDialect = routerOn('bench0000002', phase, true);
   routed = new Kysely<DB>({ dialect });
-  captured = new Kysely<DB>({ dialect: routerOn('bench0000002', phase, true) });
+  captured = new Kysely<DB>({ dialect: capturedDialect });
   switched = new Kysely<DB>({ dialect: switchedDialect });
+  // A side's writes may leave work behind them (a dual write's confirm runs off the caller's path):
+  // it finishes before the next side's call is timed, so that one side's work never lands in another's sample.
+  const settledAfter = async (): Promise<void> => {
+    await Promise.all([dialect, capturedDialect, switchedDialect].map((d) => d.router.gate.drained()));
+  };
 
   // Seed through the router, so both sides hold the same rows.
   const SEED = 2_000;
@@ -157,6 +164,7 @@ try {
         const started = performance.now();
         await call(db, op);
         samples[`${side}-${op}`]!.push(performance.now() - started);
+        await settledAfter();
       }
     }
   }
