@@ -1,7 +1,8 @@
-// Builds the `cleave` command as one JavaScript file (dist/cleave.js): the CLI and every @cleave/*
-// library it uses, bundled from their TypeScript sources; third-party packages stay imports,
-// resolved from node_modules at run time. Starting it costs no TypeScript transpile.
-import { mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+// Builds the `cleave` command as JavaScript (dist/cleave.js and the chunks it loads): the CLI and
+// every @cleave/* library it uses, bundled from their TypeScript sources; third-party packages
+// stay imports, resolved from node_modules at run time. Starting it costs no TypeScript transpile,
+// and each command's code (with the clients it imports) is a chunk loaded when it runs.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -19,8 +20,10 @@ const dist = path.dirname(out);
 mkdirSync(dist, { recursive: true });
 const tmp = mkdtempSync(path.join(dist, '.build-'));
 await build({
-  entryPoints: [path.join(here, 'src', 'main.ts')],
-  outfile: path.join(tmp, 'cleave.js'),
+  entryPoints: { cleave: path.join(here, 'src', 'main.ts') },
+  outdir: tmp,
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -32,7 +35,14 @@ await build({
   plugins: [external],
   logLevel: 'warning',
 });
-// Renamed into place (the map first): a `cleave` started meanwhile never imports a half-written file.
+// Moved into place, the chunks (named by their content's hash) first and the entry last: a
+// `cleave` started meanwhile never imports a half-written file or a chunk not there yet. Chunks no
+// build uses any more are removed after.
+const chunks = path.join(dist, 'chunks');
+mkdirSync(chunks, { recursive: true });
+const built = new Set(readdirSync(path.join(tmp, 'chunks')));
+for (const file of built) renameSync(path.join(tmp, 'chunks', file), path.join(chunks, file));
 renameSync(path.join(tmp, 'cleave.js.map'), `${out}.map`);
 renameSync(path.join(tmp, 'cleave.js'), out);
 rmSync(tmp, { recursive: true, force: true });
+for (const file of existsSync(chunks) ? readdirSync(chunks) : []) if (!built.has(file)) rmSync(path.join(chunks, file), { force: true });

@@ -1,25 +1,13 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { CleaveError } from '@cleave/core';
-import { CliContext, type GlobalOptions } from './cli-context.js';
+import type { CliContext, GlobalOptions } from './cli-context.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
-import { asCleaveError } from './cli-errors.js';
 import { emit, fmtTime } from './output.js';
-import { startMigration } from './commands/start-command.js';
-import { cancelCommand, formatCancel } from './commands/cancel-command.js';
-import { captureResetCommand } from './commands/capture-reset-command.js';
-import { formatStatus, listMigrations, migrationStatus } from './commands/status-command.js';
-import { watchFinished, watchStatus } from './commands/watch-status.js';
-import { runWorkerProcess } from './commands/worker-command.js';
-import { formatVerification, verifyCommand } from './commands/verify-command.js';
-import { exitCodeOfResult, formatCutover, openCutover, parsePhase } from './commands/cutover-command.js';
-import { DEFAULT_CUTOVER_SETTINGS } from '@cleave/cutover';
-import { rollbackCommand } from './commands/rollback-command.js';
-import { finalizeCommand } from './commands/finalize-command.js';
-import { dropArchiveCommand, formatDropArchive } from './commands/drop-archive-command.js';
-import { runCoordinatorProcess } from './commands/coordinator-command.js';
-import { runDemoProcess } from './commands/demo-command.js';
-import { formatPlanOutput, planCommand, planJson, type PlanCommandOptions } from './commands/plan-command.js';
+import type { PlanCommandOptions } from './commands/plan-command.js';
+
+// Each command's modules (and the database, Redis and queue clients they use) load when that
+// command runs: `cleave --help`, `--version` and a usage error start without them.
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -38,10 +26,12 @@ Passwords are never printed.`;
 async function run(globals: GlobalOptions, action: (ctx: CliContext) => Promise<number | void>): Promise<void> {
   let ctx: CliContext | undefined;
   try {
+    const { CliContext } = await import('./cli-context.js');
     ctx = new CliContext(globals);
     process.exitCode = (await action(ctx)) ?? EXIT.ok;
   } catch (thrown) {
     // A driver error that names no server gets the server named; every error gets a code.
+    const { asCleaveError } = await import('./cli-errors.js');
     const error = asCleaveError(ctx === undefined ? thrown : await ctx.nameUnreachable(thrown));
     process.exitCode = exitCodeOf(error);
     if (globals.json) {
@@ -100,6 +90,7 @@ export function buildProgram(): Command {
     )
     .action((opts: PlanCommandOptions) =>
       run(globals(), async (ctx) => {
+        const { formatPlanOutput, planCommand, planJson } = await import('./commands/plan-command.js');
         const { result, file } = await planCommand(ctx, opts, (line) => {
           if (!globals().json && process.stderr.isTTY) process.stderr.write(`${line}\n`);
         });
@@ -120,13 +111,14 @@ export function buildProgram(): Command {
     )
     .action((planFile: string, options: { capture: boolean }) =>
       run(globals(), async (ctx) => {
+        const { DUAL_WRITE_ACK_TIMEOUT_MS, startMigration } = await import('./commands/start-command.js');
         const { migration: m, lateRouters, resumed } = await startMigration(ctx, planFile, { capture: options.capture });
         emit(Boolean(globals().json), { id: m.id, name: m.name, phase: m.phase, epoch: m.epoch, capture: m.capture, lateRouters, resumed }, () =>
           [
             resumed ? `resumed migration ${m.name} (id ${m.id}): an earlier start stopped before queuing the copy; it is queued now` : `started migration ${m.name} (id ${m.id}), phase ${m.phase}`,
             m.capture ? 'changes are captured from the source binlog' : 'WARNING: no binlog capture: writes made outside @cleave/router reach the target only through verification passes',
             ...(lateRouters.length > 0
-              ? [`WARNING: routers ${lateRouters.join(', ')} did not acknowledge dual writes within ${DEFAULT_CUTOVER_SETTINGS.epochAckTimeoutMs} ms; the copy started anyway: rows they change before they reload may differ until a verification pass repairs them`]
+              ? [`WARNING: routers ${lateRouters.join(', ')} did not acknowledge dual writes within ${DUAL_WRITE_ACK_TIMEOUT_MS} ms; the copy started anyway: rows they change before they reload may differ until a verification pass repairs them`]
               : []),
             `watch it: cleave status ${m.id}`,
             'workers copy it: cleave worker',
@@ -145,6 +137,7 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExamples:\n  cleave status\n  cleave status split-mail --json\n  cleave status split-mail --watch')
     .action((id: string | undefined, opts: { watch?: boolean; interval: string; timeout: string }) =>
       run(globals(), async (ctx) => {
+        const { formatStatus, listMigrations, migrationStatus } = await import('./commands/status-command.js');
         if (id === undefined) {
           const all = await listMigrations(ctx);
           emit(Boolean(globals().json), all.map((m) => ({ id: m.id, name: m.name, phase: m.phase, epoch: m.epoch, cancelled: m.cancelledAt !== null, createdAt: m.createdAt })), () =>
@@ -157,6 +150,7 @@ export function buildProgram(): Command {
           const intervalMs = Number(opts.interval) * 1000;
           const timeoutMs = Number(opts.timeout) * 1000;
           if (!(intervalMs > 0) || !(timeoutMs >= 0)) throw new CleaveError('INVALID_ARGUMENT', '--interval must be a positive number of seconds and --timeout a non-negative one');
+          const { watchFinished, watchStatus } = await import('./commands/watch-status.js');
           const last = await watchStatus(ctx, id, { intervalMs, timeoutMs });
           if (globals().json) emit(true, last, () => '');
           if (!watchFinished(last)) {
@@ -187,6 +181,7 @@ export function buildProgram(): Command {
       run(globals(), async (ctx) => {
         const maxPasses = Number(opts.maxPasses);
         if (!Number.isInteger(maxPasses) || maxPasses < 1) throw new CleaveError('INVALID_ARGUMENT', `--max-passes must be a positive integer, got "${opts.maxPasses}"`);
+        const { formatVerification, verifyCommand } = await import('./commands/verify-command.js');
         const report = await verifyCommand(ctx, id, { repair: Boolean(opts.repair), maxPasses }, globals().json ? undefined : process.stderr);
         emit(Boolean(globals().json), report, () => formatVerification(report));
         return report.clean ? EXIT.ok : EXIT.failed;
@@ -204,6 +199,7 @@ export function buildProgram(): Command {
         'Example:\n  CLEAVE_SERVER_SOURCE=mysql://… CLEAVE_REDIS_URL=redis://… cleave worker -- --concurrency 4',
     )
     .action(async (passThrough: string[], opts: { port: string }) => {
+      const { runWorkerProcess } = await import('./commands/worker-command.js');
       process.exitCode = await runWorkerProcess({ ...globals(), ...opts, passThrough });
     });
 
@@ -219,6 +215,7 @@ export function buildProgram(): Command {
     .action((id: string, opts: { to?: string; dryRun?: boolean; reason?: string; acceptUncapturedWrites?: boolean }) =>
       run(globals(), async (ctx) => {
         await ctx.requireRedis(); // the lease and the routing channel live there
+        const { exitCodeOfResult, formatCutover, openCutover, parsePhase } = await import('./commands/cutover-command.js');
         const { cutover, close } = await openCutover(ctx);
         try {
           const to = parsePhase(opts.to);
@@ -246,6 +243,8 @@ export function buildProgram(): Command {
     .action((id: string, opts: { dryRun?: boolean; reason?: string }) =>
       run(globals(), async (ctx) => {
         await ctx.requireRedis(); // the lease and the routing channel live there
+        const { rollbackCommand } = await import('./commands/rollback-command.js');
+        const { exitCodeOfResult, formatCutover } = await import('./commands/cutover-command.js');
         const result = await rollbackCommand(ctx, id, { dryRun: Boolean(opts.dryRun), ...(opts.reason === undefined ? {} : { reason: opts.reason }) });
         emit(Boolean(globals().json), result, () => formatCutover(result));
         return exitCodeOfResult(result);
@@ -259,6 +258,7 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExample:\n  cleave capture-reset split-mail && cleave verify split-mail --repair')
     .action((id: string) =>
       run(globals(), async (ctx) => {
+        const { captureResetCommand } = await import('./commands/capture-reset-command.js');
         const result = await captureResetCommand(ctx, id);
         emit(Boolean(globals().json), result, () =>
           [
@@ -280,6 +280,8 @@ export function buildProgram(): Command {
     .action((id: string, opts: { approve?: boolean; dryRun?: boolean; acceptUncapturedWrites?: boolean }) =>
       run(globals(), async (ctx) => {
         await ctx.requireRedis(); // the lease and the routing channel live there
+        const { finalizeCommand } = await import('./commands/finalize-command.js');
+        const { exitCodeOfResult, formatCutover } = await import('./commands/cutover-command.js');
         const result = await finalizeCommand(ctx, id, { approve: Boolean(opts.approve), dryRun: Boolean(opts.dryRun), acceptUncapturedWrites: Boolean(opts.acceptUncapturedWrites) });
         emit(Boolean(globals().json), result, () => formatCutover(result));
         return exitCodeOfResult(result);
@@ -301,6 +303,7 @@ export function buildProgram(): Command {
     .action((id: string, opts: { approve?: boolean; dryRun?: boolean; reason?: string }) =>
       run(globals(), async (ctx) => {
         await ctx.requireRedis(); // the lease and the routing channel live there
+        const { dropArchiveCommand, formatDropArchive } = await import('./commands/drop-archive-command.js');
         const { output, exitCode } = await dropArchiveCommand(ctx, id, { approve: Boolean(opts.approve), dryRun: Boolean(opts.dryRun), ...(opts.reason === undefined ? {} : { reason: opts.reason }) });
         emit(Boolean(globals().json), output, () => formatDropArchive(output));
         return exitCode;
@@ -317,6 +320,7 @@ export function buildProgram(): Command {
     .action((id: string, opts: { approve?: boolean; reason?: string }) =>
       run(globals(), async (ctx) => {
         await ctx.requireRedis(); // the lease and the routing channel live there
+        const { cancelCommand, formatCancel } = await import('./commands/cancel-command.js');
         const outcome = await cancelCommand(ctx, id, { approve: Boolean(opts.approve), ...(opts.reason === undefined ? {} : { reason: opts.reason }) });
         emit(Boolean(globals().json), outcome, () => formatCancel(outcome));
         return outcome.outcome === 'approval-required' ? EXIT.refused : EXIT.ok;
@@ -329,6 +333,7 @@ export function buildProgram(): Command {
     .argument('[demo-options...]', 'demo options after --, e.g. -- --users 20000 --keep-running')
     .addHelpText('after', '\nExample:\n  cleave demo -- --users 50000 --keep-running\nOptions: cleave demo -- --help')
     .action(async (passThrough: string[]) => {
+      const { runDemoProcess } = await import('./commands/demo-command.js');
       process.exitCode = await runDemoProcess(passThrough);
     });
 
@@ -338,6 +343,7 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExample:\n  CLEAVE_SERVER_SOURCE=mysql://… CLEAVE_REDIS_URL=redis://… cleave coordinator')
     .action(async () => {
       const { config } = globals();
+      const { runCoordinatorProcess } = await import('./commands/coordinator-command.js');
       process.exitCode = await runCoordinatorProcess(config === undefined ? {} : { config });
     });
 

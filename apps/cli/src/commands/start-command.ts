@@ -9,6 +9,9 @@ import type { CliContext } from '../cli-context.js';
 import { requireServers } from '../reachability.js';
 import { requireDatabase } from '../databases.js';
 
+/** How long `cleave start` (without capture) waits for every live router to acknowledge `dual_write`. */
+export const DUAL_WRITE_ACK_TIMEOUT_MS = DEFAULT_CUTOVER_SETTINGS.epochAckTimeoutMs;
+
 export function readPlanFile(file: string): Plan {
   let text: string;
   try {
@@ -167,6 +170,6 @@ async function unqueuedStart(store: Awaited<ReturnType<CliContext['store']>>, pl
 async function awaitDualWrites(ctx: CliContext, migration: MigrationRecord): Promise<readonly string[]> {
   const channel = ctx.routingChannel();
   await channel.announceEpoch(migration.id, migration.epoch);
-  const acks = await channel.waitForAcks(migration.id, { epoch: migration.epoch }, { timeoutMs: DEFAULT_CUTOVER_SETTINGS.epochAckTimeoutMs });
+  const acks = await channel.waitForAcks(migration.id, { epoch: migration.epoch }, { timeoutMs: DUAL_WRITE_ACK_TIMEOUT_MS });
   return acks.missing;
 }
