@@ -1,5 +1,5 @@
 import type { BackfillUnitStatus } from '@cleave/control';
-import { durationText } from './duration-text.js';
+import { formatDuration } from '@cleave/core';
 
 /** A backfill unit as the dashboard shows it: its state in words, rate and ETA from its copy's start. */
 export interface BackfillTableView {
@@ -35,7 +35,7 @@ export function backfillTableView(t: BackfillUnitStatus): BackfillTableView {
     rowsEstimate: t.rowsEstimate,
     rowsPerSecond: queued && t.state !== 'copied' ? 0 : t.rowsPerSecond,
     etaMs,
-    eta: t.state === 'copied' ? 'done' : t.state === 'failed' ? '-' : queued ? 'queued' : etaMs === null ? '-' : durationText(etaMs),
+    eta: t.state === 'copied' ? 'done' : t.state === 'failed' ? '-' : queued ? 'queued' : etaMs === null ? '-' : formatDuration(etaMs),
     segments: t.segments,
     segmentsDone: t.segmentsDone,
   };
