@@ -358,24 +358,19 @@ export class Router implements TransactionHost {
 
   /** One statement on a pooled connection (one promise: this is every routed read's path). */
   #runOn(server: string, compiled: CompiledQuery): Promise<unknown> {
-    const pool = this.pool(server);
-    return new Promise((resolve, reject) => {
-      pool.getConnection((error, connection) => {
-        if (error) {
-          reject(error);
-          return;
-        }
-        connection.query(compiled.sql, compiled.parameters as unknown[], (queryError, result) => {
-          connection.release();
-          if (queryError) reject(queryError);
-          else resolve(result);
-        });
-      });
-    });
+    return this.#queryOn(server, compiled, (result) => result);
   }
 
   /** One shard's answer to a fanned-out read: its rows and column definitions (see {@link mergeFanout}). */
   #answerOn(server: string, compiled: CompiledQuery): Promise<ShardAnswer> {
+    return this.#queryOn(server, compiled, (result, fields) => ({
+      rows: Array.isArray(result) ? (result as Array<Record<string, unknown>>) : [],
+      fields: Array.isArray(fields) ? (fields as ShardAnswer['fields']) : undefined,
+    }));
+  }
+
+  /** Runs `compiled` on a pooled connection of `server`, resolving with `answer` of its result (no extra promise hop). */
+  #queryOn<T>(server: string, compiled: CompiledQuery, answer: (result: unknown, fields: unknown) => T): Promise<T> {
     const pool = this.pool(server);
     return new Promise((resolve, reject) => {
       pool.getConnection((error, connection) => {
@@ -386,7 +381,7 @@ export class Router implements TransactionHost {
         connection.query(compiled.sql, compiled.parameters as unknown[], (queryError, result, fields) => {
           connection.release();
           if (queryError) reject(queryError);
-          else resolve({ rows: Array.isArray(result) ? (result as Array<Record<string, unknown>>) : [], fields: Array.isArray(fields) ? (fields as ShardAnswer['fields']) : undefined });
+          else resolve(answer(result, fields));
         });
       });
     });
