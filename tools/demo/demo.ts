@@ -239,8 +239,7 @@ async function main(): Promise<Summary> {
 
   // 7. Stop the load, check the ledger, verify.
   await service.stop('SIGTERM');
-  // 'exit' can come before the last of its stdout: the final line (the whole ledger) may still be in the pipe.
-  if (service.child.stdout !== null && !service.child.stdout.closed) await once(service.child.stdout, 'close');
+  // stop() resolves once the service's output was read to its end: the final line holds the whole ledger.
   const final = jsonLines<ServiceFinal>(service).find((l) => l.type === 'final');
   if (!final) throw new Error(`the account service printed no final stats:\n${service.output().slice(-2000)}`);
   const primary = (table: string) => {
