@@ -7,7 +7,6 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import mysql from 'mysql2/promise';
 import { Redis } from 'ioredis';
 import { ControlStore, readMigrationStatus, type MigrationStatus } from '@cleave/control';
