@@ -165,14 +165,23 @@ async function startWorker(args: string[]): Promise<ReadyProcess> {
   });
 }
 
+/** Migrations this run started: a table is moved by one migration at a time, so the next start cancels them. */
+const startedMigrations: string[] = [];
+
 async function startBackfill(name: string, targetDb: string): Promise<string> {
+  for (const earlier of startedMigrations.splice(0)) {
+    const cancelled = await sh(`${process.execPath} ${ROOT}apps/cli/bin/cleave.js cancel ${earlier} --approve --reason bench:backfill --json`, env);
+    if (cancelled.code !== 0) throw new Error(`cleave cancel ${earlier} failed: ${cancelled.stderr}${cancelled.stdout}`);
+  }
   await t1.query(`DROP DATABASE IF EXISTS ${targetDb}; CREATE DATABASE ${targetDb}`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cleave-bench-'));
   const file = path.join(dir, 'plan.json');
   writeFileSync(file, JSON.stringify({ version: 1, name, source: { server: 'source', database: SRC }, targets: { t: { server: 'target1', database: targetDb } }, moves: [{ kind: 'tables', tables: ['users', 'sessions'], to: 't' }] }));
   const r = await sh(`${process.execPath} ${ROOT}apps/cli/bin/cleave.js start ${file} --json`, env);
   if (r.code !== 0) throw new Error(`cleave start failed: ${r.stderr}${r.stdout}`);
-  return (JSON.parse(r.stdout) as { id: string }).id;
+  const id = (JSON.parse(r.stdout) as { id: string }).id;
+  startedMigrations.push(id);
+  return id;
 }
 
 async function waitFor(pred: () => Promise<boolean>, ms = 3_600_000): Promise<void> {
