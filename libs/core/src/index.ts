@@ -64,4 +64,5 @@ export { rowPlacement, tablePlacement } from './table-placement.js';
 export type { PlacementValue, RowPlacement, TablePlacement } from './table-placement.js';
 export { CLEAVE_ACCOUNT_GRANTS, PLANNER_ACCOUNT_GRANTS, SERVICE_ACCOUNT_GRANTS, grantApplies, grantOn, grantStatement, grantStatements } from './account-grants.js';
 export type { AccountGrant, GrantScope, GrantTarget } from './account-grants.js';
+export { formatBytes } from './format-bytes.js';
 export { formatDuration } from './format-duration.js';

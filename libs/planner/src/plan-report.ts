@@ -1,18 +1,8 @@
+import { formatBytes } from '@cleave/core';
 import type { SplitPlanResult } from './split-planner.js';
 
 const pct = (x: number | null) => (x === null ? '-' : `${(x * 100).toFixed(1)}%`);
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
-
-function bytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u += 1;
-  }
-  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
-}
 
 function clip(text: string, width: number): string {
   return text.length > width ? `${text.slice(0, width - 1)}…` : text;
@@ -49,7 +39,7 @@ export function formatPlanReport(result: SplitPlanResult, options: PlanReportOpt
         ? ''
         : `, executions ${pct(s.executionsShare)}, time ${pct(s.timeShare ?? s.executionsShare)}` +
           (s.connectionShare === null || s.connectionShare === undefined ? '' : `, connections ${pct(s.connectionShare)}`);
-    lines.push(`  ${s.tables.length} tables, ${int(s.rows)} rows, ${bytes(s.bytes)}${shares}`);
+    lines.push(`  ${s.tables.length} tables, ${int(s.rows)} rows, ${formatBytes(s.bytes)}${shares}`);
     if (s.tables.length > 0) lines.push(`  tables: ${s.tables.join(', ')}`);
   }
   lines.push('');
