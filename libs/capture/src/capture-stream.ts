@@ -2,12 +2,13 @@ import { CleaveError, isCleaveError } from '@cleave/core';
 import { formatCoordinate, type BinlogCoordinate, type CaptureLease, type CaptureStreams, type MigrationRecord } from '@cleave/control';
 import type { Pool } from 'mysql2/promise';
 import { isGuardRefusal, readCatalog, syncKeys, type Catalog, type ConnectionUrl } from '@cleave/mysql';
+import { BinlogEnd } from './binlog-end.js';
 import { BinlogReader, purgedError, type BinlogChange } from './binlog-reader.js';
 import { cascadedKeys, firesCascade, type ParentChange } from './cascades.js';
 import { tablesNamedBy } from './ddl-guard.js';
 import { KeyBatch } from './key-batch.js';
 import { rowKey, type DecodedRow } from './row-keys.js';
-import { binlogFiles, readerServerId } from './server-binlog.js';
+import { binlogFileSizes, readerServerId } from './server-binlog.js';
 import { streamDatabases, streamPlan, type StreamPlan, type WatchedTable } from './stream-plan.js';
 
 /** A pool that can run the locked sync (a mysql2 promise pool). */
@@ -20,6 +21,8 @@ export interface CaptureProgressEvent {
   readonly applied: number;
   readonly at: BinlogCoordinate;
   readonly lagMs: number | null;
+  /** Bytes of the server's binlog after the checkpoint (a lower bound, at most about a second old); null: unknown. */
+  readonly behindBytes: number | null;
 }
 
 /** Settings of {@link runCaptureStream}. */
@@ -80,6 +83,7 @@ export async function runCaptureStream(config: CaptureStreamConfig): Promise<Cap
   if (lease === null) return 'busy';
   const log = config.log ?? (() => undefined);
   let reader: BinlogReader | undefined;
+  let binlogEnd: BinlogEnd | undefined;
   try {
     const record = await config.streams.get(migration.id, stream);
     if (record === null) return 'lost';
@@ -88,8 +92,9 @@ export async function runCaptureStream(config: CaptureStreamConfig): Promise<Cap
     const catalogs = new Map<string, Catalog>();
     for (const database of streamDatabases(migration.plan, stream)) catalogs.set(database, await readCatalog(primaryPool, database));
     const plan = streamPlan(migration.plan, stream, catalogs);
-    const files = await binlogFiles(primaryPool);
-    if (!files.includes(record.checkpoint.file)) throw purgedError(server, formatCoordinate(record.checkpoint));
+    const files = await binlogFileSizes(primaryPool);
+    if (!files.some((f) => f.file === record.checkpoint.file)) throw purgedError(server, formatCoordinate(record.checkpoint));
+    binlogEnd = new BinlogEnd(primaryPool, files);
     const [ids] = await primaryPool.query('SELECT @@server_id AS id');
     reader = new BinlogReader({
       url: config.urls(server),
@@ -100,7 +105,7 @@ export async function runCaptureStream(config: CaptureStreamConfig): Promise<Cap
     });
     await reader.start();
     log('info', `capture stream ${stream} of ${migration.name} reading ${server} from ${formatCoordinate(record.checkpoint)}`, { token: lease.token });
-    return await new StreamLoop(config, lease, plan, reader, ttl).run();
+    return await new StreamLoop(config, lease, plan, reader, ttl, binlogEnd, record.checkpoint).run();
   } catch (error) {
     if (isCleaveError(error, 'CONFLICT')) return 'lost';
     if (isCleaveError(error, 'CAPTURE_POSITION_PURGED') || isCleaveError(error, 'CAPTURE_DDL')) {
@@ -112,6 +117,7 @@ export async function runCaptureStream(config: CaptureStreamConfig): Promise<Cap
     throw error;
   } finally {
     await reader?.stop();
+    await binlogEnd?.settle();
   }
 }
 
@@ -120,6 +126,8 @@ class StreamLoop {
   readonly #parents: Array<{ parent: string; change: ParentChange }> = [];
   #lastCommit: { at: BinlogCoordinate; timestamp: number } | undefined;
   #checkpointed: BinlogCoordinate | undefined;
+  /** The position the stream's record holds (its last checkpoint, queued or written). */
+  #recorded: BinlogCoordinate;
   #firstPendingAt = 0;
   #lastCheckpointAt = 0;
   /** The stream saw its own row change in its binlog: catch-up requests reach it there. */
@@ -141,7 +149,11 @@ class StreamLoop {
     readonly plan: StreamPlan,
     readonly reader: BinlogReader,
     readonly ttl: number,
+    /** The server's binlog end, re-read about once a second off the loop's path: how far behind a checkpoint is. */
+    readonly binlogEnd: BinlogEnd,
+    from: BinlogCoordinate,
   ) {
+    this.#recorded = from;
     this.#ownRow = `${config.streams.location.database}.${config.streams.location.table}`;
   }
 
@@ -159,6 +171,7 @@ class StreamLoop {
       const change = await this.reader.next(wait);
       if (change !== undefined) await this.#take(change);
       const now = Date.now();
+      this.binlogEnd.refresh(now);
       // Applied as soon as the stream has nothing more to hand over at a transaction boundary: the
       // changes that arrive during one flush make up the next, so batches grow with the load
       // instead of every key waiting out a fixed interval.
@@ -270,11 +283,15 @@ class StreamLoop {
     const due = applied > 0 || force || now - this.#lastCheckpointAt >= this.#idleCheckpointMs();
     if (moved && due) {
       const lagMs = Math.max(0, now - commit.timestamp);
+      // When the control store lives on this server, its own checkpoints are in this binlog too: a
+      // caught-up stream may read a few hundred bytes behind (the checkpoints after its position).
+      const behindBytes = this.binlogEnd.behind(commit.at);
       this.#checkpointed = commit.at;
+      this.#recorded = commit.at;
       this.#lastCheckpointAt = now;
       const write = this.#checkpointing.then(async () => {
-        await this.config.streams.checkpoint(this.lease, commit.at, { changesApplied: applied, lastEventAt: new Date(commit.timestamp), lagMs }, this.ttl);
-        this.config.onProgress?.({ migrationId: this.lease.migrationId, stream: this.lease.stream, applied, at: commit.at, lagMs });
+        await this.config.streams.checkpoint(this.lease, commit.at, { changesApplied: applied, lastEventAt: new Date(commit.timestamp), lagMs, behindBytes }, this.ttl);
+        this.config.onProgress?.({ migrationId: this.lease.migrationId, stream: this.lease.stream, applied, at: commit.at, lagMs, behindBytes });
       });
       this.#checkpointing = write.catch((error: unknown) => {
         this.#checkpointError ??= error;
@@ -287,9 +304,11 @@ class StreamLoop {
     } else if (now - this.#lastCheckpointAt >= this.ttl / 3) {
       await this.#checkpointing;
       this.#throwIfCheckpointFailed();
-      if (!(await this.config.streams.renew(this.lease, this.ttl))) throw new CleaveError('CONFLICT', `capture stream ${this.lease.stream}: lease lost`);
+      // With the lease, how far behind the recorded position is: it grows while the binlog does and the position stays.
+      const behindBytes = this.binlogEnd.behind(this.#recorded);
+      if (!(await this.config.streams.renew(this.lease, this.ttl, behindBytes))) throw new CleaveError('CONFLICT', `capture stream ${this.lease.stream}: lease lost`);
       this.#lastCheckpointAt = now;
-      if (moved === false && commit !== undefined) this.config.onProgress?.({ migrationId: this.lease.migrationId, stream: this.lease.stream, applied: 0, at: commit.at, lagMs: 0 });
+      if (moved === false && commit !== undefined) this.config.onProgress?.({ migrationId: this.lease.migrationId, stream: this.lease.stream, applied: 0, at: commit.at, lagMs: 0, behindBytes });
     }
   }
 

@@ -1,5 +1,5 @@
 // The binlog capture: what a worker runs, and what `cleave start` checks first.
 export { runCaptureStream } from './capture-stream.js';
 export type { CapturePool, CaptureProgressEvent, CaptureStreamConfig, CaptureStreamEnd } from './capture-stream.js';
-export { checkCaptureSupport, requireCaptureSupport } from './server-binlog.js';
+export { binlogBytesBehind, checkCaptureSupport, requireCaptureSupport } from './server-binlog.js';
 export type { CaptureSupport, SqlQueryable } from './server-binlog.js';

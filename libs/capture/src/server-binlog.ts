@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CleaveError } from '@cleave/core';
+import { compareCoordinates } from '@cleave/control';
 
 /** The one call these checks make (a mysql2 promise pool or connection fits). */
 export interface SqlQueryable {
@@ -11,9 +12,48 @@ async function rows<T>(db: SqlQueryable, sql: string): Promise<T[]> {
   return result as T[];
 }
 
-/** The binlog files the server still has. */
-export async function binlogFiles(db: SqlQueryable): Promise<string[]> {
-  return (await rows<{ Log_name: string }>(db, 'SHOW BINARY LOGS')).map((r) => r.Log_name);
+/** One binlog file the server still has, and its size in bytes. */
+export interface BinlogFileSize {
+  readonly file: string;
+  readonly size: number;
+}
+
+/** The binlog files the server still has, oldest first, with their sizes (`SHOW BINARY LOGS`). */
+export async function binlogFileSizes(db: SqlQueryable): Promise<BinlogFileSize[]> {
+  return (await rows<{ Log_name: string; File_size: number | string }>(db, 'SHOW BINARY LOGS')).map((r) => ({ file: r.Log_name, size: Number(r.File_size) }));
+}
+
+/**
+ * Bytes of binlog written after `at` in a listing of {@link binlogFileSizes}: the sizes of `at`'s
+ * file and every later one, minus `at`'s offset, never negative (a listing older than `at`, even
+ * than its file, gives 0). `null` when `at`'s file is no longer listed (purged: the stream reports
+ * that itself).
+ */
+export function binlogBytesAfter(files: readonly BinlogFileSize[], at: { readonly file: string; readonly position: number }): number | null {
+  const from = files.findIndex((f) => f.file === at.file);
+  if (from < 0) {
+    const last = files.at(-1);
+    return last !== undefined && laterFile(at.file, last.file) ? 0 : null;
+  }
+  const written = files.slice(from).reduce((sum, f) => sum + f.size, 0);
+  return Math.max(0, written - at.position);
+}
+
+/** `a` comes after `b` in one server's binlog series (`binlog.000003` after `binlog.000002`). */
+function laterFile(a: string, b: string): boolean {
+  try {
+    return compareCoordinates({ file: a, position: 0 }, { file: b, position: 0 }) > 0;
+  } catch {
+    return false; // not one series: not comparable
+  }
+}
+
+/**
+ * How far a checkpoint is behind the server's binlog end, in bytes (what a MySQL replica reports
+ * as Read_Master_Log_Pos against Exec_Master_Log_Pos): `null` when its file was purged.
+ */
+export async function binlogBytesBehind(db: SqlQueryable, at: { readonly file: string; readonly position: number }): Promise<number | null> {
+  return binlogBytesAfter(await binlogFileSizes(db), at);
 }
 
 /** Server settings and privileges a capture stream needs, each with how to get it. */

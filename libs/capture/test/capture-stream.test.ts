@@ -121,6 +121,14 @@ describe('binlog capture', () => {
     expect(sides.target).toEqual(sides.source);
     expect(sides.source).toHaveLength(30);
     expect((await fx.streams.get(m.id, 'forward'))!.checkpoint.file).not.toBe(before);
+    // Caught up, its record says so in bytes within a checkpoint or two: near 0 (its own checkpoints
+    // land in this binlog, since the test's control store lives on the source: a few hundred bytes).
+    const behind = async () => (await fx.streams.get(m.id, 'forward'))!.behindBytes;
+    await waitFor(async () => {
+      const bytes = await behind();
+      return bytes !== null && bytes < 16_384;
+    }, 'the stream to record that it is caught up, in bytes', 10_000);
+    expect(typeof (await behind())).toBe('number');
     await stream.stop();
   });
 

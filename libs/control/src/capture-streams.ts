@@ -34,6 +34,11 @@ export interface CaptureStreamRecord {
   readonly lastEventAt: Date | null;
   /** How far behind the binlog the last checkpoint was, ms (apply time minus commit time). */
   readonly lagMs: number | null;
+  /**
+   * Bytes of the server's binlog after the checkpoint, as the stream last measured them (with a
+   * checkpoint or a lease renewal; about a second old at most). null: not measured yet, or unknown.
+   */
+  readonly behindBytes: number | null;
   readonly checkpointedAt: Date | null;
   readonly updatedAt: Date;
 }
@@ -51,6 +56,8 @@ export interface CaptureProgress {
   readonly changesApplied: number;
   readonly lastEventAt: Date | null;
   readonly lagMs: number | null;
+  /** Bytes of binlog after `at` (null: unknown). Absent: the stored figure stays. */
+  readonly behindBytes?: number | null;
 }
 
 interface StreamRow {
@@ -69,6 +76,7 @@ interface StreamRow {
   changes_applied: string | number;
   last_event_at: Date | string | null;
   lag_ms: string | number | null;
+  behind_bytes: string | number | null;
   checkpointed_at: Date | string | null;
   updated_at: Date | string;
 }
@@ -94,6 +102,7 @@ function toRecord(row: StreamRow): CaptureStreamRecord {
     changesApplied: Number(row.changes_applied),
     lastEventAt: toDate(row.last_event_at),
     lagMs: row.lag_ms === null ? null : Number(row.lag_ms),
+    behindBytes: row.behind_bytes === null ? null : Number(row.behind_bytes),
     checkpointedAt: toDate(row.checkpointed_at),
     updatedAt: toDate(row.updated_at) ?? new Date(0),
   };
@@ -134,7 +143,7 @@ export class CaptureStreams {
       `INSERT INTO ${this.#table} (migration_id, stream, server, epoch, binlog_file, binlog_pos, gtid, state, token, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, 'active', 1, NOW(6))
        ON DUPLICATE KEY UPDATE server = VALUES(server), epoch = VALUES(epoch), binlog_file = VALUES(binlog_file), binlog_pos = VALUES(binlog_pos),
-         gtid = VALUES(gtid), state = 'active', error = NULL, owner = NULL, lease_until = NULL, token = token + 1, lag_ms = NULL, updated_at = NOW(6)`,
+         gtid = VALUES(gtid), state = 'active', error = NULL, owner = NULL, lease_until = NULL, token = token + 1, lag_ms = NULL, behind_bytes = NULL, updated_at = NOW(6)`,
       [migrationId, stream, server, epoch, at.file, at.position, at.gtid ?? null],
     );
   }
@@ -175,11 +184,15 @@ export class CaptureStreams {
     return { migrationId, stream, owner, token: Number(row.token) };
   }
 
-  /** Extends the lease; false once it was lost (another holder, a re-aim, or the stream failed). */
-  async renew(lease: CaptureLease, ttlMs: number): Promise<boolean> {
+  /**
+   * Extends the lease; false once it was lost (another holder, a re-aim, or the stream failed).
+   * `behindBytes`, when given, replaces the stored figure in the same write (an idle stream's).
+   */
+  async renew(lease: CaptureLease, ttlMs: number, behindBytes?: number | null): Promise<boolean> {
+    const behind = behindBytes === undefined ? { set: '', args: [] } : { set: ', behind_bytes = ?', args: [behindBytes] };
     const [result] = await this.#db.query(
-      `UPDATE ${this.#table} SET lease_until = NOW(6) + INTERVAL ? MICROSECOND WHERE migration_id = ? AND stream = ? AND token = ? AND state = 'active'`,
-      [ttlMs * 1000, lease.migrationId, lease.stream, lease.token],
+      `UPDATE ${this.#table} SET lease_until = NOW(6) + INTERVAL ? MICROSECOND${behind.set} WHERE migration_id = ? AND stream = ? AND token = ? AND state = 'active'`,
+      [ttlMs * 1000, ...behind.args, lease.migrationId, lease.stream, lease.token],
     );
     return affected(result) === 1;
   }
@@ -189,11 +202,12 @@ export class CaptureStreams {
    * token is no longer the stream's: the caller must stop without applying anything more.
    */
   async checkpoint(lease: CaptureLease, at: BinlogCoordinate, progress: CaptureProgress, ttlMs: number): Promise<void> {
+    const behind = progress.behindBytes === undefined ? { set: '', args: [] } : { set: ' behind_bytes = ?,', args: [progress.behindBytes] };
     const [result] = await this.#db.query(
       `UPDATE ${this.#table} SET binlog_file = ?, binlog_pos = ?, gtid = COALESCE(?, gtid), changes_applied = changes_applied + ?,
-         last_event_at = COALESCE(?, last_event_at), lag_ms = ?, checkpointed_at = NOW(6), lease_until = NOW(6) + INTERVAL ? MICROSECOND, updated_at = NOW(6)
+         last_event_at = COALESCE(?, last_event_at), lag_ms = ?,${behind.set} checkpointed_at = NOW(6), lease_until = NOW(6) + INTERVAL ? MICROSECOND, updated_at = NOW(6)
        WHERE migration_id = ? AND stream = ? AND token = ? AND state = 'active'`,
-      [at.file, at.position, at.gtid ?? null, progress.changesApplied, progress.lastEventAt, progress.lagMs, ttlMs * 1000, lease.migrationId, lease.stream, lease.token],
+      [at.file, at.position, at.gtid ?? null, progress.changesApplied, progress.lastEventAt, progress.lagMs, ...behind.args, ttlMs * 1000, lease.migrationId, lease.stream, lease.token],
     );
     if (affected(result) !== 1) throw lostLease(lease);
   }

@@ -3,7 +3,7 @@
  * (default `cleave_control`) on a server the operators choose, usually the source. Every
  * statement is idempotent so that any cleave process may ensure it at start.
  */
-export const CONTROL_SCHEMA_VERSION = 10;
+export const CONTROL_SCHEMA_VERSION = 11;
 
 export const CONTROL_TABLES = [
   `CREATE TABLE IF NOT EXISTS schema_version (
@@ -192,5 +192,12 @@ export const CONTROL_COLUMN_UPGRADES = [
     column: 'started_at',
     /** When the segment's first chunk began (its first checkpoint minus that chunk's time): a table's copy rate counts from its earliest. */
     definition: 'DATETIME(6) NULL AFTER owner',
+  },
+  {
+    version: 11,
+    table: 'capture_streams',
+    column: 'behind_bytes',
+    /** Bytes of the stream's server binlog after its checkpoint, as the stream last measured them. NULL: not measured yet, or unknown. */
+    definition: 'BIGINT UNSIGNED NULL AFTER lag_ms',
   },
 ] as const;

@@ -72,6 +72,28 @@ describe('ControlStore', () => {
     expect(changes[0]).toMatchObject({ from: 'planned', to: 'dual_write', reason: 'start' });
   });
 
+  it('records a capture stream\'s bytes behind with its checkpoint and lease renewals; a write without them keeps them, a re-aim clears them', async () => {
+    const streams = store.captureStreams();
+    const m = await store.createMigration(plan('behind'), { actor: 'test' }, { capture: { server: 'source', from: { file: 'binlog.000001', position: 4 } } });
+    const stream = async () => (await streams.get(m.id, 'forward'))!;
+    expect((await stream()).behindBytes).toBeNull();
+    const lease = (await streams.tryAcquire(m.id, 'forward', 'w1', 10_000))!;
+    await streams.checkpoint(lease, { file: 'binlog.000001', position: 900 }, { changesApplied: 3, lastEventAt: null, lagMs: 12, behindBytes: 4_096 }, 10_000);
+    expect(await stream()).toMatchObject({ checkpoint: { file: 'binlog.000001', position: 900 }, lagMs: 12, behindBytes: 4_096, changesApplied: 3 });
+    await streams.checkpoint(lease, { file: 'binlog.000001', position: 950 }, { changesApplied: 1, lastEventAt: null, lagMs: 5 }, 10_000);
+    expect((await stream()).behindBytes).toBe(4_096);
+    expect(await streams.renew(lease, 10_000, 123)).toBe(true);
+    expect((await stream()).behindBytes).toBe(123);
+    expect(await streams.renew(lease, 10_000)).toBe(true);
+    expect((await stream()).behindBytes).toBe(123);
+    expect(await streams.renew(lease, 10_000, null)).toBe(true);
+    expect((await stream()).behindBytes).toBeNull();
+    await streams.checkpoint(lease, { file: 'binlog.000002', position: 4 }, { changesApplied: 0, lastEventAt: null, lagMs: 0, behindBytes: 0 }, 10_000);
+    expect((await stream()).behindBytes).toBe(0);
+    await streams.aim(m.id, 'forward', 'source', { file: 'binlog.000002', position: 4 }, m.epoch);
+    expect((await stream()).behindBytes).toBeNull();
+  });
+
   it('refuses an illegal step and a stale epoch', async () => {
     const m = await store.createMigration(plan('illegal'), { actor: 'test' });
     await expect(store.changePhase(m.id, { from: 'planned', to: 'finalized' }, { actor: 't' })).rejects.toThrow('a migration cannot go from planned to finalized');
