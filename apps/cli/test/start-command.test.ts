@@ -73,6 +73,8 @@ describe('cleave start / status (real processes, real servers)', () => {
     expect(s.migration).toMatchObject({ id, name: 'split-sessions', phase: 'dual_write' });
     expect(s.backfill.tables.map((t: { table: string }) => t.table).sort()).toEqual(['sessions', 'user_keys']);
     expect(s.events.map((e: { kind: string }) => e.kind)).toEqual(['created', 'note', 'phase_change', 'backfill_started']);
+    // The capture stream, aimed and not run yet (no worker): no lag and no bytes behind measured.
+    expect(s.capture).toEqual([expect.objectContaining({ stream: 'forward', state: 'active', lagMs: null, behindBytes: null, changesApplied: 0 })]);
     expect(JSON.stringify(s)).not.toContain(dbs().source.endpoint.password);
     expect(s.routers).toEqual([]);
     // A router that registered and acknowledged the epoch shows up in the status.

@@ -81,9 +81,14 @@ export class WorkerHost {
       onProgress: (event, migration) => {
         this.metrics.captureChangesApplied.inc({ migration, stream: event.stream }, event.applied);
         if (event.lagMs !== null) this.metrics.captureLagSeconds.set({ migration, stream: event.stream }, event.lagMs / 1000);
+        if (event.behindBytes !== null) this.metrics.captureBehindBytes.set({ migration, stream: event.stream }, event.behindBytes);
+        else this.metrics.captureBehindBytes.remove({ migration, stream: event.stream }); // unknown: no figure rather than a stale one
       },
-      // A stream that ended here leaves no stale lag behind (another worker may run it now).
-      onStreamEnd: (migration, stream) => this.metrics.captureLagSeconds.remove({ migration, stream }),
+      // A stream that ended here leaves no stale lag or bytes behind (another worker may run it now).
+      onStreamEnd: (migration, stream) => {
+        this.metrics.captureLagSeconds.remove({ migration, stream });
+        this.metrics.captureBehindBytes.remove({ migration, stream });
+      },
     });
     this.#capture.start();
   }

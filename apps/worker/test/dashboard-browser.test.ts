@@ -96,6 +96,11 @@ describe('the worker dashboard in a real headless Chromium', () => {
       await stream.waitFor();
       await waitUntil('the capture stream to checkpoint on the page', async () => !(await stream.innerText()).includes('never'), 30_000);
       expect(await stream.innerText()).toMatch(/^forward\tsource\tactive\t.+:\d+/);
+      // How far behind the binlog it is, as a size, and its changes/s from the worker's second sample on.
+      await waitUntil('the stream\'s bytes behind and changes/s on the page', async () => {
+        const [behind, rate] = await Promise.all([stream.locator('td.behind').innerText(), stream.locator('td.rate').innerText()]);
+        return /^\d+(\.\d)? (B|KiB|MiB|GiB)$/.test(behind) && /^\d[\d,]*(\.\d)?$/.test(rate);
+      }, 30_000);
 
       const html = await page.content();
       expect(html).not.toContain(dbs().source.endpoint.password);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parsePlan, type MigrationPhase } from '@cleave/core';
 import type { BackfillTableRecord, MigrationEvent, MigrationRecord, VerificationRunRecord } from '@cleave/control';
 import { ProgressHistory } from '../src/ui/progress-history.js';
+import { CaptureRates } from '../src/ui/capture-rates.js';
 import { timelineEntry } from '../src/ui/timeline-entry.js';
 import { dashboardWarnings } from '../src/ui/dashboard-warnings.js';
 import { throttleView } from '../src/ui/throttle-view.js';
@@ -65,6 +66,25 @@ describe('the rows/s history the worker keeps', () => {
     const rates = history.rates('m');
     expect(rates[0]).toEqual({ at: 60_000, rowsPerSecond: { sessions: 100 } });
     expect(rates.at(-1)!.rowsPerSecond['sessions']).toBe(100);
+  });
+});
+
+describe('the changes/s of capture streams the worker samples', () => {
+  it('is the rate over the last samples, per stream; none before two samples; starts over when a total goes down; forgets migrations no longer sampled', () => {
+    const rates = new CaptureRates(3);
+    rates.record('m1', [{ stream: 'forward', changesApplied: 0 }], 0);
+    expect(rates.perSecond('m1', 'forward')).toBeNull();
+    rates.record('m1', [{ stream: 'forward', changesApplied: 1_000 }], 2_000);
+    expect(rates.perSecond('m1', 'forward')).toBe(500);
+    rates.record('m1', [{ stream: 'forward', changesApplied: 1_000 }], 4_000);
+    rates.record('m1', [{ stream: 'forward', changesApplied: 1_000 }], 6_000); // idle: the first sample has left the window
+    expect(rates.perSecond('m1', 'forward')).toBe(0);
+    rates.record('m1', [{ stream: 'forward', changesApplied: 10 }, { stream: 'reverse:target1', changesApplied: 7 }], 8_000);
+    expect(rates.perSecond('m1', 'forward')).toBeNull();
+    expect(rates.perSecond('m1', 'reverse:target1')).toBeNull();
+    rates.retain(new Set(['m2']));
+    rates.record('m1', [{ stream: 'forward', changesApplied: 30 }], 10_000);
+    expect(rates.perSecond('m1', 'forward')).toBeNull();
   });
 });
 

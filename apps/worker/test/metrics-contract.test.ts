@@ -28,6 +28,7 @@ const WORKER_METRICS: Record<string, string> = {
   cleave_verify_repairs_total: 'counter',
   cleave_capture_changes_applied_total: 'counter',
   cleave_capture_lag_seconds: 'gauge',
+  cleave_capture_behind_bytes: 'gauge',
   cleave_connections_opened_total: 'counter',
   cleave_worker_active_jobs: 'gauge',
   process_cpu_seconds_total: 'counter',
@@ -186,15 +187,26 @@ describe('/metrics of a real worker and a real coordinator', () => {
       expect(used.size).toBeGreaterThan(15);
       expect([...used].filter((m) => !known.has(m))).toEqual([]);
 
-      // A write the forward capture stream carries gives it a lag; once the stream ends (a rollback
-      // to planned stops the capture) the worker no longer reports one.
+      // A write the forward capture stream carries gives it a lag and bytes behind; once the stream
+      // ends (a rollback to planned stops the capture) the worker reports neither.
       const admin = await dbs().admin('source');
       await admin.query(`UPDATE \`${dbs().name}\`.sessions SET user_agent = 'metrics-contract' ORDER BY id LIMIT 1`);
-      const lag = async () => sample(parsePrometheusText(await (await fetch(`http://127.0.0.1:${healthPort(worker)}/metrics`)).text()), 'cleave_capture_lag_seconds', { migration: NAME, stream: 'forward' });
-      await waitUntil('the capture lag of the forward stream', async () => (await lag()) !== undefined, 60_000);
+      const capture = async () => {
+        const families = parsePrometheusText(await (await fetch(`http://127.0.0.1:${healthPort(worker)}/metrics`)).text());
+        const labels = { migration: NAME, stream: 'forward' };
+        return { lag: sample(families, 'cleave_capture_lag_seconds', labels), behind: sample(families, 'cleave_capture_behind_bytes', labels) };
+      };
+      await waitUntil('the capture lag and bytes behind of the forward stream', async () => {
+        const { lag, behind } = await capture();
+        return lag !== undefined && behind !== undefined;
+      }, 60_000);
+      expect((await capture()).behind?.value).toBeGreaterThanOrEqual(0);
       const rollback = await cleave(['rollback', id], env);
       expect(rollback.code, rollback.stderr).toBe(0);
-      await waitUntil('the ended stream\'s lag to leave /metrics', async () => (await lag()) === undefined, 60_000);
+      await waitUntil('the ended stream\'s lag and bytes behind to leave /metrics', async () => {
+        const { lag, behind } = await capture();
+        return lag === undefined && behind === undefined;
+      }, 60_000);
 
       // Both wrote only JSON log lines of the shared format (not a terminal: no pretty output).
       expect(logProblems(worker.output(), 'cleave-worker')).toEqual([]);

@@ -1,6 +1,6 @@
 import { readMigrationStatus, type MigrationEvent, type MigrationRecord, type MigrationStatus, type RouterStatus, type ShadowReadStats } from '@cleave/control';
 import type { CliContext } from '../cli-context.js';
-import { fmtDuration, fmtInt, fmtTime } from '../output.js';
+import { fmtBytes, fmtDuration, fmtInt, fmtTime } from '../output.js';
 
 export interface CliMigrationStatus extends MigrationStatus {
   readonly routers: readonly RouterStatus[];
@@ -53,7 +53,8 @@ export function formatStatus(s: CliMigrationStatus): string {
   for (const c of s.capture) {
     const age = c.checkpointedAt === null ? 'never checkpointed' : `checkpointed ${fmtDuration(Date.now() - c.checkpointedAt.getTime())} ago`;
     lines.push(
-      `  ${c.stream.padEnd(18)} ${c.state.padEnd(8)} reads ${c.server} at ${c.checkpoint.file}:${c.checkpoint.position}  lag ${c.lagMs === null ? '-' : `${fmtInt(c.lagMs)} ms`}  ` +
+      `  ${c.stream.padEnd(18)} ${c.state.padEnd(8)} reads ${c.server} at ${c.checkpoint.file}:${c.checkpoint.position}  lag ${c.lagMs === null ? '-' : `${fmtInt(c.lagMs)} ms`}` +
+        `${c.behindBytes === null ? '' : `, ${fmtBytes(c.behindBytes)} behind`}  ` +
         `${fmtInt(c.changesApplied)} keys applied  ${age}${c.owner ? `  run by ${c.owner}` : c.state === 'active' ? '  NO WORKER RUNNING IT' : ''}${c.error ? `\n    error: ${c.error}` : ''}`,
     );
   }

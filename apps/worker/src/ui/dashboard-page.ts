@@ -80,7 +80,7 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
     <h3>rows/s, whole migration (sampled by the worker)</h3>
     <svg id="chart" width="640" height="150" viewBox="0 0 640 150" role="img" aria-label="rows per second"></svg>
   </section>
-  <section id="capture-section" hidden><h2>Binlog capture</h2><table id="capture"><thead><tr><th>stream</th><th>server</th><th>state</th><th>position</th><th>lag</th><th>changes applied</th><th>last checkpoint</th><th>run by</th></tr></thead><tbody></tbody></table></section>
+  <section id="capture-section" hidden><h2>Binlog capture</h2><table id="capture"><thead><tr><th>stream</th><th>server</th><th>state</th><th>position</th><th>lag</th><th>binlog behind</th><th>changes applied</th><th>changes/s</th><th>last checkpoint</th><th>run by</th></tr></thead><tbody></tbody></table></section>
   <section id="routers-section" hidden><h2>Routers</h2><table id="routers"><thead><tr><th>router</th><th>service</th><th>host</th><th>epoch acknowledged</th><th>holding writes for fence</th></tr></thead><tbody></tbody></table></section>
   <section id="shadow-section" hidden><h2>Shadow reads</h2><table id="shadow-reads"><thead><tr><th>reads routed under</th><th>compared</th><th>mismatched</th><th>mismatch rate</th><th>failed to run</th></tr></thead><tbody></tbody></table><ul id="shadow-mismatches"></ul></section>
   <section id="throttle-section" hidden><h2>Throttling, time waited</h2><table id="throttle"><tbody></tbody></table></section>
@@ -93,6 +93,7 @@ const esc = (v) => String(v).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 const pct = (rate) => rate === null ? '-' : (rate * 100).toFixed(2) + '%';
 const ms = (v) => (v < 10 ? v.toFixed(1) : fmt(v)) + ' ms';
+const perSecond = (v) => (v < 10 ? v.toFixed(1) : fmt(v));
 const time = (iso) => iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : 'never';
 const SEVERE = ['no-worker', 'verification-differences', 'finalized-unclean', 'capture-failed', 'backfill-failed', 'shadow-read-mismatches'];
 
@@ -121,12 +122,13 @@ function capture(s) {
   const lags = s.capture.filter((c) => c.state === 'active' && c.lagMs !== null).map((c) => c.lagMs);
   $('capture-lag').textContent = s.capture.length === 0 ? 'capture off' : lags.length ? ms(Math.max(...lags)) + (s.capture.length > 1 ? ' (slowest stream)' : '') : 'no checkpoint yet';
   if (s.capture.length === 0) {
-    $('capture').tBodies[0].innerHTML = '<tr><td colspan="8" class="dirty">OFF (started with --no-capture): writes made outside @cleave/router reach the other side only through verification passes</td></tr>';
+    $('capture').tBodies[0].innerHTML = '<tr><td colspan="10" class="dirty">OFF (started with --no-capture): writes made outside @cleave/router reach the other side only through verification passes</td></tr>';
     return;
   }
   $('capture').tBodies[0].innerHTML = s.capture.map((c) =>
     '<tr data-stream="' + esc(c.stream) + '"><td>' + esc(c.stream) + '</td><td>' + esc(c.server) + '</td><td class="' + (c.state === 'failed' ? 'dirty' : '') + '">' + esc(c.state) + (c.error ? ': ' + esc(c.error) : '') + '</td>' +
-    '<td>' + esc(c.position) + '</td><td>' + (c.lagMs === null ? '-' : ms(c.lagMs)) + '</td><td>' + fmt(c.changesApplied) + '</td><td>' + esc(time(c.checkpointedAt)) + '</td>' +
+    '<td>' + esc(c.position) + '</td><td>' + (c.lagMs === null ? '-' : ms(c.lagMs)) + '</td><td class="behind">' + esc(c.behind) + '</td>' +
+    '<td>' + fmt(c.changesApplied) + '</td><td class="rate">' + (c.changesPerSecond === null ? '-' : perSecond(c.changesPerSecond)) + '</td><td>' + esc(time(c.checkpointedAt)) + '</td>' +
     '<td class="' + (c.runBy === null && c.state === 'active' ? 'dirty' : '') + '">' + (c.runBy === null ? (c.state === 'active' ? 'no worker' : '-') : esc(c.runBy)) + '</td></tr>').join('');
 }
 

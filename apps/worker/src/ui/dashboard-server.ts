@@ -57,7 +57,7 @@ const STATUS_BY_CODE: Record<string, number> = { NOT_FOUND: 404, PRECONDITION_FA
  */
 export async function startDashboard(config: DashboardConfig): Promise<{ app: FastifyInstance; port: number; close(): Promise<void> }> {
   const app = Fastify({ logger: false });
-  // The rows/s history is sampled here, page open or not: a page opened late shows the whole copy.
+  // The rows/s history (and the capture streams' changes/s) is sampled here, page open or not: a page opened late shows the whole copy.
   const sampler = new ProgressSampler(config.store);
   const preconditions = config.evaluate ? new PreconditionWatch(config.evaluate) : undefined;
   const workersAlive = async () => Math.max(0, ...(await Promise.all(config.queues.map(async (q) => (await q.getWorkers()).length))));
@@ -86,6 +86,7 @@ export async function startDashboard(config: DashboardConfig): Promise<{ app: Fa
         {
           store: config.store,
           history: sampler.history,
+          captureRates: sampler.captureRates,
           tokenSet,
           workersAlive,
           ...(preconditions ? { preconditions } : {}),

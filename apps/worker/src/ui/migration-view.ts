@@ -1,5 +1,7 @@
 import { formatCoordinate, readMigrationStatus, type ControlStore, type RouterStatus, type ShadowReadStats } from '@cleave/control';
+import { formatBytes } from '@cleave/core';
 import { backfillTableView, type BackfillTableView } from './backfill-view.js';
+import type { CaptureRates } from './capture-rates.js';
 import { dashboardWarnings, type DashboardWarning } from './dashboard-warnings.js';
 import { phaseStepper, possibleSteps, type StepperView } from './phase-stepper.js';
 import type { PreconditionWatch } from './precondition-watch.js';
@@ -13,6 +15,8 @@ import type { GateThrottling } from './worker-metrics.js';
 export interface MigrationViewSources {
   readonly store: ControlStore;
   readonly history: ProgressHistory;
+  /** Changes/s of the capture streams, sampled by this worker. */
+  readonly captureRates: Pick<CaptureRates, 'perSecond'>;
   /** The same preconditions as `cleave cutover --dry-run`; absent: the stepper shows no checks. */
   readonly preconditions?: PreconditionWatch;
   readonly routers?: (migrationId: string) => Promise<RouterStatus[]>;
@@ -31,7 +35,13 @@ export interface CaptureView {
   readonly error: string | null;
   readonly position: string;
   readonly lagMs: number | null;
+  /** Bytes of the server's binlog after the checkpoint, as the stream last measured them; null: not measured. */
+  readonly behindBytes: number | null;
+  /** The same in words (`3.2 KiB`), or `-`. */
+  readonly behind: string;
   readonly changesApplied: number;
+  /** Over the worker's last samples (about 10 s); null until it has two. */
+  readonly changesPerSecond: number | null;
   readonly checkpointedAt: string | null;
   /** The worker running it (its lease is live), or null. */
   readonly runBy: string | null;
@@ -79,7 +89,10 @@ export async function migrationView(src: MigrationViewSources, idOrName: string)
       error: c.error,
       position: formatCoordinate(c.checkpoint) + (c.checkpoint.gtid ? ` (GTID ${c.checkpoint.gtid})` : ''),
       lagMs: c.lagMs,
+      behindBytes: c.behindBytes,
+      behind: c.behindBytes === null ? '-' : formatBytes(c.behindBytes),
       changesApplied: c.changesApplied,
+      changesPerSecond: src.captureRates.perSecond(m.id, c.stream),
       checkpointedAt: c.checkpointedAt?.toISOString() ?? null,
       runBy: c.owner !== null && c.leaseUntil !== null && c.leaseUntil.getTime() >= now ? c.owner : null,
     })),

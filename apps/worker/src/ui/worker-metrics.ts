@@ -55,6 +55,12 @@ export class WorkerMetrics {
     labelNames: ['migration', 'stream'],
     registers: [this.registry],
   });
+  readonly captureBehindBytes = new Gauge({
+    name: 'cleave_capture_behind_bytes',
+    help: 'Bytes of binlog written after the last checkpoint of a capture stream of this worker, as the stream last measured them (about once a second)',
+    labelNames: ['migration', 'stream'],
+    registers: [this.registry],
+  });
   readonly throttledSeconds: Counter;
   readonly throttled: Gauge;
   readonly connectionsOpened: Counter;
