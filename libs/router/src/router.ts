@@ -19,6 +19,7 @@ import { cascadingChildren, mayCascade, withCascadeKeys, type CascadeChild } fro
 import { ShadowReader } from './shadow-reader.js';
 import { TableShapes } from './table-shapes.js';
 import { WriteGate } from './write-gate.js';
+import { PoolWarmer } from './pool-warmer.js';
 import { planWriteKeys } from './write-keys.js';
 
 /** What the router knows about one server's pool. */
@@ -78,6 +79,7 @@ export class Router implements TransactionHost {
   readonly #failures: FailureRecorder;
   readonly #shadowReader: ShadowReader;
   readonly #shadow: ShadowApplier;
+  readonly #warmer = new PoolWarmer();
   /** Each server's pool as the sync primitives take it, made once. */
   readonly #promisePools = new Map<string, ReturnType<typeof asTransactionalPool>>();
   /** Each written table's cascading children (see {@link CascadeChild}), under the routing table they were found for. */
@@ -117,7 +119,7 @@ export class Router implements TransactionHost {
       log: this.#log,
       onChange: () => {
         this.gate.recheck();
-        this.#prewarmShapes();
+        this.#prewarm();
       },
       idle: (id) => this.gate.idle(id),
       pendingFailures: (id) => this.#failures.pendingFor(id),
@@ -208,16 +210,19 @@ export class Router implements TransactionHost {
   }
 
   /**
-   * Loads the shape of every covered table on each of its sides ahead of use: a switch makes the
-   * other side the primary, and reading its catalog on the first write after the fence (an
-   * information_schema query on a busy server) would lengthen the write pause.
+   * Loads the shape of every covered table on each of its sides, and opens connections to each
+   * of its servers, ahead of use: a switch sends reads and writes to the other side, and a
+   * catalog read (an information_schema query on a busy server) or new connections on the first
+   * statements after the fence would lengthen the write pause.
    */
-  #prewarmShapes(): void {
+  #prewarm(): void {
     for (const covered of this.control.table.covered()) {
       if (covered.migration.phase === 'planned') continue;
       for (const endpoint of [covered.source, ...sideEndpoints(covered, 'target')]) {
-        if (this.#config.servers[endpoint.server] === undefined) continue; // #checkEndpoints reports it
+        const pool = this.#config.servers[endpoint.server];
+        if (pool === undefined) continue; // #checkEndpoints reports it
         this.#shapes.get(endpoint, covered.table).catch(() => undefined); // retried on next use or change
+        this.#warmer.warm(pool);
       }
     }
   }

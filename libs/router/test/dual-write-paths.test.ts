@@ -49,9 +49,10 @@ describe('@cleave/router dual-write paths, metrics hooks and the failure journal
   });
 
   afterAll(async () => {
+    // The pools first: a proxy closed under idle pool connections makes mysql2 report their loss as an unhandled error.
+    await pools.end();
     await proxy.close();
     redis.disconnect();
-    await pools.end();
   });
 
   async function dualWriteMigration(): Promise<MigrationRecord> {
