@@ -6,7 +6,7 @@ import { BinlogEnd } from './binlog-end.js';
 import { BinlogReader, purgedError, type BinlogChange } from './binlog-reader.js';
 import { cascadedKeys, firesCascade, type ParentChange } from './cascades.js';
 import { tablesNamedBy } from './ddl-guard.js';
-import { KeyBatch } from './key-batch.js';
+import { ApplyLanes, type KeyGroup } from './apply-lanes.js';
 import { rowKey, type DecodedRow } from './row-keys.js';
 import { binlogFileSizes, readerServerId } from './server-binlog.js';
 import { streamDatabases, streamPlan, type StreamPlan, type WatchedTable } from './stream-plan.js';
@@ -37,12 +37,7 @@ export interface CaptureStreamConfig {
   readonly signal: AbortSignal;
   /** Lease length; renewed with every checkpoint and at a third of it when idle. @defaultValue 10000 */
   readonly leaseTtlMs?: number;
-  /**
-   * Longest a changed key waits before it is applied while changes keep streaming in. A quiet
-   * moment (every change read so far taken, the last one a commit) applies at once. @defaultValue 20
-   */
-  readonly flushIntervalMs?: number;
-  /** Keys applied per flush at most. @defaultValue 2000 */
+  /** Keys one sync applies at most (per table and shadow). @defaultValue 2000 */
   readonly maxBatchKeys?: number;
   readonly log?: (level: 'info' | 'warn' | 'error', message: string, details?: Record<string, unknown>) => void;
   readonly onProgress?: (event: CaptureProgressEvent) => void;
@@ -58,10 +53,12 @@ const RETRY_MS = [100, 250, 500, 1_000, 2_000, 5_000];
  * server's binlog gets the switch's request there and checkpoints at once, so it idles at the
  * slow pace (its own checkpoints are transactions in that binlog); any other (a reverse stream
  * reading a target's binlog) answers within the fast one, which bounds that wait. Under load a
- * stream checkpoints after every flush anyway; the fast pace adds at most 50 small writes a
+ * stream checkpoints whenever a sync lands anyway; the fast pace adds at most 50 small writes a
  * second to the control store, only while its position moves without changes to apply.
  */
 const IDLE_CHECKPOINT_MS = { requestsSeen: 1_000, otherwise: 20 } as const;
+/** Commits read past the last checkpoint before the stream waits for its syncs to land. */
+const MAX_COMMITS_AHEAD = 100_000;
 
 /**
  * Runs one capture stream until the signal stops it, its lease is lost (another worker, a
@@ -71,10 +68,11 @@ const IDLE_CHECKPOINT_MS = { requestsSeen: 1_000, otherwise: 20 } as const;
  * It reads the binlog of the stream's server from the checkpoint, takes the keys of changed rows
  * of moved tables (before and after key of an update; the child rows a cascading foreign key
  * changed, found on the shadow), and brings those keys to the shadow with the locked sync
- * (`syncKeys`: lock the shadow rows, read the primary, upsert or delete), de-duplicated per
- * flush. Values never come from the binlog. After a flush it checkpoints the end of the last
- * whole transaction applied, so a killed stream resumes with nothing missed (a transaction may be
- * applied twice, which a sync makes harmless).
+ * (`syncKeys`: lock the shadow rows, read the primary, upsert or delete), each (table, shadow)
+ * pair on its own (see {@link ApplyLanes}), de-duplicated per sync. Values never come from the
+ * binlog. It checkpoints the end of the last whole transaction all of whose keys are applied, so
+ * a killed stream resumes with nothing missed (a transaction may be applied twice, which a sync
+ * makes harmless).
  */
 export async function runCaptureStream(config: CaptureStreamConfig): Promise<CaptureStreamEnd> {
   const ttl = config.leaseTtlMs ?? 10_000;
@@ -121,26 +119,40 @@ export async function runCaptureStream(config: CaptureStreamConfig): Promise<Cap
   }
 }
 
+/** A commit read from the binlog: its number in the stream's reading order, where it ends, when it was made. */
+interface ReadCommit {
+  readonly seq: number;
+  readonly at: BinlogCoordinate;
+  readonly timestamp: number;
+}
+
 class StreamLoop {
-  readonly #batch = new KeyBatch();
-  readonly #parents: Array<{ parent: string; change: ParentChange }> = [];
-  #lastCommit: { at: BinlogCoordinate; timestamp: number } | undefined;
-  #checkpointed: BinlogCoordinate | undefined;
+  readonly #lanes: ApplyLanes;
+  readonly #parents: Array<{ parent: string; change: ParentChange; seq: number }> = [];
+  /** Commits read and not yet checkpointed, oldest first (a checkpoint names the last one whose keys are all applied). */
+  readonly #commits: ReadCommit[] = [];
+  /** Commits read so far: a row change read now belongs to transaction `#readSeq + 1`. */
+  #readSeq = 0;
+  #checkpointedSeq = 0;
   /** The position the stream's record holds (its last checkpoint, queued or written). */
   #recorded: BinlogCoordinate;
-  #firstPendingAt = 0;
   #lastCheckpointAt = 0;
+  /** Keys applied since the last checkpoint (reported with it). */
+  #appliedSinceCheckpoint = 0;
   /** The stream saw its own row change in its binlog: catch-up requests reach it there. */
   #seesOwnRow = false;
   /** A switch asked for a checkpoint: taken at the next commit (the request's own). */
   #catchUpRequested = false;
   /**
    * The checkpoint being written, off the loop's path: the stream reads and applies the next
-   * changes meanwhile (a checkpoint names only changes already applied, and each chains after the
-   * one before, so they land in order). Its failure (a lost lease) stops the loop at its next turn.
+   * changes meanwhile (a checkpoint names only changes already applied). Requests that come while
+   * one is written are folded into one more write, of the position reached by then.
    */
-  #checkpointing: Promise<void> = Promise.resolve();
-  #checkpointError: unknown;
+  #checkpointing: Promise<void> | undefined;
+  #checkpointAgain = false;
+  #forceCheckpoint = false;
+  /** A failed sync or checkpoint (a lost lease, a refused sync) stops the loop at its next turn. */
+  #failure: unknown;
   readonly #ownRow: string;
 
   constructor(
@@ -155,6 +167,20 @@ class StreamLoop {
   ) {
     this.#recorded = from;
     this.#ownRow = `${config.streams.location.database}.${config.streams.location.table}`;
+    // No lease round trip before a sync: a sync is idempotent, the placement guard refuses one that
+    // acts on a placement a switch replaced (GUARD_REFUSED), and a holder that lost its lease is
+    // stopped at its next checkpoint (refused by token). The checkpoints extend the lease.
+    this.#lanes = new ApplyLanes({
+      apply: (group) => this.#sync(group),
+      applied: (count) => {
+        this.#appliedSinceCheckpoint += count;
+        void this.#checkpoint(false);
+      },
+      failed: (error) => {
+        this.#failure ??= error;
+      },
+      maxKeys: config.maxBatchKeys ?? 2_000,
+    });
   }
 
   #idleCheckpointMs(): number {
@@ -162,55 +188,64 @@ class StreamLoop {
   }
 
   async run(): Promise<CaptureStreamEnd> {
-    const flushMs = this.config.flushIntervalMs ?? 20;
-    const maxKeys = this.config.maxBatchKeys ?? 2_000;
     this.#lastCheckpointAt = Date.now();
-    while (!this.config.signal.aborted) {
-      this.#throwIfCheckpointFailed();
-      const wait = this.#pending() ? Math.max(0, this.#firstPendingAt + flushMs - Date.now()) : this.#idleCheckpointMs();
-      const change = await this.reader.next(wait);
-      if (change !== undefined) await this.#take(change);
-      const now = Date.now();
-      this.binlogEnd.refresh(now);
-      // Applied as soon as the stream has nothing more to hand over at a transaction boundary: the
-      // changes that arrive during one flush make up the next, so batches grow with the load
-      // instead of every key waiting out a fixed interval.
-      const quiet = change?.kind === 'commit' && this.reader.buffered === 0;
-      const keysDue = this.#pending() && (quiet || now - this.#firstPendingAt >= flushMs || this.#batch.size >= maxKeys);
-      // Without keys too: the position moves (other tables' transactions, idle time) and a switch waits for it.
-      if (keysDue || now - this.#lastCheckpointAt >= this.#idleCheckpointMs()) await this.#flush(false);
+    try {
+      while (!this.config.signal.aborted) {
+        this.#throwIfFailed();
+        await this.#lanes.backPressure();
+        // A sync that keeps failing (a shadow outage, retried) while other tables' transactions stream
+        // in: stop reading until it lands rather than remember an unbounded list of commits.
+        if (this.#commits.length > MAX_COMMITS_AHEAD) await this.#lanes.drained();
+        const change = await this.reader.next(this.#idleCheckpointMs());
+        if (change !== undefined) await this.#take(change);
+        if (this.#parents.length > 0) await this.#collectCascades();
+        const now = Date.now();
+        this.binlogEnd.refresh(now);
+        // Without keys too: the position moves (other tables' transactions, idle time) and a switch waits for it.
+        if (now - this.#lastCheckpointAt >= this.#idleCheckpointMs()) void this.#checkpoint(false);
+      }
+      await this.#drain();
+    } finally {
+      // Nothing of this run writes after it ended (a sync or a checkpoint after the lease's release).
+      this.#lanes.stop();
+      await this.#lanes.drained();
+      await this.#checkpointing;
     }
-    await this.#flush(true);
     await this.config.streams.release(this.lease);
     return 'stopped';
   }
 
-  #throwIfCheckpointFailed(): void {
-    if (this.#checkpointError !== undefined) throw this.#checkpointError;
+  #throwIfFailed(): void {
+    if (this.#failure !== undefined) throw this.#failure;
   }
 
-  #pending(): boolean {
-    return this.#batch.size > 0 || this.#parents.length > 0;
+  /** Applies every key read so far and writes the checkpoint of the last commit read before going on. */
+  async #drain(): Promise<void> {
+    if (this.#parents.length > 0) await this.#collectCascades();
+    await this.#lanes.drained();
+    this.#throwIfFailed();
+    await this.#checkpoint(true);
+    this.#throwIfFailed();
   }
 
   async #take(change: BinlogChange): Promise<void> {
     if (change.kind === 'commit') {
-      this.#lastCommit = { at: change.at, timestamp: change.timestamp };
+      this.#noteCommit(change.at, change.timestamp);
       if (this.#catchUpRequested) {
         this.#catchUpRequested = false;
-        await this.#flush(true);
+        await this.#drain();
       }
       return;
     }
     if (change.kind === 'statement') {
       const named = tablesNamedBy(change.statement, change.database, this.plan.watched.keys());
       if (named.length > 0) {
-        await this.#flush(true);
+        await this.#drain();
         throw new CleaveError('CAPTURE_DDL', `capture stream ${this.plan.stream} read a statement on moved table ${named.join(', ')} at ${formatCoordinate(change.at)}: ${change.statement.slice(0, 300)}`, {
           hint: 'Apply the same change to the table on the other side, then run `cleave capture-reset <id>` and `cleave verify <id> --repair`. Schema changes of moved tables wait until the migration is finalized or cancelled.',
         });
       }
-      this.#lastCommit = { at: change.at, timestamp: change.timestamp }; // DDL has no commit marker of its own
+      this.#noteCommit(change.at, change.timestamp); // DDL has no commit marker of its own
       return;
     }
     const id = `${change.database}.${change.table}`;
@@ -218,13 +253,20 @@ class StreamLoop {
       this.#noteOwnRow(change.rows);
       return;
     }
-    if (!this.#pending()) this.#firstPendingAt = Date.now();
+    const seq = this.#readSeq + 1;
     const watched = this.plan.watched.get(id);
-    if (watched !== undefined) for (const row of change.rows) this.#addRow(watched, row.before, row.after);
+    if (watched !== undefined) for (const row of change.rows) this.#addRow(watched, row.before, row.after, seq);
     const links = this.plan.cascades.get(id);
     if (links !== undefined) {
-      for (const row of change.rows) if (row.before !== undefined) this.#parents.push({ parent: id, change: { before: row.before, ...(row.after === undefined ? {} : { after: row.after }) } });
+      for (const row of change.rows) if (row.before !== undefined) this.#parents.push({ parent: id, change: { before: row.before, ...(row.after === undefined ? {} : { after: row.after }) }, seq });
     }
+  }
+
+  #noteCommit(at: BinlogCoordinate, timestamp: number): void {
+    this.#readSeq += 1;
+    // Every key read so far applied: no earlier commit can be the one to checkpoint any more.
+    if (this.#parents.length === 0 && this.#lanes.oldestUnapplied() === undefined) this.#commits.length = 0;
+    this.#commits.push({ seq: this.#readSeq, at, timestamp });
   }
 
   #noteOwnRow(rows: ReadonlyArray<{ readonly before?: DecodedRow; readonly after?: DecodedRow }>): void {
@@ -235,94 +277,124 @@ class StreamLoop {
     }
   }
 
-  #addRow(watched: WatchedTable, before: DecodedRow | undefined, after: DecodedRow | undefined): void {
+  #addRow(watched: WatchedTable, before: DecodedRow | undefined, after: DecodedRow | undefined, seq: number): void {
     const afterShadow = after === undefined ? undefined : watched.shadowOf(after);
-    if (after !== undefined && afterShadow !== undefined) this.#batch.add(watched, afterShadow, rowKey(watched.shape, after));
+    if (after !== undefined && afterShadow !== undefined) this.#lanes.add(watched, afterShadow, rowKey(watched.shape, after), seq);
     if (before !== undefined) {
       const beforeShadow = watched.shadowOf(before);
       // A row whose shard column left its range while the key stayed cannot be deleted from the old
       // shard by a sync of its key (the primary still has the key); verification of that range finds it.
       if (beforeShadow !== undefined && (after === undefined || beforeShadow === afterShadow || watched.shardColumnInKey)) {
-        this.#batch.add(watched, beforeShadow, rowKey(watched.shape, before));
+        this.#lanes.add(watched, beforeShadow, rowKey(watched.shape, before), seq);
       }
     }
   }
 
-  /** Applies every gathered key, then checkpoints the last whole transaction read. */
-  async #flush(force: boolean): Promise<void> {
-    if (this.#parents.length > 0) await this.#collectCascades();
-    const groups = this.#batch.groups();
-    // No lease round trip before the syncs: a sync is idempotent, the placement guard refuses one
-    // that acts on a placement a switch replaced (GUARD_REFUSED), and a holder that lost its lease
-    // is stopped at its next checkpoint (refused by token). The checkpoints extend the lease.
-    // Each group is another table or another shadow server, so their locked syncs never wait for
-    // each other: run them side by side (one after another, the flush took the sum of their round trips).
-    const counts = await Promise.all(
-      groups.map(async (group) => {
-        const keys = [...group.keys.values()];
-        await this.#withRetry(`sync ${keys.length} keys of ${group.watched.table} to ${group.shadow.server}`, () =>
-          syncKeys({
-            source: this.config.servers(group.watched.primary.server),
-            target: this.config.servers(group.shadow.server),
-            sourceShape: group.watched.shape,
-            targetTable: { database: group.shadow.database, table: group.watched.table },
-            keys,
-            // The shadow side refuses writes without the migration's guard epoch.
-            // Locking read of the primary: a transaction's events arrive before its commit is visible.
-            options: { imageLiterals: 'client', guard: { migrationId: this.lease.migrationId, epoch: this.config.migration.guardEpoch }, lockSourceRows: true },
-          }),
-        );
-        return keys.length;
-      }),
-    );
-    const applied = counts.reduce((sum, n) => sum + n, 0);
-    this.#batch.clear();
-    const commit = this.#lastCommit;
+  /** The last commit read all of whose keys (and every earlier one's) are applied. */
+  #safeCommit(): ReadCommit | undefined {
+    const oldest = Math.min(this.#lanes.oldestUnapplied() ?? Number.POSITIVE_INFINITY, this.#parents[0]?.seq ?? Number.POSITIVE_INFINITY);
+    let safe: ReadCommit | undefined;
+    for (const commit of this.#commits) {
+      if (commit.seq >= oldest) break;
+      safe = commit;
+    }
+    return safe;
+  }
+
+  /**
+   * Checkpoints the last commit whose keys are all applied when it moved (at once after keys were
+   * applied or when `force`d; else at the idle pace), or renews the lease when nothing moved for a
+   * third of it. Off the loop's path: a request while a checkpoint is written is folded into one
+   * more write, of the position reached by then.
+   */
+  #checkpoint(force: boolean): Promise<void> {
+    if (force) this.#forceCheckpoint = true;
+    if (this.#checkpointing !== undefined) {
+      this.#checkpointAgain = true;
+      return this.#checkpointing;
+    }
+    const writing = (async () => {
+      do {
+        this.#checkpointAgain = false;
+        await this.#writeCheckpoint();
+      } while (this.#checkpointAgain && this.#failure === undefined);
+    })()
+      .catch((error: unknown) => {
+        this.#failure ??= error;
+      })
+      .finally(() => {
+        this.#checkpointing = undefined;
+      });
+    this.#checkpointing = writing;
+    return writing;
+  }
+
+  async #writeCheckpoint(): Promise<void> {
+    const force = this.#forceCheckpoint;
+    this.#forceCheckpoint = false;
+    const commit = this.#safeCommit();
     const now = Date.now();
-    const moved = commit !== undefined && (this.#checkpointed === undefined || commit.at.file !== this.#checkpointed.file || commit.at.position !== this.#checkpointed.position);
+    const moved = commit !== undefined && commit.seq > this.#checkpointedSeq;
+    const applied = this.#appliedSinceCheckpoint;
     const due = applied > 0 || force || now - this.#lastCheckpointAt >= this.#idleCheckpointMs();
     if (moved && due) {
       const lagMs = Math.max(0, now - commit.timestamp);
       // When the control store lives on this server, its own checkpoints are in this binlog too: a
       // caught-up stream may read a few hundred bytes behind (the checkpoints after its position).
       const behindBytes = this.binlogEnd.behind(commit.at);
-      this.#checkpointed = commit.at;
+      this.#appliedSinceCheckpoint -= applied;
+      this.#checkpointedSeq = commit.seq;
+      this.#commits.splice(0, this.#commits.findIndex((c) => c.seq === commit.seq) + 1);
       this.#recorded = commit.at;
       this.#lastCheckpointAt = now;
-      const write = this.#checkpointing.then(async () => {
-        await this.config.streams.checkpoint(this.lease, commit.at, { changesApplied: applied, lastEventAt: new Date(commit.timestamp), lagMs, behindBytes }, this.ttl);
-        this.config.onProgress?.({ migrationId: this.lease.migrationId, stream: this.lease.stream, applied, at: commit.at, lagMs, behindBytes });
-      });
-      this.#checkpointing = write.catch((error: unknown) => {
-        this.#checkpointError ??= error;
-      });
-      // A switch waiting for it, the stream's end, a DDL stop: written before going on.
-      if (force) {
-        await this.#checkpointing;
-        this.#throwIfCheckpointFailed();
-      }
+      await this.config.streams.checkpoint(this.lease, commit.at, { changesApplied: applied, lastEventAt: new Date(commit.timestamp), lagMs, behindBytes }, this.ttl);
+      this.config.onProgress?.({ migrationId: this.lease.migrationId, stream: this.lease.stream, applied, at: commit.at, lagMs, behindBytes });
     } else if (now - this.#lastCheckpointAt >= this.ttl / 3) {
-      await this.#checkpointing;
-      this.#throwIfCheckpointFailed();
+      this.#lastCheckpointAt = now;
       // With the lease, how far behind the recorded position is: it grows while the binlog does and the position stays.
       const behindBytes = this.binlogEnd.behind(this.#recorded);
       if (!(await this.config.streams.renew(this.lease, this.ttl, behindBytes))) throw new CleaveError('CONFLICT', `capture stream ${this.lease.stream}: lease lost`);
-      this.#lastCheckpointAt = now;
-      if (moved === false && commit !== undefined) this.config.onProgress?.({ migrationId: this.lease.migrationId, stream: this.lease.stream, applied: 0, at: commit.at, lagMs: 0, behindBytes });
+      if (!moved && commit !== undefined) this.config.onProgress?.({ migrationId: this.lease.migrationId, stream: this.lease.stream, applied: 0, at: commit.at, lagMs: 0, behindBytes });
     }
   }
 
+  /** One (table, shadow) pair's keys, by the locked sync. */
+  async #sync(group: KeyGroup): Promise<number> {
+    const keys = [...group.keys.values()];
+    await this.#withRetry(`sync ${keys.length} keys of ${group.watched.table} to ${group.shadow.server}`, () =>
+      syncKeys({
+        source: this.config.servers(group.watched.primary.server),
+        target: this.config.servers(group.shadow.server),
+        sourceShape: group.watched.shape,
+        targetTable: { database: group.shadow.database, table: group.watched.table },
+        keys,
+        // The shadow side refuses writes without the migration's guard epoch.
+        // Locking read of the primary: a transaction's events arrive before its commit is visible.
+        options: { imageLiterals: 'client', guard: { migrationId: this.lease.migrationId, epoch: this.config.migration.guardEpoch }, lockSourceRows: true },
+      }),
+    );
+    return keys.length;
+  }
+
+  /**
+   * The child rows a parent's change cascaded to (InnoDB does not log them), found on the shadow:
+   * only once every earlier change landed there.
+   */
   async #collectCascades(): Promise<void> {
-    const parents = this.#parents.splice(0);
-    for (const { parent, change } of parents) {
+    await this.#lanes.drained();
+    this.#throwIfFailed();
+    // Kept in #parents until their child keys are in the lanes: they hold the checkpoint back meanwhile.
+    const parents = [...this.#parents];
+    for (const { parent, change, seq } of parents) {
       for (const link of this.plan.cascades.get(parent) ?? []) {
         if (!firesCascade(link, change)) continue;
         for (const shadow of link.child.shadows) {
           const keys = await this.#withRetry(`find cascaded rows of ${link.child.table}`, () => cascadedKeys(link, change, shadow, this.config.servers(shadow.server)));
-          for (const key of keys) this.#batch.add(link.child, shadow, key);
+          for (const key of keys) this.#lanes.add(link.child, shadow, key, seq);
         }
       }
     }
+    this.#parents.splice(0, parents.length);
   }
 
   /** Retries what a shadow or primary outage fails; the stream falls behind instead of losing a change. */
