@@ -194,7 +194,7 @@ try {
   });
   cleanups.push(() => captureChild.stop());
   const capturePid = captureChild.child.pid!;
-  /** The stream's counters (flushes, keys, time in calls per server), asked for with SIGUSR2. */
+  /** The stream's counters (checkpoints with keys, keys, time in calls per server), asked for with SIGUSR2. */
   const timingWaiters: Array<(timing: CaptureTiming) => void> = [];
   jsonLines(captureChild.child, (line) => {
     if (line['event'] === 'timing') timingWaiters.shift()?.(line as unknown as CaptureTiming);
@@ -465,7 +465,7 @@ try {
   row('target mariadbd CPU s', cpu.target1.toFixed(1), cpu.replica.toFixed(1));
   row('equal to the source', sidesEqual ? 'yes' : 'NO', replicaEqual ? 'yes' : 'NO');
   log(`CPU s during the load: source mariadbd ${cpu.source.toFixed(1)}, target1 mariadbd ${cpu.target1.toFixed(1)}, replica mariadbd ${cpu.replica.toFixed(1)}, capture worker ${cpu.capture.toFixed(1)}, writers ${cpu.writers.toFixed(1)} (2 cores: ${(2 * windowS).toFixed(0)} s available)`);
-  const flushes = timingEnd.flushes - timingStart.flushes;
+  const checkpoints = timingEnd.checkpoints - timingStart.checkpoints;
   const spent = (label: string) => {
     const [ms, n] = timingEnd.calls[label] ?? [0, 0];
     const [ms0, n0] = timingStart.calls[label] ?? [0, 0];
@@ -474,13 +474,20 @@ try {
   const inCalls = ['source', 'target1', 'control'].map((label) => ({ label, ...spent(label) }));
   const callSeconds = inCalls.reduce((sum, c) => sum + c.s, 0);
   log(
-    `capture stream during the load: ${flushes} flushes, ${flushes > 0 ? Math.round(changes / flushes) : 0} keys each on average, one every ${flushes > 0 ? Math.round((windowS * 1000) / flushes) : '-'} ms; ` +
+    `capture stream during the load: ${checkpoints} checkpoints with keys applied, ${checkpoints > 0 ? Math.round(changes / checkpoints) : 0} keys each on average, one every ${checkpoints > 0 ? Math.round((windowS * 1000) / checkpoints) : '-'} ms; ` +
       `its ${windowS.toFixed(1)} s: ${inCalls.map((c) => `${c.label} ${c.s.toFixed(1)} s (${c.calls} calls, ${c.calls > 0 ? ((c.s * 1000) / c.calls).toFixed(2) : '-'} ms each)`).join(', ')}, ` +
       (callSeconds <= windowS
-        ? `the rest ${(windowS - callSeconds).toFixed(1)} s reading and decoding the binlog, batching (flush interval 20 ms) and idle`
-        : `calls overlap (a flush syncs its tables side by side): ${callSeconds.toFixed(1)} s of calls in ${windowS.toFixed(1)} s`) +
+        ? `the rest ${(windowS - callSeconds).toFixed(1)} s reading and decoding the binlog, and idle`
+        : `calls overlap (each table's syncs run on their own, side by side): ${callSeconds.toFixed(1)} s of calls in ${windowS.toFixed(1)} s`) +
       `; CPU ${cpu.capture.toFixed(1)} s`,
   );
+  const tail = (label: string) => {
+    const [over20, over50, max] = timingEnd.slow[label] ?? [0, 0, 0];
+    const [over20s, over50s] = timingStart.slow[label] ?? [0, 0, 0];
+    return `${label} ${over20 - over20s} over 20 ms, ${over50 - over50s} over 50 ms (slowest of the run ${max} ms)`;
+  };
+  const failed = Object.entries(timingEnd.errors).map(([key, n]) => `${key} x${n - (timingStart.errors[key] ?? 0)}`);
+  log(`the stream's slow calls during the load: ${['source', 'target1', 'control'].map(tail).join('; ')}; failed calls (errno): ${failed.length === 0 ? 'none' : failed.join(', ')}`);
   for (const d of differences) log(`target1 differs: ${d}`);
   for (const d of replicaDifferences) log(`replica differs: ${d}`);
   log(`${rowsCompared} source rows compared; capture stream ended: ${captureEnd}`);
@@ -514,7 +521,7 @@ try {
       worker_cpu_s_per_1k_changes: per1k(cpu.capture, changes),
       target1_cpu_s_per_1k_changes: per1k(cpu.target1, changes),
       replica_cpu_s_per_1k_writes: per1k(cpu.replica, done.statements),
-      capture_flushes: flushes,
+      capture_checkpoints: checkpoints,
       capture_call_s: Object.fromEntries(inCalls.map((c) => [c.label, Number(c.s.toFixed(2))])),
       cpu_s: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, Number(v.toFixed(2))])),
       heartbeats: capture.beats,

@@ -2,7 +2,7 @@
 // @cleave/capture's runCaptureStream for one migration and stream until SIGTERM, as a worker does.
 // Settings come in BENCH_CAPTURE (JSON, server URLs with their passwords: the environment, not
 // the command line). Writes one JSON object a line: {"event":"ready"} once the binlog streams,
-// {"event":"log",...}, {"event":"timing",...} on SIGUSR2 (cumulative: flushes, keys applied,
+// {"event":"log",...}, {"event":"timing",...} on SIGUSR2 (cumulative: checkpoints with keys, keys applied,
 // wall time spent in the calls to each server), and {"event":"ended","end":...} when the stream
 // returned.
 import type { Pool } from 'mysql2/promise';
@@ -17,7 +17,6 @@ export interface CaptureChildSettings {
   /** Server name -> connection URL; the control store lives on `controlServer`. */
   readonly servers: Record<string, string>;
   readonly controlServer: string;
-  readonly flushIntervalMs?: number;
   readonly maxBatchKeys?: number;
 }
 
@@ -27,19 +26,34 @@ const emit = (line: Record<string, unknown>) => process.stdout.write(`${JSON.str
 /** Time spent in calls to each server (the stream runs one call at a time: they add up to wall time). */
 export interface CaptureTiming {
   readonly event: 'timing';
-  readonly flushes: number;
+  /** Checkpoints that reported keys applied. */
+  readonly checkpoints: number;
   readonly applied: number;
   /** label -> [ms, calls]: source (image reads), target1 (the locked sync), control (checkpoints, lease). */
   readonly calls: Record<string, [number, number]>;
   readonly cpuSeconds: number;
+  /** label -> [calls over 20 ms, calls over 50 ms, slowest ms]: what makes the lag's tail. */
+  readonly slow: Record<string, [number, number, number]>;
+  /** `label errno` -> calls that failed with it (deadlocks and lock waits are retried by the sync). */
+  readonly errors: Record<string, number>;
 }
 const calls: Record<string, [number, number]> = {};
-let flushes = 0;
+let checkpoints = 0;
 let appliedKeys = 0;
-const account = (label: string, ms: number) => {
+const slow: Record<string, [number, number, number]> = {};
+const errors: Record<string, number> = {};
+const account = (label: string, ms: number, error: unknown) => {
   const entry = (calls[label] ??= [0, 0]);
   entry[0] += ms;
   entry[1] += 1;
+  const tail = (slow[label] ??= [0, 0, 0]);
+  if (ms > 20) tail[0] += 1;
+  if (ms > 50) tail[1] += 1;
+  tail[2] = Math.max(tail[2], Math.round(ms));
+  if (error !== undefined) {
+    const key = `${label} ${(error as { errno?: number; code?: string }).errno ?? (error as { code?: string }).code ?? 'error'}`;
+    errors[key] = (errors[key] ?? 0) + 1;
+  }
 };
 /** The pool (or a connection taken from it) with every query, execute and getConnection timed under `label`. */
 function timed<T extends object>(target: T, label: string): T {
@@ -51,11 +65,15 @@ function timed<T extends object>(target: T, label: string): T {
       if (prop === 'query' || prop === 'execute' || prop === 'getConnection') {
         return async (...args: unknown[]) => {
           const started = performance.now();
+          let failure: unknown;
           try {
             const result = await fn.apply(obj, args);
             return prop === 'getConnection' ? timed(result as object, label) : result;
+          } catch (error) {
+            failure = error;
+            throw error;
           } finally {
-            account(label, performance.now() - started);
+            account(label, performance.now() - started, failure);
           }
         };
       }
@@ -92,7 +110,7 @@ const cpuSeconds = () => {
   const cpu = process.cpuUsage();
   return (cpu.user + cpu.system) / 1e6;
 };
-process.on('SIGUSR2', () => emit({ event: 'timing', flushes, applied: appliedKeys, calls, cpuSeconds: cpuSeconds() } satisfies CaptureTiming));
+process.on('SIGUSR2', () => emit({ event: 'timing', checkpoints, applied: appliedKeys, calls, cpuSeconds: cpuSeconds(), slow, errors } satisfies CaptureTiming));
 
 let end: string;
 try {
@@ -104,11 +122,10 @@ try {
     servers,
     urls: url,
     signal: abort.signal,
-    ...(settings.flushIntervalMs === undefined ? {} : { flushIntervalMs: settings.flushIntervalMs }),
     ...(settings.maxBatchKeys === undefined ? {} : { maxBatchKeys: settings.maxBatchKeys }),
     onProgress: (progress) => {
       if (progress.applied > 0) {
-        flushes += 1;
+        checkpoints += 1;
         appliedKeys += progress.applied;
       }
     },
