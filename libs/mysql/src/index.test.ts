@@ -17,6 +17,7 @@ describe('public API', () => {
         'MysqlPools',
         'REDACTED',
         'SERVER_FLAVORS',
+        'SyncSession',
         'SESSION_CHARSET',
         'SESSION_SETUP_SQL',
         'SESSION_SQL_MODE',

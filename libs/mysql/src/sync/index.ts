@@ -10,7 +10,7 @@ export { keyPartLiteral, rawToKeyPart, valueLiteral } from './sql-literal.js';
 export { keyPositions, queryRaw, rawTypeCast, readRows, rowKey, rowKeyId, sameRow } from './raw-rows.js';
 export type { RawRow } from './raw-rows.js';
 export { nextChunkUpper, splitKeySpace } from './chunking.js';
-export { BULK_INSERT_METHODS, imageSelectList, imagesFromRaw, rawImageSelectList, syncKeyRange, syncKeys } from './sync-rows.js';
+export { BULK_INSERT_METHODS, imageSelectList, imagesFromRaw, rawImageSelectList, syncKeyRange, syncKeys, SyncSession } from './sync-rows.js';
 export type { BulkInsertMethod, SyncGuard, SyncKeyRangeArgs, SyncKeysArgs, SyncOptions, SyncResult } from './sync-rows.js';
 export { applyKeys, confirmApplies, prepareApply, readApplyImages, writeApplies } from './apply-keys.js';
 export type { AppliedKeys, ApplyKeysArgs, PendingConfirm, PreparedApply } from './apply-keys.js';

@@ -628,16 +628,13 @@ async function recheckUpserted(ctx: Context, conn: Queryable, inserts: readonly 
  * the rows that were not locked, commit. `conflictMode` (after a unique-key conflict) deletes the
  * changed rows before inserting them, so rows that swap unique values do not collide.
  */
-async function syncOnce(ctx: Context, scope: string, extraKeys: readonly KeyTuple[], conflictMode: boolean): Promise<SyncResult> {
+async function syncOnce(ctx: Context, connections: SyncConnections, scope: string, extraKeys: readonly KeyTuple[], conflictMode: boolean): Promise<SyncResult> {
   const { shape, positions } = ctx;
   const where = extraKeys.length === 0 ? scope : `(${scope}) OR (${keysWhere(shape, extraKeys)})`;
-  const conn: PooledConnection = await ctx.target.getConnection();
-  let sessionChanged = false;
+  const conn = await connections.take(ctx);
+  // The transaction ended (committed, or rolled back by the server's answer): the connection may be used again.
+  let ended = false;
   try {
-    await conn.query({ values: null, sql: sessionEnter(ctx) });
-    sessionChanged = true;
-    // For the transaction the next statement opens (autocommit is off).
-    await conn.query({ values: null, sql: 'SET TRANSACTION ISOLATION LEVEL READ COMMITTED' });
     try {
       if (ctx.guard !== undefined) await checkGuard(conn, ctx.targetTable.database, ctx.guard);
       // (1) lock the target rows of the set, (2) only then read the primary.
@@ -680,6 +677,7 @@ async function syncOnce(ctx: Context, scope: string, extraKeys: readonly KeyTupl
         await write(deletes, [...updates, ...inserts], updates);
         await recheckUpserted(ctx, conn, inserts, known, result, write);
         await conn.query({ values: null, sql: 'COMMIT' });
+        ended = true;
         return result;
       }
 
@@ -716,32 +714,129 @@ async function syncOnce(ctx: Context, scope: string, extraKeys: readonly KeyTupl
         }
       }
       await conn.query({ values: null, sql: 'COMMIT' });
+      ended = true;
       return result;
     } catch (error) {
-      await conn.query({ values: null, sql: 'ROLLBACK' }).catch(() => undefined);
+      ended = await conn.query({ values: null, sql: 'ROLLBACK' }).then(
+        () => true,
+        () => false,
+      );
       throw isLostConnection(error) ? new ConnectionLostMidSync(error) : error;
     }
   } finally {
-    // Off the caller's path (one round trip less per sync): the connection goes back to its pool
-    // once its session is reset. One whose session could not be reset (the server ended it idle,
-    // or it broke) is closed: it must not go back with the guard epoch on it.
-    const leave = sessionChanged ? conn.query({ values: null, sql: sessionLeave(ctx) }) : Promise.resolve();
-    void leave
-      .then(
-        () => conn.release(),
-        () => (conn.destroy === undefined ? conn.release() : conn.destroy()),
-      )
-      .catch(() => undefined); // the pool was ended meanwhile
+    connections.give(ctx, conn, ended);
   }
 }
 
+/** Where a sync's connection comes from, its session set for syncs, and where it goes after. */
+interface SyncConnections {
+  take(ctx: Context): Promise<PooledConnection>;
+  /** `reusable`: its transaction ended and the connection answered, so it may serve the next sync. */
+  give(ctx: Context, conn: PooledConnection, reusable: boolean): void;
+}
+
+const destroy = (conn: PooledConnection) => (conn.destroy === undefined ? conn.release() : conn.destroy());
+
+/** A connection from the pool for each sync: the session is set before and reset after. */
+const POOLED: SyncConnections = {
+  async take(ctx) {
+    const conn = await ctx.target.getConnection();
+    try {
+      await conn.query({ values: null, sql: sessionEnter(ctx) });
+    } catch (error) {
+      destroy(conn); // the SET may or may not have run: its session is unknown
+      throw isLostConnection(error) ? new ConnectionLostMidSync(error) : error;
+    }
+    try {
+      // For the transaction the next statement opens (autocommit is off).
+      await conn.query({ values: null, sql: 'SET TRANSACTION ISOLATION LEVEL READ COMMITTED' });
+    } catch (error) {
+      POOLED.give(ctx, conn, false);
+      throw isLostConnection(error) ? new ConnectionLostMidSync(error) : error;
+    }
+    return conn;
+  },
+  give(ctx, conn) {
+    // Off the caller's path (one round trip less per sync): the connection goes back to its pool
+    // once its session is reset. One whose session could not be reset (the server ended it idle,
+    // or it broke) is closed: it must not go back with the guard epoch on it.
+    void conn
+      .query({ values: null, sql: sessionLeave(ctx) })
+      .then(
+        () => conn.release(),
+        () => destroy(conn),
+      )
+      .catch(() => undefined); // the pool was ended meanwhile
+  },
+};
+
+/**
+ * A writer's syncs under one guard on a pool of their own: each of the pool's connections gets
+ * the sync session (foreign key checks off, autocommit off, READ COMMITTED, the guard epoch) once,
+ * the first time it serves, and keeps it; two round trips less per sync than a shared pool, where
+ * each sync sets and resets its session. The pool must serve nothing else (its connections carry
+ * those settings); a connection that broke or failed mid-transaction is closed, not reused.
+ *
+ * @example
+ * ```ts
+ * const pools = new MysqlPools({ maxConnectionsPerServer: 4 });
+ * const session = new SyncSession(pools.pool(targetUrl).promise, { migrationId, epoch });
+ * await session.syncKeys({ source, sourceShape: shape, targetTable, keys, options: { guard: { migrationId, epoch } } });
+ * await pools.end();
+ * ```
+ */
+export class SyncSession {
+  readonly #pool: TransactionalPool;
+  readonly #guard: SyncGuard | undefined;
+  /** The connections (mysql2's, under each checkout's wrapper) whose session is set. */
+  readonly #prepared = new WeakSet<object>();
+  readonly #connections: SyncConnections = {
+    take: async (ctx) => {
+      const conn = await this.#pool.getConnection();
+      const identity = connectionIdentity(conn);
+      if (this.#prepared.has(identity)) return conn;
+      try {
+        await conn.query({ values: null, sql: sessionEnter(ctx) });
+        await conn.query({ values: null, sql: 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED' });
+      } catch (error) {
+        destroy(conn);
+        throw isLostConnection(error) ? new ConnectionLostMidSync(error) : error;
+      }
+      this.#prepared.add(identity);
+      return conn;
+    },
+    give: (_ctx, conn, reusable) => (reusable ? conn.release() : destroy(conn)),
+  };
+
+  /** `target`: a pool for these syncs only. `guard`: the epoch every sync of this session writes under. */
+  constructor(target: TransactionalPool, guard?: SyncGuard) {
+    this.#pool = target;
+    this.#guard = guard;
+  }
+
+  /** {@link syncKeys} on this session's pool; the options' guard must be the session's. */
+  async syncKeys(args: Omit<SyncKeysArgs, 'target'>): Promise<SyncResult> {
+    const guard = args.options?.guard;
+    if (guard?.migrationId !== this.#guard?.migrationId || guard?.epoch !== this.#guard?.epoch) {
+      throw new CleaveError('INVALID_ARGUMENT', `a sync session set for guard ${JSON.stringify(this.#guard ?? null)} was asked to sync under ${JSON.stringify(guard ?? null)}: open a session (and a pool) per guard epoch`);
+    }
+    return syncKeysWith({ ...args, target: this.#pool }, this.#connections);
+  }
+}
+
+/** The server connection behind a checkout: mysql2's promise pool wraps the same connection anew each time. */
+function connectionIdentity(conn: PooledConnection): object {
+  const inner = (conn as { connection?: unknown }).connection;
+  return typeof inner === 'object' && inner !== null ? inner : conn;
+}
+
 /** Runs {@link syncOnce} with retries on deadlocks/lock wait timeouts and unique-key conflicts. */
-async function syncWithRetry(ctx: Context, scope: string): Promise<SyncResult> {
+async function syncWithRetry(ctx: Context, scope: string, connections: SyncConnections = POOLED): Promise<SyncResult> {
   const extraKeys = new Map<string, KeyTuple>();
   let conflictRounds = 0;
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return await syncOnce(ctx, scope, [...extraKeys.values()], conflictRounds > 0);
+      return await syncOnce(ctx, connections, scope, [...extraKeys.values()], conflictRounds > 0);
     } catch (error) {
       if (error instanceof UniqueConflict) {
         conflictRounds += 1;
@@ -781,11 +876,15 @@ export function syncKeyRange(args: SyncKeyRangeArgs): Promise<SyncResult> {
  * writing the primary (lock target rows, read the primary, delete absent, upsert present).
  * Keys are deduplicated and processed in transactions of at most `batchRows` keys.
  */
-export async function syncKeys(args: SyncKeysArgs): Promise<SyncResult> {
+export function syncKeys(args: SyncKeysArgs): Promise<SyncResult> {
+  return syncKeysWith(args, POOLED);
+}
+
+async function syncKeysWith(args: SyncKeysArgs, connections: SyncConnections): Promise<SyncResult> {
   const ctx = context(args, false);
   const total = emptyResult();
   for (const batch of chunks(distinctKeys(args.keys), ctx.batchRows)) {
-    addResults(total, await syncWithRetry(ctx, keysWhere(ctx.shape, batch)));
+    addResults(total, await syncWithRetry(ctx, keysWhere(ctx.shape, batch), connections));
   }
   return total;
 }

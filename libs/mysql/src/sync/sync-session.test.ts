@@ -1,0 +1,87 @@
+import { useTestDatabases } from '@cleave/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConnectionUrl } from '../connection-url.js';
+import { MysqlPools } from '../mysql-pools.js';
+import { SyncSession } from './sync-rows.js';
+import type { PooledConnection, QueryOptions, TransactionalPool } from './queryable.js';
+import type { TableShape } from './table-shape.js';
+import { syncFixture, type SyncFixture } from './test/sync-fixture.js';
+
+describe('SyncSession: syncs on a pool of their own, each connection set up once (real MariaDB)', () => {
+  const dbs = useTestDatabases('syncsess');
+  let fx: SyncFixture;
+  let items: TableShape;
+
+  beforeAll(async () => {
+    fx = await syncFixture(dbs());
+    for (const admin of [fx.sourceAdmin, fx.targetAdmin]) await admin.query('CREATE TABLE items (id BIGINT UNSIGNED PRIMARY KEY, note VARCHAR(20) NOT NULL)');
+    await fx.sourceAdmin.query("INSERT INTO items SELECT seq, CONCAT('n', seq) FROM seq_1_to_20");
+    items = await fx.shape('items');
+  });
+  afterAll(async () => {
+    await fx.end();
+  });
+
+  /** A pool of one connection for the session, counting the statements that set a sync's session. */
+  function dedicatedPool() {
+    const pools = new MysqlPools({ maxConnectionsPerServer: 1 });
+    const pool = pools.pool(parseConnectionUrl(dbs().target1.url), { connectionLimit: 1 }).promise as unknown as TransactionalPool;
+    const counts = { sessionSetups: 0 };
+    const counted: TransactionalPool = {
+      query: (options) => pool.query(options),
+      getConnection: async () => {
+        const conn = await pool.getConnection();
+        return {
+          ...conn,
+          connection: (conn as unknown as { connection: unknown }).connection,
+          query: (options: QueryOptions) => {
+            if (options.sql.startsWith('SET @cleave_sync_fkc')) counts.sessionSetups += 1;
+            return conn.query(options);
+          },
+          release: () => conn.release(),
+          destroy: () => conn.destroy?.(),
+        } as PooledConnection;
+      },
+    };
+    return { pool: counted, counts, end: () => pools.end() };
+  }
+
+  const sync = (session: SyncSession, ids: number[], guard?: { migrationId: string; epoch: number }) =>
+    session.syncKeys({ source: fx.source, sourceShape: items, targetTable: { database: items.database, table: 'items' }, keys: ids.map((id) => [String(id)]), ...(guard ? { options: { guard } } : {}) });
+  /** Both sides' rows of these ids, hex-compared. */
+  const rowsOf = async (side: 'source' | 'target', ids: number[]) =>
+    (await fx.hexRows(side === 'source' ? fx.sourceAdmin : fx.targetAdmin, 'items', 'id')).filter((row) => ids.includes(Number(row[0])));
+
+  it('sets each connection up once, and sets up a new one when the server ended the last', async () => {
+    const { pool, counts, end } = dedicatedPool();
+    try {
+      const session = new SyncSession(pool);
+      await sync(session, [1, 2, 3]);
+      await fx.sourceAdmin.query("UPDATE items SET note = 'changed' WHERE id = 2");
+      await sync(session, [2, 4]);
+      expect(await rowsOf('target', [1, 2, 3, 4])).toEqual(await rowsOf('source', [1, 2, 3, 4]));
+      expect(counts.sessionSetups).toBe(1);
+
+      // The server ends the connection between two syncs: the next sync sets up another and lands.
+      const [ids] = (await fx.targetAdmin.query('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()', [dbs().name])) as unknown as [Array<{ id: number }>];
+      for (const { id } of ids) await fx.targetAdmin.query(`KILL CONNECTION ${Number(id)}`);
+      await fx.sourceAdmin.query("UPDATE items SET note = 'again' WHERE id = 3");
+      await sync(session, [3, 5]);
+      expect(await rowsOf('target', [3, 5])).toEqual(await rowsOf('source', [3, 5]));
+      expect(counts.sessionSetups).toBe(2);
+    } finally {
+      await end();
+    }
+  });
+
+  it('refuses a sync under another guard than the one its session was set for', async () => {
+    const { pool, end } = dedicatedPool();
+    try {
+      const session = new SyncSession(pool, { migrationId: 'm1', epoch: 2 });
+      await expect(sync(session, [1], { migrationId: 'm1', epoch: 3 })).rejects.toThrow(/open a session \(and a pool\) per guard epoch/);
+      await expect(sync(session, [1])).rejects.toThrow(/open a session \(and a pool\) per guard epoch/);
+    } finally {
+      await end();
+    }
+  });
+});
