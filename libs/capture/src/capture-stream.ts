@@ -1,7 +1,7 @@
 import { CleaveError, isCleaveError } from '@cleave/core';
 import { formatCoordinate, type BinlogCoordinate, type CaptureLease, type CaptureStreams, type MigrationRecord } from '@cleave/control';
 import type { Pool } from 'mysql2/promise';
-import { isGuardRefusal, readCatalog, syncKeys, type Catalog, type ConnectionUrl } from '@cleave/mysql';
+import { isGuardRefusal, MysqlPools, readCatalog, SyncSession, type Catalog, type ConnectionUrl, type TransactionalPool } from '@cleave/mysql';
 import { BinlogEnd } from './binlog-end.js';
 import { BinlogReader, purgedError, type BinlogChange } from './binlog-reader.js';
 import { cascadedKeys, firesCascade, type ParentChange } from './cascades.js';
@@ -57,6 +57,8 @@ const RETRY_MS = [100, 250, 500, 1_000, 2_000, 5_000];
  * second to the control store, only while its position moves without changes to apply.
  */
 const IDLE_CHECKPOINT_MS = { requestsSeen: 1_000, otherwise: 20 } as const;
+/** The stream's own connections to a shadow server at most (one sync runs per (table, shadow) pair). */
+const SYNC_CONNECTIONS_PER_SHADOW = 4;
 /** Commits read past the last checkpoint before the stream waits for its syncs to land. */
 const MAX_COMMITS_AHEAD = 100_000;
 
@@ -153,6 +155,14 @@ class StreamLoop {
   #forceCheckpoint = false;
   /** A failed sync or checkpoint (a lost lease, a refused sync) stops the loop at its next turn. */
   #failure: unknown;
+  /** The shadow side refuses writes without the migration's guard epoch: every sync carries it. */
+  readonly #guard: { readonly migrationId: string; readonly epoch: number };
+  /**
+   * The stream's own connections to each shadow server, each set up once for its syncs (see
+   * {@link SyncSession}); ended with the run.
+   */
+  readonly #syncPools = new MysqlPools({ maxConnectionsPerServer: SYNC_CONNECTIONS_PER_SHADOW, defaultConnectionLimit: SYNC_CONNECTIONS_PER_SHADOW });
+  readonly #sessions = new Map<string, SyncSession>();
   readonly #ownRow: string;
 
   constructor(
@@ -166,6 +176,7 @@ class StreamLoop {
     from: BinlogCoordinate,
   ) {
     this.#recorded = from;
+    this.#guard = { migrationId: lease.migrationId, epoch: config.migration.guardEpoch };
     this.#ownRow = `${config.streams.location.database}.${config.streams.location.table}`;
     // No lease round trip before a sync: a sync is idempotent, the placement guard refuses one that
     // acts on a placement a switch replaced (GUARD_REFUSED), and a holder that lost its lease is
@@ -210,6 +221,7 @@ class StreamLoop {
       this.#lanes.stop();
       await this.#lanes.drained();
       await this.#checkpointing;
+      await this.#syncPools.end();
     }
     await this.config.streams.release(this.lease);
     return 'stopped';
@@ -358,19 +370,25 @@ class StreamLoop {
     }
   }
 
-  /** One (table, shadow) pair's keys, by the locked sync. */
+  /** One (table, shadow) pair's keys, by the locked sync, on the stream's own connections to that shadow. */
   async #sync(group: KeyGroup): Promise<number> {
     const keys = [...group.keys.values()];
+    const server = group.shadow.server;
+    let session = this.#sessions.get(server);
+    if (session === undefined) {
+      session = new SyncSession(this.#syncPools.promisePool(this.config.urls(server)) as unknown as TransactionalPool, this.#guard);
+      this.#sessions.set(server, session);
+    }
+    const pairSession = session;
     await this.#withRetry(`sync ${keys.length} keys of ${group.watched.table} to ${group.shadow.server}`, () =>
-      syncKeys({
+      pairSession.syncKeys({
         source: this.config.servers(group.watched.primary.server),
-        target: this.config.servers(group.shadow.server),
         sourceShape: group.watched.shape,
         targetTable: { database: group.shadow.database, table: group.watched.table },
         keys,
         // The shadow side refuses writes without the migration's guard epoch.
         // Locking read of the primary: a transaction's events arrive before its commit is visible.
-        options: { imageLiterals: 'client', guard: { migrationId: this.lease.migrationId, epoch: this.config.migration.guardEpoch }, lockSourceRows: true },
+        options: { imageLiterals: 'client', guard: this.#guard, lockSourceRows: true },
       }),
     );
     return keys.length;

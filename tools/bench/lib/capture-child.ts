@@ -36,13 +36,28 @@ export interface CaptureTiming {
   readonly slow: Record<string, [number, number, number]>;
   /** `label errno` -> calls that failed with it (deadlocks and lock waits are retried by the sync). */
   readonly errors: Record<string, number>;
+  /** `label statement kind` -> [calls over 20 ms, their ms]. */
+  readonly slowKinds: Record<string, [number, number]>;
 }
 const calls: Record<string, [number, number]> = {};
 let checkpoints = 0;
 let appliedKeys = 0;
 const slow: Record<string, [number, number, number]> = {};
 const errors: Record<string, number> = {};
-const account = (label: string, ms: number, error: unknown) => {
+/** `label statement kind` -> [calls over 20 ms, their ms]: which statements make the tail. */
+const slowKinds: Record<string, [number, number]> = {};
+/** A statement's kind for the tail's breakdown: its first words, without values. */
+const kindOf = (args: unknown[]): string => {
+  const first = args[0] as string | { sql?: string } | undefined;
+  const sql = typeof first === 'string' ? first : (first?.sql ?? 'getConnection');
+  return sql.replace(/\s+/g, ' ').replace(/`[^`]*`/g, '?').slice(0, 36);
+};
+const account = (label: string, ms: number, error: unknown, kind = '') => {
+  if (ms > 20) {
+    const entry = (slowKinds[`${label} ${kind}`] ??= [0, 0]);
+    entry[0] += 1;
+    entry[1] += ms;
+  }
   const entry = (calls[label] ??= [0, 0]);
   entry[0] += ms;
   entry[1] += 1;
@@ -73,7 +88,7 @@ function timed<T extends object>(target: T, label: string): T {
             failure = error;
             throw error;
           } finally {
-            account(label, performance.now() - started, failure);
+            account(label, performance.now() - started, failure, prop === 'getConnection' ? 'getConnection' : kindOf(args));
           }
         };
       }
@@ -110,7 +125,7 @@ const cpuSeconds = () => {
   const cpu = process.cpuUsage();
   return (cpu.user + cpu.system) / 1e6;
 };
-process.on('SIGUSR2', () => emit({ event: 'timing', checkpoints, applied: appliedKeys, calls, cpuSeconds: cpuSeconds(), slow, errors } satisfies CaptureTiming));
+process.on('SIGUSR2', () => emit({ event: 'timing', checkpoints, applied: appliedKeys, calls, cpuSeconds: cpuSeconds(), slow, errors, slowKinds } satisfies CaptureTiming));
 
 let end: string;
 try {
