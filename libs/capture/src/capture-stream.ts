@@ -326,17 +326,19 @@ class StreamLoop {
       return this.#checkpointing;
     }
     const writing = (async () => {
-      do {
-        this.#checkpointAgain = false;
-        await this.#writeCheckpoint();
-      } while (this.#checkpointAgain && this.#failure === undefined);
-    })()
-      .catch((error: unknown) => {
+      try {
+        do {
+          this.#checkpointAgain = false;
+          await this.#writeCheckpoint();
+        } while (this.#checkpointAgain && this.#failure === undefined);
+      } catch (error) {
         this.#failure ??= error;
-      })
-      .finally(() => {
+      } finally {
+        // In the same turn as the last check of #checkpointAgain: a request can never land after
+        // that check and still find this write under way (it would be folded into nothing).
         this.#checkpointing = undefined;
-      });
+      }
+    })();
     this.#checkpointing = writing;
     return writing;
   }
