@@ -1,4 +1,4 @@
-import { acquire, type RouterPool, type RouterPoolConnection } from './router-pool.js';
+import { acquire, type RouterPool } from './router-pool.js';
 
 /** Connections opened ahead of use on each server a migration's tables live on. */
 const WARM_CONNECTIONS = 8;
@@ -47,7 +47,7 @@ export class PoolWarmer {
     if (take === 0) return;
     // Held together until all are open: one released at once would be handed out again instead of a new one opened.
     const warming = Promise.allSettled(Array.from({ length: take }, () => acquire(pool))).then((taken) => {
-      for (const result of taken) if (result.status === 'fulfilled') (result.value as RouterPoolConnection).release();
+      for (const result of taken) if (result.status === 'fulfilled') result.value.release();
     });
     this.#warming.set(
       pool,

@@ -200,13 +200,10 @@ const LOAD_DATA_REFUSED = new WeakSet<object>();
  */
 export const GUARDED_SYNC_IDLE_SECONDS = 10;
 /**
- * A sync's session: no foreign key checks (tables are synced one by one), the guard epoch it
- * writes under and, when guarded, the idle limit above (an executable comment: MariaDB 10.3+ runs
- * it, MySQL, which has no such limit, skips it).
- */
-/**
- * A sync's session settings, reset when it ends (off its path). `autocommit = 0` opens its
- * transaction with its first statement: one round trip less than a START TRANSACTION of its own.
+ * A sync's session: no foreign key checks (tables are synced one by one), autocommit off (its
+ * transaction opens with its first statement: one round trip less than a START TRANSACTION of its
+ * own), the guard epoch it writes under and, when guarded, the idle limit above (an executable
+ * comment: MariaDB 10.3+ runs it, MySQL, which has no such limit, skips it).
  */
 const sessionEnter = (ctx: Context) =>
   `SET @cleave_sync_fkc = @@session.foreign_key_checks, SESSION foreign_key_checks = 0, SESSION autocommit = 0, ${guardEpochAssignment(ctx.guard?.epoch)}` +
@@ -737,25 +734,24 @@ interface SyncConnections {
 
 const destroy = (conn: PooledConnection) => (conn.destroy === undefined ? conn.release() : conn.destroy());
 
+/**
+ * Sets the sync session on `conn`, READ COMMITTED for the transaction its next statement opens or
+ * for the whole session. A connection whose set-up failed is closed (its session is unknown).
+ */
+async function setSyncSession(conn: PooledConnection, ctx: Context, isolation: 'next transaction' | 'session'): Promise<PooledConnection> {
+  try {
+    await conn.query({ values: null, sql: sessionEnter(ctx) });
+    await conn.query({ values: null, sql: `SET${isolation === 'session' ? ' SESSION' : ''} TRANSACTION ISOLATION LEVEL READ COMMITTED` });
+  } catch (error) {
+    destroy(conn);
+    throw isLostConnection(error) ? new ConnectionLostMidSync(error) : error;
+  }
+  return conn;
+}
+
 /** A connection from the pool for each sync: the session is set before and reset after. */
 const POOLED: SyncConnections = {
-  async take(ctx) {
-    const conn = await ctx.target.getConnection();
-    try {
-      await conn.query({ values: null, sql: sessionEnter(ctx) });
-    } catch (error) {
-      destroy(conn); // the SET may or may not have run: its session is unknown
-      throw isLostConnection(error) ? new ConnectionLostMidSync(error) : error;
-    }
-    try {
-      // For the transaction the next statement opens (autocommit is off).
-      await conn.query({ values: null, sql: 'SET TRANSACTION ISOLATION LEVEL READ COMMITTED' });
-    } catch (error) {
-      POOLED.give(ctx, conn, false);
-      throw isLostConnection(error) ? new ConnectionLostMidSync(error) : error;
-    }
-    return conn;
-  },
+  take: async (ctx) => setSyncSession(await ctx.target.getConnection(), ctx, 'next transaction'),
   give(ctx, conn) {
     // Off the caller's path (one round trip less per sync): the connection goes back to its pool
     // once its session is reset. One whose session could not be reset (the server ended it idle,
@@ -795,13 +791,7 @@ export class SyncSession {
       const conn = await this.#pool.getConnection();
       const identity = connectionIdentity(conn);
       if (this.#prepared.has(identity)) return conn;
-      try {
-        await conn.query({ values: null, sql: sessionEnter(ctx) });
-        await conn.query({ values: null, sql: 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED' });
-      } catch (error) {
-        destroy(conn);
-        throw isLostConnection(error) ? new ConnectionLostMidSync(error) : error;
-      }
+      await setSyncSession(conn, ctx, 'session');
       this.#prepared.add(identity);
       return conn;
     },
