@@ -48,8 +48,9 @@ const opts = new Command('bench:capture')
   .option('--poll-ms <n>', 'how often each side is read for the heartbeat', '10')
   .option('--checkpoint-poll-ms <n>', "how often the capture's checkpoint is read (on the busy source)", '50')
   .option('--drain-timeout <s>', 'seconds to wait for both sides to catch up after the load', '120')
+  .option('--cpu-prof-dir <dir>', "write a CPU profile of the capture process there (node's --cpu-prof)")
   .parse()
-  .opts<{ seconds: string; writers: string; users: string; replicaPort?: string; replicaThreads: string; heartbeatMs: string; pollMs: string; checkpointPollMs: string; drainTimeout: string }>();
+  .opts<{ seconds: string; writers: string; users: string; replicaPort?: string; replicaThreads: string; heartbeatMs: string; pollMs: string; checkpointPollMs: string; drainTimeout: string; cpuProfDir?: string }>();
 const SECONDS = Number(opts.seconds);
 const WRITERS = Number(opts.writers);
 const USERS = Number(opts.users);
@@ -186,7 +187,7 @@ try {
     controlServer: 'source',
     servers: { source: endpointUrl(dbs.source.endpoint), target1: endpointUrl(dbs.target1.endpoint) },
   };
-  const captureChild: ReadyProcess = await spawnUntilReady(process.execPath, [SOURCE_CONDITION_FLAG, '--import', TSX, `${ROOT}tools/bench/lib/capture-child.ts`], {
+  const captureChild: ReadyProcess = await spawnUntilReady(process.execPath, [...(opts.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`]), SOURCE_CONDITION_FLAG, '--import', TSX, `${ROOT}tools/bench/lib/capture-child.ts`], {
     env: { ...process.env, BENCH_CAPTURE: JSON.stringify(childSettings) },
     cwd: ROOT,
     ready: (o) => o.includes('"event":"ready"'),
@@ -495,6 +496,16 @@ try {
     .sort((a, b) => b[2] - a[2])
     .slice(0, 8);
   log(`the slow calls by statement: ${kinds.map(([kind, n, ms]) => `${kind}: ${n} (${Math.round(ms)} ms)`).join('; ') || 'none'}`);
+  const perKind = Object.entries(timingEnd.kindCalls)
+    .map(([kind, n]) => [kind, n - (timingStart.kindCalls[kind] ?? 0)] as const)
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 8);
+  log(`the stream's calls by statement: ${perKind.map(([kind, n]) => `${kind}: ${n}`).join('; ')}`);
+  log(
+    `the capture process during the load: event loop delay p50 ${timingEnd.loopDelayMs[0]} ms, p99 ${timingEnd.loopDelayMs[1]} ms, max ${timingEnd.loopDelayMs[2]} ms ` +
+      `(sampled every 5 ms); ${timingEnd.gc[0]} garbage collections, ${timingEnd.gc[1]} ms in all, the longest ${timingEnd.gc[2]} ms`,
+  );
   for (const d of differences) log(`target1 differs: ${d}`);
   for (const d of replicaDifferences) log(`replica differs: ${d}`);
   log(`${rowsCompared} source rows compared; capture stream ended: ${captureEnd}`);

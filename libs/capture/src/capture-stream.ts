@@ -57,6 +57,14 @@ const RETRY_MS = [100, 250, 500, 1_000, 2_000, 5_000];
  * second to the control store, only while its position moves without changes to apply.
  */
 const IDLE_CHECKPOINT_MS = { requestsSeen: 1_000, otherwise: 20 } as const;
+/**
+ * How often a stream that sees the switches' requests checkpoints while it applies keys. Each
+ * checkpoint is a write to the control store and, when that lives on the primary, an event the
+ * stream then reads back: under load, one per sync that lands cost the primary about 200 writes a
+ * second, and the stream as many round trips. A switch does not wait for this pace (it asks, and
+ * the stream checkpoints at once); a killed stream re-applies at most this much.
+ */
+const LOADED_CHECKPOINT_MS = 100;
 /** The stream's own connections to a shadow server at most (one sync runs per (table, shadow) pair). */
 const SYNC_CONNECTIONS_PER_SHADOW = 4;
 /** Commits read past the last checkpoint before the stream waits for its syncs to land. */
@@ -153,15 +161,26 @@ class StreamLoop {
   #checkpointing: Promise<void> | undefined;
   #checkpointAgain = false;
   #forceCheckpoint = false;
+  #checkpointTimer: NodeJS.Timeout | undefined;
+  /** The run is over: no checkpoint is written by a timer any more. */
+  #ended = false;
   /** A failed sync or checkpoint (a lost lease, a refused sync) stops the loop at its next turn. */
   #failure: unknown;
   /** The shadow side refuses writes without the migration's guard epoch: every sync carries it. */
   readonly #guard: { readonly migrationId: string; readonly epoch: number };
   /**
    * The stream's own connections to each shadow server, each set up once for its syncs (see
-   * {@link SyncSession}); ended with the run.
+   * {@link SyncSession}); ended with the run. They run statement batches: a sync's guard check goes
+   * with its lock, and the commit with the writes of a sync that inserts nothing (two round trips
+   * to the shadow instead of four); every value in a sync's SQL is a validated or hex literal. No call-site stack per query: a sync's error is
+   * reported with what the stream was syncing.
    */
-  readonly #syncPools = new MysqlPools({ maxConnectionsPerServer: SYNC_CONNECTIONS_PER_SHADOW, defaultConnectionLimit: SYNC_CONNECTIONS_PER_SHADOW });
+  readonly #syncPools = new MysqlPools({
+    maxConnectionsPerServer: SYNC_CONNECTIONS_PER_SHADOW,
+    defaultConnectionLimit: SYNC_CONNECTIONS_PER_SHADOW,
+    statementBatches: true,
+    callSiteStacks: false,
+  });
   readonly #sessions = new Map<string, SyncSession>();
   readonly #ownRow: string;
 
@@ -198,6 +217,21 @@ class StreamLoop {
     return this.#seesOwnRow ? IDLE_CHECKPOINT_MS.requestsSeen : IDLE_CHECKPOINT_MS.otherwise;
   }
 
+  /** How long after the last checkpoint the next is due: sooner when keys were applied since. */
+  #checkpointPaceMs(applied: number): number {
+    const idle = this.#idleCheckpointMs();
+    return applied > 0 ? Math.min(idle, LOADED_CHECKPOINT_MS) : idle;
+  }
+
+  /** A checkpoint of keys applied that is not due yet is written when it is (one timer at a time). */
+  #checkpointLater(ms: number): void {
+    if (this.#checkpointTimer !== undefined || this.#ended) return;
+    this.#checkpointTimer = setTimeout(() => {
+      this.#checkpointTimer = undefined;
+      if (!this.#ended) void this.#checkpoint(false);
+    }, ms);
+  }
+
   async run(): Promise<CaptureStreamEnd> {
     this.#lastCheckpointAt = Date.now();
     try {
@@ -220,6 +254,8 @@ class StreamLoop {
       // Nothing of this run writes after it ended (a sync or a checkpoint after the lease's release).
       this.#lanes.stop();
       await this.#lanes.drained();
+      this.#ended = true;
+      clearTimeout(this.#checkpointTimer);
       await this.#checkpointing;
       await this.#syncPools.end();
     }
@@ -314,9 +350,9 @@ class StreamLoop {
   }
 
   /**
-   * Checkpoints the last commit whose keys are all applied when it moved (at once after keys were
-   * applied or when `force`d; else at the idle pace), or renews the lease when nothing moved for a
-   * third of it. Off the loop's path: a request while a checkpoint is written is folded into one
+   * Checkpoints the last commit whose keys are all applied when it moved (at once when `force`d;
+   * else at most every {@link LOADED_CHECKPOINT_MS} after keys were applied, at the idle pace
+   * otherwise), or renews the lease when nothing moved for a third of it. Off the loop's path: a request while a checkpoint is written is folded into one
    * more write, of the position reached by then.
    */
   #checkpoint(force: boolean): Promise<void> {
@@ -350,7 +386,9 @@ class StreamLoop {
     const now = Date.now();
     const moved = commit !== undefined && commit.seq > this.#checkpointedSeq;
     const applied = this.#appliedSinceCheckpoint;
-    const due = applied > 0 || force || now - this.#lastCheckpointAt >= this.#idleCheckpointMs();
+    const wait = this.#lastCheckpointAt + this.#checkpointPaceMs(applied) - now;
+    const due = force || wait <= 0;
+    if (moved && !due && applied > 0) this.#checkpointLater(wait);
     if (moved && due) {
       const lagMs = Math.max(0, now - commit.timestamp);
       // When the control store lives on this server, its own checkpoints are in this binlog too: a

@@ -34,6 +34,21 @@ export interface MysqlPoolsConfig {
    * connection. The connection is destroyed either way, so no query runs with other settings.
    */
   readonly onSessionSetupError?: (error: Error, serverKey: string) => void;
+  /**
+   * Let the pools' connections run several statements, separated by `;`, in one round trip
+   * (mysql2's `multipleStatements`). Only for pools that send nothing but SQL whose every value
+   * is a validated or hex literal, as the sync primitives build it (`SyncSession`): with
+   * batches, a value interpolated unescaped could run a statement of its own.
+   * @defaultValue false
+   */
+  readonly statementBatches?: boolean;
+  /**
+   * Capture the caller's stack for each query, so that a query's error shows where it was
+   * called (mysql2's `trace`). Costs a stack capture per query: off for a hot path whose errors
+   * are wrapped with their context anyway (a capture stream's syncs).
+   * @defaultValue true
+   */
+  readonly callSiteStacks?: boolean;
 }
 
 /** Per-call options of {@link MysqlPools.pool}. */
@@ -98,6 +113,8 @@ const DEFAULTS = {
   defaultConnectionLimit: 5,
   connectTimeoutMs: 10_000,
   idleTimeoutMs: 60_000,
+  statementBatches: false,
+  callSiteStacks: true,
 } as const;
 
 function requirePositiveInteger(value: number, what: string): number {
@@ -155,6 +172,8 @@ export class MysqlPools {
       connectTimeoutMs: requirePositiveInteger(config.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs, 'connectTimeoutMs'),
       idleTimeoutMs: requirePositiveInteger(config.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs, 'idleTimeoutMs'),
       serverBudgets: Object.freeze(serverBudgets),
+      statementBatches: config.statementBatches ?? DEFAULTS.statementBatches,
+      callSiteStacks: config.callSiteStacks ?? DEFAULTS.callSiteStacks,
       ...(config.onSessionSetupError === undefined ? {} : { onSessionSetupError: config.onSessionSetupError }),
     });
   }
@@ -216,6 +235,8 @@ export class MysqlPools {
     const password = url.password();
     const mysql2Options: Mysql2PoolOptions = {
       ...MYSQL2_FIDELITY_OPTIONS,
+      multipleStatements: this.#config.statementBatches,
+      trace: this.#config.callSiteStacks,
       host: url.host,
       port: url.port,
       user: url.user,

@@ -5,6 +5,7 @@
 // {"event":"log",...}, {"event":"timing",...} on SIGUSR2 (cumulative: checkpoints with keys, keys applied,
 // wall time spent in the calls to each server), and {"event":"ended","end":...} when the stream
 // returned.
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import type { Pool } from 'mysql2/promise';
 import { runCaptureStream } from '@cleave/capture';
 import { ControlStore } from '@cleave/control';
@@ -38,6 +39,12 @@ export interface CaptureTiming {
   readonly errors: Record<string, number>;
   /** `label statement kind` -> [calls over 20 ms, their ms]. */
   readonly slowKinds: Record<string, [number, number]>;
+  /** `label statement kind` -> calls: how many round trips each kind of statement costs. */
+  readonly kindCalls: Record<string, number>;
+  /** The event loop's delay since the last report (ms): p50, p99, max; a blocked loop delays every sync. */
+  readonly loopDelayMs: [number, number, number];
+  /** Garbage collections since the last report: count, total ms, longest ms (each one stops the loop). */
+  readonly gc: [number, number, number];
 }
 const calls: Record<string, [number, number]> = {};
 let checkpoints = 0;
@@ -46,6 +53,13 @@ const slow: Record<string, [number, number, number]> = {};
 const errors: Record<string, number> = {};
 /** `label statement kind` -> [calls over 20 ms, their ms]: which statements make the tail. */
 const slowKinds: Record<string, [number, number]> = {};
+const kindCalls: Record<string, number> = {};
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+loopDelay.enable();
+let gc: [number, number, number] = [0, 0, 0];
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gc = [gc[0] + 1, gc[1] + entry.duration, Math.max(gc[2], entry.duration)];
+}).observe({ entryTypes: ['gc'] });
 /** A statement's kind for the tail's breakdown: its first words, without values. */
 const kindOf = (args: unknown[]): string => {
   const first = args[0] as string | { sql?: string } | undefined;
@@ -53,6 +67,7 @@ const kindOf = (args: unknown[]): string => {
   return sql.replace(/\s+/g, ' ').replace(/`[^`]*`/g, '?').slice(0, 36);
 };
 const account = (label: string, ms: number, error: unknown, kind = '') => {
+  kindCalls[`${label} ${kind}`] = (kindCalls[`${label} ${kind}`] ?? 0) + 1;
   if (ms > 20) {
     const entry = (slowKinds[`${label} ${kind}`] ??= [0, 0]);
     entry[0] += 1;
@@ -125,7 +140,14 @@ const cpuSeconds = () => {
   const cpu = process.cpuUsage();
   return (cpu.user + cpu.system) / 1e6;
 };
-process.on('SIGUSR2', () => emit({ event: 'timing', checkpoints, applied: appliedKeys, calls, cpuSeconds: cpuSeconds(), slow, errors, slowKinds } satisfies CaptureTiming));
+process.on('SIGUSR2', () => {
+  const ms = (ns: number) => Math.round(ns / 1e5) / 10;
+  const loopDelayMs: [number, number, number] = [ms(loopDelay.percentile(50)), ms(loopDelay.percentile(99)), ms(loopDelay.max)];
+  loopDelay.reset();
+  const gcSince: [number, number, number] = [gc[0], Math.round(gc[1]), Math.round(gc[2] * 10) / 10];
+  gc = [0, 0, 0];
+  emit({ event: 'timing', checkpoints, applied: appliedKeys, calls, cpuSeconds: cpuSeconds(), slow, errors, slowKinds, kindCalls, loopDelayMs, gc: gcSince } satisfies CaptureTiming);
+});
 
 let end: string;
 try {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { quoteIdentifier } from '../identifier.js';
-import { mysqlErrno } from '../sync/sync-errors.js';
+import { ER_NO_SUCH_TABLE, mysqlErrno } from '../sync/sync-errors.js';
 import type { Queryable, TransactionalPool } from '../sync/queryable.js';
 import { MysqlLibError } from '../mysql-error.js';
 
@@ -73,24 +73,48 @@ export function isGuardRefusal(error: unknown): boolean {
  * side with the writer's epoch; otherwise it is refused. The primary side has no triggers (they
  * would cost every application write), so this is what stops a stale cleave writer there.
  */
-export async function checkGuard(conn: Queryable, database: string, guard: { readonly migrationId: string; readonly epoch: number }): Promise<void> {
-  let rows: Array<{ epoch: string | number; denied: string | number }>;
+export async function checkGuard(conn: Queryable, database: string, guard: GuardOfWriter): Promise<void> {
+  let rows: GuardRow[];
   try {
-    [rows] = (await conn.query({
-      sql: `SELECT epoch, denied FROM ${quoteIdentifier(database)}.${quoteIdentifier(GUARD_TABLE)} WHERE migration_id = ? LOCK IN SHARE MODE`,
-      values: [guard.migrationId],
-    })) as unknown as [Array<{ epoch: string | number; denied: string | number }>];
+    [rows] = (await conn.query({ sql: guardReadSql(database, guard), values: null })) as unknown as [GuardRow[]];
   } catch (error) {
-    if (mysqlErrno(error) === 1146) return; // no guard table in this database
+    if (mysqlErrno(error) === ER_NO_SUCH_TABLE) return; // no guard table in this database
     throw error;
   }
-  const row = rows[0];
-  if (row === undefined) return; // no guard for this migration here
-  if (Number(row.denied) === 0) {
+  guardVerdict(database, guard, rows[0]);
+}
+
+/** The migration and guard epoch a cleave writer acts under. */
+export interface GuardOfWriter {
+  readonly migrationId: string;
+  readonly epoch: number;
+}
+
+/** A guard row as {@link guardReadSql} reads it (numbers as mysql2 returns them, or their bytes). */
+export interface GuardRow {
+  readonly epoch: string | number | Buffer;
+  readonly denied: string | number | Buffer;
+}
+
+/**
+ * The statement of {@link checkGuard}: the guard row of the writer's migration under a shared
+ * lock (columns `epoch`, `denied`). Its one value is a hex literal, so it can run in a batch of
+ * statements with the writer's first read.
+ */
+export function guardReadSql(database: string, guard: GuardOfWriter): string {
+  const id = Buffer.from(guard.migrationId, 'utf8').toString('hex');
+  return `SELECT epoch, denied FROM ${quoteIdentifier(database)}.${quoteIdentifier(GUARD_TABLE)} WHERE migration_id = _utf8mb4 X'${id}' LOCK IN SHARE MODE`;
+}
+
+/** Refuses a writer (`GuardRefusedError`) whose view the guard row contradicts; no row: no guard for this migration here. */
+export function guardVerdict(database: string, guard: GuardOfWriter, row: GuardRow | undefined): void {
+  if (row === undefined) return;
+  const epoch = Number(String(row.epoch));
+  if (Number(String(row.denied)) === 0) {
     throw new GuardRefusedError(`${REFUSAL_PREFIX} ${database} is the write primary of migration ${guard.migrationId} now; a writer under guard epoch ${guard.epoch} may not write it`);
   }
-  if (Number(row.epoch) !== guard.epoch) {
-    throw new GuardRefusedError(`${REFUSAL_PREFIX} ${database} is guarded at epoch ${Number(row.epoch)} for migration ${guard.migrationId}; a writer under guard epoch ${guard.epoch} may not write it`);
+  if (epoch !== guard.epoch) {
+    throw new GuardRefusedError(`${REFUSAL_PREFIX} ${database} is guarded at epoch ${epoch} for migration ${guard.migrationId}; a writer under guard epoch ${guard.epoch} may not write it`);
   }
 }
 
@@ -166,7 +190,7 @@ export async function setGuard(pool: TransactionalPool, side: GuardedTables, sta
           side.migrationId,
         ])) as { affectedRows?: number };
       } catch (error) {
-        if (mysqlErrno(error) === 1146 && !state.denied) return; // no guard table: nothing denies here
+        if (mysqlErrno(error) === ER_NO_SUCH_TABLE && !state.denied) return; // no guard table: nothing denies here
         throw error;
       }
       // No row: nothing denies here, which is what an open side wants; a denied side needs its triggers first.
@@ -195,7 +219,7 @@ export async function allowWrites(pool: TransactionalPool, side: GuardedTables, 
     try {
       await run(`UPDATE ${db}.${quoteIdentifier(GUARD_TABLE)} SET denied = 0, updated_at = NOW(6) WHERE migration_id = ?`, [side.migrationId]);
     } catch (error) {
-      if (mysqlErrno(error) !== 1146) throw error; // no guard table: nothing denies here
+      if (mysqlErrno(error) !== ER_NO_SUCH_TABLE) throw error; // no guard table: nothing denies here
     }
     for (const table of side.tables) for (const [, e] of EVENTS) await run(`DROP TRIGGER IF EXISTS ${db}.${quoteIdentifier(guardTriggerName(side.migrationId, table, e))}`);
   });
@@ -207,7 +231,7 @@ export async function removeGuard(pool: TransactionalPool, side: GuardedTables, 
   await pool
     .query({ sql: `DELETE FROM ${quoteIdentifier(side.database)}.${quoteIdentifier(GUARD_TABLE)} WHERE migration_id = ?`, values: [side.migrationId] })
     .catch((error: unknown) => {
-      if (mysqlErrno(error) !== 1146) throw error; // no guard table: nothing to remove
+      if (mysqlErrno(error) !== ER_NO_SUCH_TABLE) throw error; // no guard table: nothing to remove
     });
 }
 

@@ -36,16 +36,16 @@
 // jittered backoff. A unique-key conflict with a target row outside the set (a stale row whose
 // own dual write is still in flight) adds that row to the set and retries, so it is synced too.
 
-import { checkGuard, guardEpochAssignment } from '../guard/placement-guard.js';
+import { checkGuard, GUARD_TABLE, guardEpochAssignment, guardReadSql, guardVerdict } from '../guard/placement-guard.js';
 import { CleaveError } from '@cleave/core';
 import { distinctKeys, encodeKey, keyId, type KeyTuple } from './key-codec.js';
 import { keyRangeWhere, keysWhere, qualifiedName, type KeyBounds, type RowFilter } from './key-range.js';
-import type { PooledConnection, Queryable, TableName, TransactionalPool } from './queryable.js';
+import type { PooledConnection, Queryable, QueryOptions, TableName, TransactionalPool } from './queryable.js';
 import { queryRaw, readRows, rowKey, rowKeyId, sameRow, type RawRow } from './raw-rows.js';
 import { literalReadExpression, rawToKeyPart, ROW_LITERAL, rowLiteralExpression, valueLiteral } from './sql-literal.js';
 import { keyOrderBy } from './key-range.js';
 import { decodeLoadDataLine, isLoadDataRefused, joinLoadDataLines, loadData, loadDataLineExpression, loadDataStatement } from './load-data.js';
-import { ER_DUP_ENTRY, isLostConnection, isRetryableLockError, mysqlErrno, retryDelayMs, sleep } from './sync-errors.js';
+import { ER_DUP_ENTRY, ER_NO_SUCH_TABLE, isLostConnection, isRetryableLockError, mysqlErrno, retryDelayMs, sleep } from './sync-errors.js';
 import type { ShapeColumn, TableShape } from './table-shape.js';
 
 /** What one sync did. `sourceRows` = rows of the set on the source. */
@@ -281,11 +281,12 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
  * encoding), so the diff compares images, and an insert sends the literal as it came.
  */
 export async function readImages(ctx: Context, db: Queryable, table: TableName, where: string, lock: boolean | 'share' = false): Promise<RawRow[]> {
-  const rows = await queryRaw(
-    db,
-    `SELECT ${imageList(ctx)} FROM ${qualifiedName(table)} WHERE ${where} ORDER BY ${keyOrderBy(ctx.shape)}${lock === 'share' ? ' LOCK IN SHARE MODE' : lock ? ' FOR UPDATE' : ''}`,
-  );
-  return imagesOf(ctx, table, rows);
+  return imagesOf(ctx, table, await queryRaw(db, imagesSql(ctx, table, where, lock)));
+}
+
+/** The SELECT of {@link readImages}. */
+function imagesSql(ctx: Context, table: TableName, where: string, lock: boolean | 'share'): string {
+  return `SELECT ${imageList(ctx)} FROM ${qualifiedName(table)} WHERE ${where} ORDER BY ${keyOrderBy(ctx.shape)}${lock === 'share' ? ' LOCK IN SHARE MODE' : lock ? ' FOR UPDATE' : ''}`;
 }
 
 /**
@@ -585,6 +586,48 @@ async function insertLiterals(ctx: Context, conn: Queryable, rows: readonly RawR
 type WriteFn = (toDelete: readonly RawRow[], toWrite: readonly RawRow[], replace: readonly RawRow[]) => Promise<void>;
 
 /**
+ * Statements kept instead of run, to be sent with a last one in one round trip (on a connection
+ * that runs batches). Only for statements whose results nobody reads (writes).
+ */
+class StatementBatch implements Queryable {
+  readonly #statements: string[] = [];
+
+  query(options: QueryOptions): Promise<[unknown, unknown]> {
+    this.#statements.push(options.sql);
+    return Promise.resolve([[], []]);
+  }
+
+  /** The batch's text: the kept statements, then `last`. */
+  then(last: string): string {
+    return [...this.#statements, last].join(';\n');
+  }
+}
+
+/**
+ * (1) Locks the set's target rows (`FOR UPDATE`) and returns their images, after the guard check
+ * of the sync's guard ({@link checkGuard}): both in one round trip on a connection that runs
+ * batches, else one after the other.
+ */
+async function lockTargetRows(ctx: Context, conn: Queryable, where: string, batches: boolean): Promise<RawRow[]> {
+  const { guard, targetTable } = ctx;
+  if (guard !== undefined && batches) {
+    try {
+      const [results] = await conn.query({ values: null, sql: `${guardReadSql(targetTable.database, guard)};\n${imagesSql(ctx, targetTable, where, true)}`, rowsAsArray: true, typeCast: false });
+      const [guardRows, rows] = results as [RawRow[], RawRow[]];
+      const row = guardRows[0];
+      guardVerdict(targetTable.database, guard, row === undefined ? undefined : { epoch: row[0] ?? '', denied: row[1] ?? '' });
+      return imagesOf(ctx, targetTable, rows);
+    } catch (error) {
+      // No guard table in this database: no guard to check, as checkGuard decides.
+      if (mysqlErrno(error) !== ER_NO_SUCH_TABLE || !String((error as Error).message).includes(GUARD_TABLE)) throw error;
+    }
+  } else if (guard !== undefined) {
+    await checkGuard(conn, targetTable.database, guard);
+  }
+  return readImages(ctx, conn, targetTable, where, true);
+}
+
+/**
  * (4b, the dual-write path) Re-reads in full the source rows of keys that were absent from the
  * target when we locked and that we upserted: now that our writes hold their row locks, fix them
  * up (delete or update) if the primary changed after our first read.
@@ -633,9 +676,8 @@ async function syncOnce(ctx: Context, connections: SyncConnections, scope: strin
   let ended = false;
   try {
     try {
-      if (ctx.guard !== undefined) await checkGuard(conn, ctx.targetTable.database, ctx.guard);
       // (1) lock the target rows of the set, (2) only then read the primary.
-      const targetRows = await readImages(ctx, conn, ctx.targetTable, where, true);
+      const targetRows = await lockTargetRows(ctx, conn, where, connections.batches);
       const sourceRows = await readImages(ctx, ctx.source, shape, where, ctx.lockSourceRows ? 'share' : false);
 
       // (3) diff by exact key bytes.
@@ -659,10 +701,14 @@ async function syncOnce(ctx: Context, connections: SyncConnections, scope: strin
       const result: SyncResult = { sourceRows: sourceRows.length, inserted: inserts.length, updated: updates.length, deleted: deletes.length, unchanged, sourceBytes, loaded: 0 };
 
       const known = new Set<string>([...targetById.keys(), ...sourceIds]);
-      const write: WriteFn = async (toDelete, toWrite, replace) => {
+      // `thenCommit`: the writes and the COMMIT in one round trip (a connection that runs batches).
+      const write = async (toDelete: readonly RawRow[], toWrite: readonly RawRow[], replace: readonly RawRow[], thenCommit = false): Promise<void> => {
+        const batch = thenCommit ? new StatementBatch() : undefined;
+        const via = batch ?? conn;
         try {
-          await deleteRows(ctx, conn, conflictMode ? [...toDelete, ...replace] : toDelete);
-          await writeRows(ctx, conn, toWrite, true);
+          await deleteRows(ctx, via, conflictMode ? [...toDelete, ...replace] : toDelete);
+          await writeRows(ctx, via, toWrite, true);
+          if (batch !== undefined) await conn.query({ values: null, sql: batch.then('COMMIT') });
         } catch (error) {
           if (mysqlErrno(error) !== ER_DUP_ENTRY) throw error;
           throw new UniqueConflict(await conflictingKeys(ctx, conn, toWrite, known));
@@ -671,9 +717,14 @@ async function syncOnce(ctx: Context, connections: SyncConnections, scope: strin
       if (!ctx.keepConcurrentInserts) {
         // Dual writes and repairs (syncKeys): upsert everything, then re-check the inserted rows
         // in full (4b below), so an older image written by a concurrent copy is overwritten.
-        await write(deletes, [...updates, ...inserts], updates);
-        await recheckUpserted(ctx, conn, inserts, known, result, write);
-        await conn.query({ values: null, sql: 'COMMIT' });
+        if (connections.batches && inserts.length === 0) {
+          // Nothing to re-check: the writes and the COMMIT go in one round trip.
+          await write(deletes, updates, updates, true);
+        } else {
+          await write(deletes, [...updates, ...inserts], updates);
+          await recheckUpserted(ctx, conn, inserts, known, result, write);
+          await conn.query({ values: null, sql: 'COMMIT' });
+        }
         ended = true;
         return result;
       }
@@ -727,6 +778,8 @@ async function syncOnce(ctx: Context, connections: SyncConnections, scope: strin
 
 /** Where a sync's connection comes from, its session set for syncs, and where it goes after. */
 interface SyncConnections {
+  /** The connections run several statements in one round trip (their pool was made with `statementBatches`). */
+  readonly batches: boolean;
   take(ctx: Context): Promise<PooledConnection>;
   /** `reusable`: its transaction ended and the connection answered, so it may serve the next sync. */
   give(ctx: Context, conn: PooledConnection, reusable: boolean): void;
@@ -751,6 +804,7 @@ async function setSyncSession(conn: PooledConnection, ctx: Context, isolation: '
 
 /** A connection from the pool for each sync: the session is set before and reset after. */
 const POOLED: SyncConnections = {
+  batches: false,
   take: async (ctx) => setSyncSession(await ctx.target.getConnection(), ctx, 'next transaction'),
   give(ctx, conn) {
     // Off the caller's path (one round trip less per sync): the connection goes back to its pool
@@ -786,22 +840,24 @@ export class SyncSession {
   readonly #guard: SyncGuard | undefined;
   /** The connections (mysql2's, under each checkout's wrapper) whose session is set. */
   readonly #prepared = new WeakSet<object>();
-  readonly #connections: SyncConnections = {
-    take: async (ctx) => {
-      const conn = await this.#pool.getConnection();
-      const identity = connectionIdentity(conn);
-      if (this.#prepared.has(identity)) return conn;
-      await setSyncSession(conn, ctx, 'session');
-      this.#prepared.add(identity);
-      return conn;
-    },
-    give: (_ctx, conn, reusable) => (reusable ? conn.release() : destroy(conn)),
-  };
+  readonly #connections: SyncConnections;
 
   /** `target`: a pool for these syncs only. `guard`: the epoch every sync of this session writes under. */
   constructor(target: TransactionalPool, guard?: SyncGuard) {
     this.#pool = target;
     this.#guard = guard;
+    this.#connections = {
+      batches: runsStatementBatches(target),
+      take: async (ctx) => {
+        const conn = await this.#pool.getConnection();
+        const identity = connectionIdentity(conn);
+        if (this.#prepared.has(identity)) return conn;
+        await setSyncSession(conn, ctx, 'session');
+        this.#prepared.add(identity);
+        return conn;
+      },
+      give: (_ctx, conn, reusable) => (reusable ? conn.release() : destroy(conn)),
+    };
   }
 
   /** {@link syncKeys} on this session's pool; the options' guard must be the session's. */
@@ -812,6 +868,12 @@ export class SyncSession {
     }
     return syncKeysWith({ ...args, target: this.#pool }, this.#connections);
   }
+}
+
+/** A mysql2 pool made with `multipleStatements` (`MysqlPools`' `statementBatches`): its syncs fold statements into fewer round trips. */
+function runsStatementBatches(pool: TransactionalPool): boolean {
+  const inner = (pool as { pool?: { config?: { connectionConfig?: { multipleStatements?: unknown } } } }).pool;
+  return inner?.config?.connectionConfig?.multipleStatements === true;
 }
 
 /** The server connection behind a checkout: mysql2's promise pool wraps the same connection anew each time. */

@@ -2,6 +2,7 @@ import { useTestDatabases } from '@cleave/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConnectionUrl } from '../connection-url.js';
 import { MysqlPools } from '../mysql-pools.js';
+import { denyWrites, GuardRefusedError, removeGuard, setGuard, type GuardedTables } from '../guard/placement-guard.js';
 import { SyncSession } from './sync-rows.js';
 import type { PooledConnection, QueryOptions, TransactionalPool } from './queryable.js';
 import type { TableShape } from './table-shape.js';
@@ -22,12 +23,16 @@ describe('SyncSession: syncs on a pool of their own, each connection set up once
     await fx.end();
   });
 
-  /** A pool of one connection for the session, counting the statements that set a sync's session. */
-  function dedicatedPool() {
-    const pools = new MysqlPools({ maxConnectionsPerServer: 1 });
+  /**
+   * A pool of one connection for the session, counting the statements that set a sync's session
+   * and the round trips of the syncs. `statementBatches`: a pool made to run them.
+   */
+  function dedicatedPool(settings: { statementBatches?: boolean } = {}) {
+    const pools = new MysqlPools({ maxConnectionsPerServer: 1, ...settings });
     const pool = pools.pool(parseConnectionUrl(dbs().target1.url), { connectionLimit: 1 }).promise as unknown as TransactionalPool;
-    const counts = { sessionSetups: 0 };
-    const counted: TransactionalPool = {
+    const counts = { sessionSetups: 0, roundTrips: 0 };
+    const counted: TransactionalPool & { pool: unknown } = {
+      pool: (pool as unknown as { pool: unknown }).pool, // what tells a session that its pool runs batches
       query: (options) => pool.query(options),
       getConnection: async () => {
         const conn = await pool.getConnection();
@@ -36,6 +41,7 @@ describe('SyncSession: syncs on a pool of their own, each connection set up once
           connection: (conn as unknown as { connection: unknown }).connection,
           query: (options: QueryOptions) => {
             if (options.sql.startsWith('SET @cleave_sync_fkc')) counts.sessionSetups += 1;
+            else if (!options.sql.startsWith('SET SESSION TRANSACTION')) counts.roundTrips += 1;
             return conn.query(options);
           },
           release: () => conn.release(),
@@ -82,6 +88,55 @@ describe('SyncSession: syncs on a pool of their own, each connection set up once
       await expect(sync(session, [1])).rejects.toThrow(/open a session \(and a pool\) per guard epoch/);
     } finally {
       await end();
+    }
+  });
+
+  it('on a pool that runs statement batches: guard and lock in one round trip, writes and commit in another, with the same outcomes', async () => {
+    const { pool, counts, end } = dedicatedPool({ statementBatches: true });
+    const side: GuardedTables = { migrationId: 'mb', migrationName: 'split', database: items.database, tables: ['items', 'handles'] };
+    const guard = { migrationId: 'mb', epoch: 5 };
+    try {
+      for (const admin of [fx.sourceAdmin, fx.targetAdmin]) await admin.query('CREATE TABLE handles (id INT PRIMARY KEY, handle VARCHAR(20) NOT NULL, UNIQUE KEY handle (handle))');
+      await fx.sourceAdmin.query("INSERT INTO handles VALUES (1, 'a'), (2, 'b')");
+      const handles = await fx.shape('handles');
+      await denyWrites(fx.target, side, 5, { lockWaitSeconds: 5 });
+      const session = new SyncSession(pool, guard);
+      const syncOf = (shape: TableShape, ids: number[]) =>
+        session.syncKeys({ source: fx.source, sourceShape: shape, targetTable: { database: shape.database, table: shape.table }, keys: ids.map((id) => [String(id)]), options: { guard } });
+
+      // Inserts: guard and lock, writes, commit (the inserted rows are re-checked on the source before it).
+      await syncOf(items, [6, 7, 8]);
+      expect(counts.roundTrips).toBe(3);
+      expect(await rowsOf('target', [6, 7, 8])).toEqual(await rowsOf('source', [6, 7, 8]));
+
+      // An update and a delete, nothing inserted: two round trips.
+      await fx.sourceAdmin.query("UPDATE items SET note = 'batched' WHERE id = 7");
+      await fx.sourceAdmin.query('DELETE FROM items WHERE id = 8');
+      counts.roundTrips = 0;
+      await syncOf(items, [7, 8]);
+      expect(counts.roundTrips).toBe(2);
+      expect(await rowsOf('target', [6, 7, 8])).toEqual(await rowsOf('source', [6, 7, 8]));
+
+      // A unique value moved between rows: the batch's write fails on the stale holder, which is synced too.
+      await syncOf(handles, [1, 2]);
+      await fx.sourceAdmin.query("UPDATE handles SET handle = 'c' WHERE id = 1");
+      await fx.sourceAdmin.query("UPDATE handles SET handle = 'a' WHERE id = 2");
+      await syncOf(handles, [2]);
+      expect(await fx.hexRows(fx.targetAdmin, 'handles', 'id')).toEqual(await fx.hexRows(fx.sourceAdmin, 'handles', 'id'));
+
+      // The guard moved on: refused in the batch that reads it, before anything is written.
+      await setGuard(fx.target, side, { denied: true, epoch: 6 }, { lockWaitSeconds: 5 });
+      await fx.sourceAdmin.query("UPDATE items SET note = 'stale view' WHERE id = 6");
+      const refused = await syncOf(items, [6]).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      expect(refused).toBeInstanceOf(GuardRefusedError);
+      expect((refused as Error).message).toContain('is guarded at epoch 6 for migration mb; a writer under guard epoch 5 may not write it');
+      expect((await rowsOf('target', [6]))[0]).not.toEqual((await rowsOf('source', [6]))[0]);
+    } finally {
+      await end();
+      await removeGuard(fx.target, side, { lockWaitSeconds: 5 });
     }
   });
 });
