@@ -7,7 +7,8 @@
 // position. Lag: a heartbeat row (bench_heartbeat, moved and replicated like the other tables)
 // gets a new time on the source every 100 ms; each side is read every few ms, and a heartbeat's
 // lag on a side is the time from the source acknowledging its write to the first read that shows
-// it there. The capture's checkpoint lag (its control-store checkpoint passing the source's binlog
+// it there. A second heartbeat, in a sessions row the writers leave alone, measures the lag of a
+// change to a busy table. The capture's checkpoint lag (its control-store checkpoint passing the source's binlog
 // end taken after the heartbeat) is what a switch's fence waits for. Afterwards every table is
 // compared row by row (hex of every column) on source, target1 and replica.
 // Last line: JSON.
@@ -62,6 +63,12 @@ const DRAIN_TIMEOUT_MS = Number(opts.drainTimeout) * 1000;
 const KEEPS_UP_END_MS = 1_000;
 const KEEPS_UP_GROWTH_MS_PER_S = 10;
 const MOVED = ['sessions', 'addresses', 'bench_heartbeat'] as const;
+/**
+ * A sessions row the writers never pick (they update and delete seeded ids only): a second
+ * heartbeat, on a table that changes thousands of times a second, where a change waits for that
+ * table's syncs. The other heartbeat's table changes only by it.
+ */
+const BUSY_HEARTBEAT_ID = 4_000_000_000;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TSX = createRequire(import.meta.url).resolve('tsx');
 const log = (line: string) => console.log(`[bench] ${line}`);
@@ -228,20 +235,25 @@ try {
   const seedStarted = performance.now();
   await source.query("INSERT INTO bench_heartbeat (id, at) VALUES (1, '2000-01-01 00:00:00')");
   await seedSampleAccounts(source, { users: USERS, only: ['sessions', 'addresses'] });
+  // After the seed (whose ids count from 1): the writers' inserts then count from above it.
+  await source.query(
+    `INSERT INTO sessions (id, user_id, token_hash, ip, user_agent, created_at, expires_at) VALUES (${BUSY_HEARTBEAT_ID}, 1, UNHEX(SHA2('bench heartbeat', 256)), X'7f000001', 'bench heartbeat', NOW(6), '2000-01-01 00:00:00')`,
+  );
   const seeded = await catchUp('the seed', 300_000);
-  const [[maxIds]] = (await source.query('SELECT (SELECT MAX(id) FROM sessions) AS s, (SELECT MAX(id) FROM addresses) AS a, (SELECT COUNT(*) FROM sessions) + (SELECT COUNT(*) FROM addresses) AS n')) as unknown as [[{ s: string; a: string; n: string }]];
+  const [[maxIds]] = (await source.query(`SELECT (SELECT MAX(id) FROM sessions WHERE id < ${BUSY_HEARTBEAT_ID}) AS s, (SELECT MAX(id) FROM addresses) AS a, (SELECT COUNT(*) FROM sessions) + (SELECT COUNT(*) FROM addresses) AS n`)) as unknown as [[{ s: string; a: string; n: string }]];
   log(`seeded ${maxIds.n} rows through the binlog in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s (capture caught up after ${(seeded.captureMs / 1000).toFixed(1)} s, replica after ${(seeded.replicaMs / 1000).toFixed(1)} s)`);
 
   // ---- heartbeat and the readers of each side ----------------------------------------------------
   const lag = new HeartbeatLag();
+  const busyLag = new HeartbeatLag();
   let measuring = true;
   const heartbeatConn = await dbs.admin('source');
   const capturePoll = await dbs.admin('target1');
   const replicaPoll = await replica.connect(DB);
   cleanups.push(() => replicaPoll.end());
-  const readHeartbeat = async (conn: mysql.Connection): Promise<string | null> => {
-    const [rows] = (await conn.query('SELECT at FROM bench_heartbeat WHERE id = 1')) as unknown as [Array<{ at: string }>];
-    return rows[0]?.at ?? null;
+  const readHeartbeats = async (conn: mysql.Connection): Promise<{ at: string | null; busy: string | null }> => {
+    const [rows] = (await conn.query(`SELECT (SELECT at FROM bench_heartbeat WHERE id = 1) AS at, (SELECT expires_at FROM sessions WHERE id = ${BUSY_HEARTBEAT_ID}) AS busy`)) as unknown as [Array<{ at: string | null; busy: string | null }>];
+    return rows[0] ?? { at: null, busy: null };
   };
   const loops: Array<Promise<void>> = [];
   loops.push(
@@ -249,8 +261,10 @@ try {
       for (let tick = performance.now(); measuring; ) {
         const { index, at } = lag.next();
         await heartbeatConn.query('UPDATE bench_heartbeat SET at = ? WHERE id = 1', [at]);
-        const ackedMs = performance.now();
-        lag.acked(index, ackedMs, await currentCoordinate(heartbeatConn, 'source'));
+        lag.acked(index, performance.now(), await currentCoordinate(heartbeatConn, 'source'));
+        const busy = busyLag.next();
+        await heartbeatConn.query(`UPDATE sessions SET expires_at = ? WHERE id = ${BUSY_HEARTBEAT_ID}`, [busy.at]);
+        busyLag.acked(busy.index, performance.now());
         tick += HEARTBEAT_MS;
         await sleep(Math.max(0, tick - performance.now()));
       }
@@ -260,8 +274,10 @@ try {
     loops.push(
       (async () => {
         while (measuring) {
-          const value = await readHeartbeat(conn);
-          lag.sawValue(side, value, performance.now());
+          const { at, busy } = await readHeartbeats(conn);
+          const now = performance.now();
+          lag.sawValue(side, at, now);
+          busyLag.sawValue(side, busy, now);
           await sleep(POLL_MS);
         }
       })(),
@@ -397,9 +413,9 @@ try {
   const captureEnd = /"event":"ended","end":"([^"]*)"/.exec(captureChild.output())?.[1] ?? 'unknown';
 
   // ---- figures ----------------------------------------------------------------------------------
-  const lagsOf = (side: string): BeatLag[] => lag.lags(side, loadStart, loadEnd, measuredUntil);
-  const summary = (side: string) => {
-    const lags = lagsOf(side);
+  const lagsOf = (side: string, of = lag): BeatLag[] => of.lags(side, loadStart, loadEnd, measuredUntil);
+  const summary = (side: string, of = lag) => {
+    const lags = lagsOf(side, of);
     const values = lags.map((l) => l.lagMs);
     const end = lags.filter((l) => l.ackedMs >= loadEnd - 1_000).map((l) => l.lagMs);
     return {
@@ -410,13 +426,15 @@ try {
       max: Math.round(values.length > 0 ? Math.max(...values) : Number.NaN),
       end: Math.round(end.length > 0 ? Math.max(...end) : Number.NaN),
       /** The lag of the first heartbeat written after the load: the backlog drained. */
-      afterLoad: Math.round(lag.lags(side, loadEnd, Number.POSITIVE_INFINITY, measuredUntil)[0]?.lagMs ?? Number.NaN),
+      afterLoad: Math.round(of.lags(side, loadEnd, Number.POSITIVE_INFINITY, measuredUntil)[0]?.lagMs ?? Number.NaN),
       growth: Number(slope(lags.map((l) => [(l.ackedMs - loadStart) / 1000, l.lagMs] as const)).toFixed(1)),
     };
   };
   const capture = summary('capture');
   const checkpoint = summary('checkpoint');
   const replicaLag = summary('replica');
+  const busyCapture = summary('capture', busyLag);
+  const busyReplica = summary('replica', busyLag);
   const changes = appliedEnd - appliedStart;
   const cpu = Object.fromEntries(Object.keys(cpuEnd).map((k) => [k, cpuEnd[k as keyof typeof cpuEnd] - cpuStart[k as keyof typeof cpuStart]])) as Record<keyof typeof cpuPids, number>;
   const per1k = (seconds: number, count: number) => (count > 0 ? Number(((seconds * 1000) / count).toFixed(3)) : null);
@@ -460,6 +478,7 @@ try {
   row('lag trend ms per s', capture.growth, replicaLag.growth);
   row('first heartbeat after load', drained.capture === null ? 'timeout' : capture.afterLoad, drained.replica === null ? 'timeout' : replicaLag.afterLoad);
   row('checkpoint lag p50/p99 ms', `${checkpoint.p50}/${checkpoint.p99}`, '-');
+  row('busy table: lag p50/p99 ms', `${busyCapture.p50}/${busyCapture.p99}`, `${busyReplica.p50}/${busyReplica.p99}`);
   row('applied per s', `${Math.round(changes / windowS)} keys`, '-');
   row('applier CPU s', `${cpu.capture.toFixed(1)} worker`, `${cpu.replica.toFixed(1)}`);
   row('  per 1k changes/writes', `${per1k(cpu.capture, changes)}`, `${per1k(cpu.replica, done.statements)}`);
@@ -534,6 +553,10 @@ try {
       replica_lag_max_ms: replicaLag.max,
       replica_lag_end_ms: replicaLag.end,
       replica_lag_after_load_ms: drained.replica === null ? null : replicaLag.afterLoad,
+      capture_busy_table_lag_p50_ms: busyCapture.p50,
+      capture_busy_table_lag_p99_ms: busyCapture.p99,
+      replica_busy_table_lag_p50_ms: busyReplica.p50,
+      replica_busy_table_lag_p99_ms: busyReplica.p99,
       replica_parallel_threads: Number(opts.replicaThreads),
       keeps_up: keepsUp,
       worker_cpu_s_per_1k_changes: per1k(cpu.capture, changes),

@@ -67,6 +67,11 @@ const IDLE_CHECKPOINT_MS = { requestsSeen: 1_000, otherwise: 20 } as const;
 const LOADED_CHECKPOINT_MS = 100;
 /** The stream's own connections to a shadow server at most (one sync runs per (table, shadow) pair). */
 const SYNC_CONNECTIONS_PER_SHADOW = 4;
+/**
+ * The least time between the starts of two syncs of one (table, shadow) pair (see
+ * {@link ApplyLanes}): a busy table's changes go in fewer, larger syncs.
+ */
+const SYNC_SPACING_MS = 10;
 /** Commits read past the last checkpoint before the stream waits for its syncs to land. */
 const MAX_COMMITS_AHEAD = 100_000;
 
@@ -210,6 +215,7 @@ class StreamLoop {
         this.#failure ??= error;
       },
       maxKeys: config.maxBatchKeys ?? 2_000,
+      spacingMs: SYNC_SPACING_MS,
     });
   }
 
