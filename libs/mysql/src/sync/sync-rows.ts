@@ -598,7 +598,7 @@ class StatementBatch implements Queryable {
   }
 
   /** The batch's text: the kept statements, then `last`. */
-  then(last: string): string {
+  text(last: string): string {
     return [...this.#statements, last].join(';\n');
   }
 }
@@ -708,7 +708,7 @@ async function syncOnce(ctx: Context, connections: SyncConnections, scope: strin
         try {
           await deleteRows(ctx, via, conflictMode ? [...toDelete, ...replace] : toDelete);
           await writeRows(ctx, via, toWrite, true);
-          if (batch !== undefined) await conn.query({ values: null, sql: batch.then('COMMIT') });
+          if (batch !== undefined) await conn.query({ values: null, sql: batch.text('COMMIT') });
         } catch (error) {
           if (mysqlErrno(error) !== ER_DUP_ENTRY) throw error;
           throw new UniqueConflict(await conflictingKeys(ctx, conn, toWrite, known));
