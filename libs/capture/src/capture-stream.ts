@@ -177,8 +177,8 @@ class StreamLoop {
    * The stream's own connections to each shadow server, each set up once for its syncs (see
    * {@link SyncSession}); ended with the run. They run statement batches: a sync's guard check goes
    * with its lock, and the commit with the writes of a sync that inserts nothing (two round trips
-   * to the shadow instead of four); every value in a sync's SQL is a validated or hex literal. No call-site stack per query: a sync's error is
-   * reported with what the stream was syncing.
+   * to the shadow instead of four); every value in a sync's SQL is a validated or hex literal. No
+   * call-site stack per query: a sync's error is reported with what the stream was syncing.
    */
   readonly #syncPools = new MysqlPools({
     maxConnectionsPerServer: SYNC_CONNECTIONS_PER_SHADOW,
@@ -358,8 +358,9 @@ class StreamLoop {
   /**
    * Checkpoints the last commit whose keys are all applied when it moved (at once when `force`d;
    * else at most every {@link LOADED_CHECKPOINT_MS} after keys were applied, at the idle pace
-   * otherwise), or renews the lease when nothing moved for a third of it. Off the loop's path: a request while a checkpoint is written is folded into one
-   * more write, of the position reached by then.
+   * otherwise), or renews the lease when nothing moved for a third of it. Off the loop's path: a
+   * request while a checkpoint is written is folded into one more write, of the position reached
+   * by then.
    */
   #checkpoint(force: boolean): Promise<void> {
     if (force) this.#forceCheckpoint = true;
