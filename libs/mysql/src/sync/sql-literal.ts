@@ -51,6 +51,22 @@ export function valueLiteral(column: ShapeColumn, raw: Buffer | null): string {
   return `_utf8mb4 X'${hex}'`;
 }
 
+/**
+ * The literal of a value in an INSERT's row: {@link valueLiteral}'s, except text and binary as a
+ * hex number (`0x..`, and `''` when empty). A column takes those as the same bytes (a binary string
+ * is stored in a text column as it is, checked against the column's charset like any other), and
+ * the server's statement digest reads them as plain values, as it does numbers, dates and NULL: a
+ * table's multi-row INSERTs then share one digest whatever their row count and their NULLs (its
+ * one-row INSERTs another). With `_charset X'..'`, each row count and each pattern of NULLs made a
+ * digest of its own, and syncs filled performance_schema's digest table, which the operator's
+ * monitoring and `cleave plan` read.
+ * Not for comparisons: a WHERE needs the charset, so that the column's collation applies.
+ */
+export function rowValueLiteral(column: ShapeColumn, raw: Buffer | null): string {
+  if (raw === null || (column.codec !== 'text' && column.codec !== 'binary')) return valueLiteral(column, raw);
+  return raw.length === 0 ? "''" : `0x${raw.toString('hex').toUpperCase()}`;
+}
+
 /** The SQL literal for one key part given by a caller (strings for numbers/dates, Buffers for bytes). */
 export function keyPartLiteral(column: ShapeColumn, part: KeyPart): string {
   if (typeof part !== 'string') {
@@ -74,9 +90,9 @@ export function rawToKeyPart(column: ShapeColumn, raw: Buffer | null): KeyPart {
 
 /**
  * The SQL expression, evaluated by the server that holds the row, of the same literal
- * {@link valueLiteral} builds from the raw value: numbers as their text, temporal and floating
- * values quoted, text as `_charset X'..'` of its stored bytes, binary (BIT and spatial included)
- * as `X'..'`, NULL as `NULL`. Reading one literal per row instead of every value saves the
+ * {@link rowValueLiteral} builds from the raw value: numbers as their text, temporal and floating
+ * values quoted, text and binary (BIT and spatial included) as `0x..` of the stored bytes (`''`
+ * when empty), other values as `_utf8mb4 X'..'`, NULL as `NULL`. Reading one literal per row instead of every value saves the
  * client most of its parsing and hex encoding. Only digits, signs, dots, colons, spaces, `e`,
  * hex digits and fixed SQL text can come out of it, and {@link ROW_LITERAL} checks every row.
  */
@@ -94,10 +110,10 @@ export function literalExpression(column: ShapeColumn): string {
       expression = `CONCAT('''', ${column.readExpression}, '''')`;
       break;
     case 'binary':
-      expression = `CONCAT('X''', HEX(CAST(${q} AS BINARY)), '''')`;
+      expression = hexNumberExpression(`HEX(CAST(${q} AS BINARY))`);
       break;
     case 'text':
-      expression = `CONCAT('_${column.charset ?? 'utf8mb4'} X''', HEX(${q}), '''')`;
+      expression = hexNumberExpression(`HEX(${q})`);
       break;
     default:
       expression = `CONCAT('_utf8mb4 X''', HEX(CONVERT(${q} USING utf8mb4)), '''')`;
@@ -105,8 +121,13 @@ export function literalExpression(column: ShapeColumn): string {
   return `IF(${q} IS NULL, 'NULL', ${expression})`;
 }
 
+/** `0x` and the hex digits of `hex` (an SQL expression), or `''` when there are none: {@link rowValueLiteral} built by the server. */
+function hexNumberExpression(hex: string): string {
+  return `IFNULL(NULLIF(CONCAT('0x', ${hex}), '0x'), '''''')`;
+}
+
 /**
- * What to SELECT for a column so that {@link valueLiteral} can build, from the bytes read, the
+ * What to SELECT for a column so that {@link rowValueLiteral} can build, from the bytes read, the
  * same literal that {@link literalExpression} has the server build: the column's read expression
  * (binary results pass the connection's charset untouched), and utf8mb4 bytes for the codecs that
  * the server converts to utf8mb4.
@@ -126,6 +147,6 @@ export function rowLiteralExpression(columns: readonly ShapeColumn[]): string {
   return `CONCAT(${parts.join(', ')})`;
 }
 
-const VALUE = String.raw`(?:NULL|[-+]?[0-9]+(?:\.[0-9]*)?|'[-+0-9:. eE]*'|(?:_[a-z0-9_]+ )?X'[0-9A-F]*')`;
+const VALUE = String.raw`(?:NULL|[-+]?[0-9]+(?:\.[0-9]*)?|'[-+0-9:. eE]*'|0x[0-9A-F]+|(?:_[a-z0-9_]+ )?X'[0-9A-F]*')`;
 /** What a row literal computed by the server may look like: nothing but values from {@link literalExpression}. */
 export const ROW_LITERAL = new RegExp(String.raw`^\(${VALUE}(?:, ${VALUE})*\)$`);

@@ -42,7 +42,7 @@ import { distinctKeys, encodeKey, keyId, type KeyTuple } from './key-codec.js';
 import { keyRangeWhere, keysWhere, qualifiedName, type KeyBounds, type RowFilter } from './key-range.js';
 import type { PooledConnection, Queryable, QueryOptions, TableName, TransactionalPool } from './queryable.js';
 import { queryRaw, readRows, rowKey, rowKeyId, sameRow, type RawRow } from './raw-rows.js';
-import { literalReadExpression, rawToKeyPart, ROW_LITERAL, rowLiteralExpression, valueLiteral } from './sql-literal.js';
+import { literalReadExpression, rawToKeyPart, ROW_LITERAL, rowLiteralExpression, rowValueLiteral, valueLiteral } from './sql-literal.js';
 import { keyOrderBy } from './key-range.js';
 import { decodeLoadDataLine, isLoadDataRefused, joinLoadDataLines, loadData, loadDataLineExpression, loadDataStatement } from './load-data.js';
 import { ER_DUP_ENTRY, ER_NO_SUCH_TABLE, isLostConnection, isRetryableLockError, mysqlErrno, retryDelayMs, sleep } from './sync-errors.js';
@@ -423,7 +423,7 @@ export function imagesFromRaw(shape: TableShape, rows: readonly RawRow[]): RawRo
 
 /** The `(v1, v2, ..)` literal of a row read with {@link rawImageSelectList} (its columns from `offset` on). */
 function rowLiteral(shape: TableShape, row: RawRow, offset: number): string {
-  return `(${shape.shapeColumns.map((column, i) => valueLiteral(column, row[offset + i] ?? null)).join(', ')})`;
+  return `(${shape.shapeColumns.map((column, i) => rowValueLiteral(column, row[offset + i] ?? null)).join(', ')})`;
 }
 
 /** The select list of the key columns, read raw. */

@@ -40,6 +40,8 @@ function myCnf(instance: MariadbInstanceConfig, host: string): string {
     `server-id=${instance.serverId}`,
     'skip-name-resolve',
     'performance_schema=ON',
+    // The last statements of each thread, with their digests (the history is kept only with the current events).
+    'performance-schema-consumer-events-statements-current=ON',
     'performance-schema-consumer-events-statements-history=ON',
     // Room for the digests of a whole test suite (each test database adds its own).
     'performance_schema_digests_size=50000',
