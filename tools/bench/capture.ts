@@ -63,12 +63,6 @@ const DRAIN_TIMEOUT_MS = Number(opts.drainTimeout) * 1000;
 const KEEPS_UP_END_MS = 1_000;
 const KEEPS_UP_GROWTH_MS_PER_S = 10;
 const MOVED = ['sessions', 'addresses', 'bench_heartbeat'] as const;
-/**
- * A sessions row the writers never pick (they update and delete seeded ids only): a second
- * heartbeat, on a table that changes thousands of times a second, where a change waits for that
- * table's syncs. The other heartbeat's table changes only by it.
- */
-const BUSY_HEARTBEAT_ID = 4_000_000_000;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TSX = createRequire(import.meta.url).resolve('tsx');
 const log = (line: string) => console.log(`[bench] ${line}`);
@@ -235,12 +229,15 @@ try {
   const seedStarted = performance.now();
   await source.query("INSERT INTO bench_heartbeat (id, at) VALUES (1, '2000-01-01 00:00:00')");
   await seedSampleAccounts(source, { users: USERS, only: ['sessions', 'addresses'] });
-  // After the seed (whose ids count from 1): the writers' inserts then count from above it.
-  await source.query(
-    `INSERT INTO sessions (id, user_id, token_hash, ip, user_agent, created_at, expires_at) VALUES (${BUSY_HEARTBEAT_ID}, 1, UNHEX(SHA2('bench heartbeat', 256)), X'7f000001', 'bench heartbeat', NOW(6), '2000-01-01 00:00:00')`,
-  );
+  // A sessions row the writers never pick: a second heartbeat, on a table that changes thousands
+  // of times a second, where a change waits for that table's syncs (the other heartbeat's table
+  // changes only by it). Right after the seed's ids, so that the writers' ids stay dense.
+  const [busyRow] = (await source.query(
+    "INSERT INTO sessions (user_id, token_hash, ip, user_agent, created_at, expires_at) VALUES (1, UNHEX(SHA2('bench heartbeat', 256)), X'7f000001', 'bench heartbeat', NOW(6), '2000-01-01 00:00:00')",
+  )) as unknown as [{ insertId: number }];
+  const busyHeartbeatId = Number(busyRow.insertId);
   const seeded = await catchUp('the seed', 300_000);
-  const [[maxIds]] = (await source.query(`SELECT (SELECT MAX(id) FROM sessions WHERE id < ${BUSY_HEARTBEAT_ID}) AS s, (SELECT MAX(id) FROM addresses) AS a, (SELECT COUNT(*) FROM sessions) + (SELECT COUNT(*) FROM addresses) AS n`)) as unknown as [[{ s: string; a: string; n: string }]];
+  const [[maxIds]] = (await source.query(`SELECT (SELECT MAX(id) FROM sessions) AS s, (SELECT MAX(id) FROM addresses) AS a, (SELECT COUNT(*) FROM sessions) + (SELECT COUNT(*) FROM addresses) AS n`)) as unknown as [[{ s: string; a: string; n: string }]];
   log(`seeded ${maxIds.n} rows through the binlog in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s (capture caught up after ${(seeded.captureMs / 1000).toFixed(1)} s, replica after ${(seeded.replicaMs / 1000).toFixed(1)} s)`);
 
   // ---- heartbeat and the readers of each side ----------------------------------------------------
@@ -252,7 +249,7 @@ try {
   const replicaPoll = await replica.connect(DB);
   cleanups.push(() => replicaPoll.end());
   const readHeartbeats = async (conn: mysql.Connection): Promise<{ at: string | null; busy: string | null }> => {
-    const [rows] = (await conn.query(`SELECT (SELECT at FROM bench_heartbeat WHERE id = 1) AS at, (SELECT expires_at FROM sessions WHERE id = ${BUSY_HEARTBEAT_ID}) AS busy`)) as unknown as [Array<{ at: string | null; busy: string | null }>];
+    const [rows] = (await conn.query(`SELECT (SELECT at FROM bench_heartbeat WHERE id = 1) AS at, (SELECT expires_at FROM sessions WHERE id = ${busyHeartbeatId}) AS busy`)) as unknown as [Array<{ at: string | null; busy: string | null }>];
     return rows[0] ?? { at: null, busy: null };
   };
   const loops: Array<Promise<void>> = [];
@@ -263,7 +260,7 @@ try {
         await heartbeatConn.query('UPDATE bench_heartbeat SET at = ? WHERE id = 1', [at]);
         lag.acked(index, performance.now(), await currentCoordinate(heartbeatConn, 'source'));
         const busy = busyLag.next();
-        await heartbeatConn.query(`UPDATE sessions SET expires_at = ? WHERE id = ${BUSY_HEARTBEAT_ID}`, [busy.at]);
+        await heartbeatConn.query(`UPDATE sessions SET expires_at = ? WHERE id = ${busyHeartbeatId}`, [busy.at]);
         busyLag.acked(busy.index, performance.now());
         tick += HEARTBEAT_MS;
         await sleep(Math.max(0, tick - performance.now()));
@@ -309,6 +306,7 @@ try {
     writers: WRITERS,
     seconds: SECONDS,
     maxSessionId: Number(maxIds.s),
+    reservedSessionId: busyHeartbeatId,
     maxAddressId: Number(maxIds.a),
     users: USERS,
   };

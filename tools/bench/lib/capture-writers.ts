@@ -16,6 +16,8 @@ export interface WritersSettings {
   readonly seconds: number;
   /** Highest ids seeded, so updates and deletes hit rows from the start. */
   readonly maxSessionId: number;
+  /** A sessions row the bench writes itself (the busy table's heartbeat): never updated or deleted here. */
+  readonly reservedSessionId: number;
   readonly maxAddressId: number;
   readonly users: number;
 }
@@ -52,6 +54,12 @@ process.on('SIGTERM', () => (stopping = true));
 process.on('SIGINT', () => (stopping = true));
 
 const pick = (max: number) => 1 + Math.floor(Math.random() * Math.max(1, max));
+const pickSession = (): number => {
+  for (;;) {
+    const id = pick(maxSession);
+    if (id !== settings.reservedSessionId) return id;
+  }
+};
 const user = () => pick(settings.users);
 const AGENTS = ['Mozilla/5.0 (X11; Linux)', 'curl/8.0', 'Proton Mail Android', null];
 const CITIES = ['Zürich', 'Genève', 'Tōkyō', 'Köln'];
@@ -66,11 +74,11 @@ const OPS: Array<[number, Op]> = [
     return affected(r);
   } }],
   [30, { kind: 'session_update', async run(c) {
-    const [r] = await c.query('UPDATE sessions SET expires_at = NOW(6) + INTERVAL 30 DAY, revoked_at = IF(RAND() < 0.1, NOW(6), NULL) WHERE id = ?', [pick(maxSession)]);
+    const [r] = await c.query('UPDATE sessions SET expires_at = NOW(6) + INTERVAL 30 DAY, revoked_at = IF(RAND() < 0.1, NOW(6), NULL) WHERE id = ?', [pickSession()]);
     return affected(r);
   } }],
   [10, { kind: 'session_delete', async run(c) {
-    const [r] = await c.query('DELETE FROM sessions WHERE id = ?', [pick(maxSession)]);
+    const [r] = await c.query('DELETE FROM sessions WHERE id = ?', [pickSession()]);
     return affected(r);
   } }],
   [15, { kind: 'address_insert', async run(c) {
