@@ -153,15 +153,23 @@ export class RoutingChannel {
    * subscribed; the returned function unsubscribes and closes that connection.
    */
   async subscribe(listener: RoutingListener): Promise<() => Promise<void>> {
-    const subscriber = this.#redis.duplicate();
+    // Resubscribed here after a reconnect, not by ioredis: its own resubscribe leaves the command's
+    // rejection unhandled when the connection drops again or is closed meanwhile (ioredis#2187,
+    // fixed in 6.1), and an unhandled rejection ends a Node process: a service's, with a router.
+    const subscriber = this.#redis.duplicate({ autoResubscribe: false });
     this.#subscribers.add(subscriber);
+    let subscribed = false;
     subscriber.on('error', () => undefined); // reconnects by itself; the poller covers the gap
+    subscriber.on('ready', () => {
+      if (subscribed) subscriber.subscribe(this.channelName).catch(() => undefined); // the poller covers a failed one too
+    });
     subscriber.on('message', (channel: string, text: string) => {
       if (channel !== this.channelName) return;
       const message = parseRoutingMessage(text);
       if (message !== null) listener(message);
     });
     await subscriber.subscribe(this.channelName);
+    subscribed = true;
     return async () => {
       this.#subscribers.delete(subscriber);
       subscriber.disconnect();
