@@ -155,7 +155,7 @@ export class RoutingChannel {
   async subscribe(listener: RoutingListener): Promise<() => Promise<void>> {
     // Resubscribed here after a reconnect, not by ioredis: its own resubscribe leaves the command's
     // rejection unhandled when the connection drops again or is closed meanwhile (ioredis#2187,
-    // fixed in 6.1), and an unhandled rejection ends a Node process: a service's, with a router.
+    // merged after 5.11.1), and an unhandled rejection ends a Node process: a service's, with a router.
     const subscriber = this.#redis.duplicate({ autoResubscribe: false });
     this.#subscribers.add(subscriber);
     let subscribed = false;
