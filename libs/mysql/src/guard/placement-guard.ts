@@ -73,7 +73,7 @@ export function isGuardRefusal(error: unknown): boolean {
  * side with the writer's epoch; otherwise it is refused. The primary side has no triggers (they
  * would cost every application write), so this is what stops a stale cleave writer there.
  */
-export async function checkGuard(conn: Queryable, database: string, guard: GuardOfWriter): Promise<void> {
+export async function checkGuard(conn: Queryable, database: string, guard: SyncGuard): Promise<void> {
   let rows: GuardRow[];
   try {
     [rows] = (await conn.query({ sql: guardReadSql(database, guard), values: null })) as unknown as [GuardRow[]];
@@ -84,8 +84,8 @@ export async function checkGuard(conn: Queryable, database: string, guard: Guard
   guardVerdict(database, guard, rows[0]);
 }
 
-/** The migration and guard epoch a cleave writer acts under. */
-export interface GuardOfWriter {
+/** The migration and guard epoch a cleave writer acts under (see `SyncOptions.guard`). */
+export interface SyncGuard {
   readonly migrationId: string;
   readonly epoch: number;
 }
@@ -101,13 +101,13 @@ export interface GuardRow {
  * lock (columns `epoch`, `denied`). Its one value is a hex literal, so it can run in a batch of
  * statements with the writer's first read.
  */
-export function guardReadSql(database: string, guard: GuardOfWriter): string {
+export function guardReadSql(database: string, guard: SyncGuard): string {
   const id = Buffer.from(guard.migrationId, 'utf8').toString('hex');
   return `SELECT epoch, denied FROM ${quoteIdentifier(database)}.${quoteIdentifier(GUARD_TABLE)} WHERE migration_id = _utf8mb4 X'${id}' LOCK IN SHARE MODE`;
 }
 
 /** Refuses a writer (`GuardRefusedError`) whose view the guard row contradicts; no row: no guard for this migration here. */
-export function guardVerdict(database: string, guard: GuardOfWriter, row: GuardRow | undefined): void {
+export function guardVerdict(database: string, guard: SyncGuard, row: GuardRow | undefined): void {
   if (row === undefined) return;
   const epoch = Number(String(row.epoch));
   if (Number(String(row.denied)) === 0) {

@@ -92,8 +92,8 @@ export function rawToKeyPart(column: ShapeColumn, raw: Buffer | null): KeyPart {
  * The SQL expression, evaluated by the server that holds the row, of the same literal
  * {@link rowValueLiteral} builds from the raw value: numbers as their text, temporal and floating
  * values quoted, text and binary (BIT and spatial included) as `0x..` of the stored bytes (`''`
- * when empty), other values as `_utf8mb4 X'..'`, NULL as `NULL`. Reading one literal per row instead of every value saves the
- * client most of its parsing and hex encoding. Only digits, signs, dots, colons, spaces, `e`,
+ * when empty), other values as `_utf8mb4 X'..'`, NULL as `NULL`. Reading one literal per row
+ * instead of every value saves the client most of its parsing and hex encoding. Only digits, signs, dots, colons, spaces, `e`,
  * hex digits and fixed SQL text can come out of it, and {@link ROW_LITERAL} checks every row.
  */
 export function literalExpression(column: ShapeColumn): string {

@@ -36,7 +36,7 @@
 // jittered backoff. A unique-key conflict with a target row outside the set (a stale row whose
 // own dual write is still in flight) adds that row to the set and retries, so it is synced too.
 
-import { checkGuard, GUARD_TABLE, guardEpochAssignment, guardReadSql, guardVerdict } from '../guard/placement-guard.js';
+import { checkGuard, GUARD_TABLE, guardEpochAssignment, guardReadSql, guardVerdict, type SyncGuard } from '../guard/placement-guard.js';
 import { CleaveError } from '@cleave/core';
 import { distinctKeys, encodeKey, keyId, type KeyTuple } from './key-codec.js';
 import { keyRangeWhere, keysWhere, qualifiedName, type KeyBounds, type RowFilter } from './key-range.js';
@@ -129,11 +129,7 @@ export interface SyncOptions {
   readonly lockSourceRows?: boolean;
 }
 
-/** See {@link SyncOptions.guard}. */
-export interface SyncGuard {
-  readonly migrationId: string;
-  readonly epoch: number;
-}
+export type { SyncGuard } from '../guard/placement-guard.js';
 
 /** Arguments of {@link syncKeyRange}. */
 export interface SyncKeyRangeArgs {
