@@ -11,7 +11,7 @@ import { rowKey, type DecodedRow } from './row-keys.js';
 import { binlogFileSizes, readerServerId } from './server-binlog.js';
 import { streamDatabases, streamPlan, type StreamPlan, type WatchedTable } from './stream-plan.js';
 
-/** A pool that can run the locked sync (a mysql2 promise pool). */
+/** A pool of a primary the stream reads rows from (a mysql2 promise pool). */
 export type CapturePool = Pool;
 
 /** What one stream reports as it goes (metrics, logs). */
@@ -82,8 +82,8 @@ const MAX_COMMITS_AHEAD = 100_000;
  *
  * It reads the binlog of the stream's server from the checkpoint, takes the keys of changed rows
  * of moved tables (before and after key of an update; the child rows a cascading foreign key
- * changed, found on the shadow), and brings those keys to the shadow with the locked sync
- * (`syncKeys`: lock the shadow rows, read the primary, upsert or delete), each (table, shadow)
+ * changed, found on the shadow), and brings those keys to the shadow (read the primary, then
+ * upsert or delete; under the shadow rows' lock while the shadow serves reads), each (table, shadow)
  * pair on its own (see {@link ApplyLanes}), de-duplicated per sync. Values never come from the
  * binlog. It checkpoints the end of the last whole transaction all of whose keys are applied, so
  * a killed stream resumes with nothing missed (a transaction may be applied twice, which a sync
@@ -417,7 +417,11 @@ class StreamLoop {
     }
   }
 
-  /** One (table, shadow) pair's keys, by the locked sync, on the stream's own connections to that shadow. */
+  /**
+   * One (table, shadow) pair's keys on the stream's own connections to that shadow: the primary's
+   * rows, then one round trip to the shadow while nobody reads it, the locked sync while someone
+   * does (`SyncSession.syncCapturedKeys`).
+   */
   async #sync(group: KeyGroup): Promise<number> {
     const keys = [...group.keys.values()];
     const server = group.shadow.server;
@@ -428,7 +432,7 @@ class StreamLoop {
     }
     const pairSession = session;
     await this.#withRetry(`sync ${keys.length} keys of ${group.watched.table} to ${group.shadow.server}`, () =>
-      pairSession.syncKeys({
+      pairSession.syncCapturedKeys({
         source: this.config.servers(group.watched.primary.server),
         sourceShape: group.watched.shape,
         targetTable: { database: group.shadow.database, table: group.watched.table },

@@ -77,11 +77,13 @@ describe('public API', () => {
         'writeApplies',
         // the placement guard
         'GUARD_EPOCH_VARIABLE',
+        'GUARD_STATE',
         'GUARD_TABLE',
         'GuardRefusedError',
         'allowWrites',
         'denyWrites',
         'isGuardRefusal',
+        'markShadowReads',
         'prepareGuard',
         'removeGuard',
         'setGuard',

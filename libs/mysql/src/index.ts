@@ -54,5 +54,5 @@ export { requireUsableKey, usableKey } from './catalog/usable-key.js';
 export type { UsableKey } from './catalog/usable-key.js';
 export * from './sync/index.js';
 
-export { GUARD_EPOCH_VARIABLE, GUARD_TABLE, GuardRefusedError, allowWrites, denyWrites, isGuardRefusal, prepareGuard, removeGuard, setGuard } from './guard/placement-guard.js';
+export { GUARD_EPOCH_VARIABLE, GUARD_STATE, GUARD_TABLE, GuardRefusedError, allowWrites, denyWrites, isGuardRefusal, markShadowReads, prepareGuard, removeGuard, setGuard } from './guard/placement-guard.js';
 export type { GuardedTables } from './guard/placement-guard.js';

@@ -16,10 +16,18 @@ import { MysqlLibError } from '../mysql-error.js';
  * backfill, repairs, a router's shadow writes) set the epoch they act under; anyone else (a writer
  * that was not repointed, a router paused across a switch) gets an error instead of writing into a
  * copy nobody reads. The primary side has no triggers: its writes cost nothing extra.
+ *
+ * The row's `denied` says which of three states the side is in ({@link GUARD_STATE}): the write
+ * primary (0), a shadow (1), or a shadow that serves the application's reads (2, `reads_switched`).
+ * The triggers and the sync's guard check treat both shadow states alike; the binlog capture's
+ * unlocked sync runs only on a shadow nobody reads ({@link unreadShadowAssertion}).
  */
 
 /** The guard's table, in each guarded database. */
 export const GUARD_TABLE = '_cleave_guard';
+
+/** The values of a guard row's `denied` column. */
+export const GUARD_STATE = { primary: 0, shadow: 1, readShadow: 2 } as const;
 
 /** The session variable a cleave writer sets to the guard epoch it writes under. */
 export const GUARD_EPOCH_VARIABLE = '@cleave_epoch';
@@ -27,6 +35,8 @@ export const GUARD_EPOCH_VARIABLE = '@cleave_epoch';
 /** MariaDB/MySQL's errno of a SIGNAL with SQLSTATE 45000 (ER_SIGNAL_EXCEPTION). */
 const ER_SIGNAL_EXCEPTION = 1644;
 const REFUSAL_PREFIX = 'cleave guard:';
+/** The message of {@link unreadShadowAssertion}'s refusal (not a guard refusal: the locked sync decides). */
+const LOCKED_SYNC_NEEDED = 'cleave sync: this shadow serves reads, or its guard moved: use the locked sync';
 /** SIGNAL's MESSAGE_TEXT holds at most 128 characters. */
 const MAX_MESSAGE = 128;
 const EVENTS = [
@@ -120,6 +130,21 @@ export function guardVerdict(database: string, guard: SyncGuard, row: GuardRow |
 
 const literal = (text: string) => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 
+/**
+ * A statement that fails (SQLSTATE 45000) unless the migration's guard row
+ * in `database` says the side is a shadow nobody reads (state 1) at the writer's epoch; read under
+ * a shared lock, held to the commit like {@link guardReadSql}'s, so a switch's change of the row
+ * waits for the transaction. What the binlog capture's unlocked sync runs first, in the batch with
+ * its writes: a shadow that serves reads, a moved epoch, a primary and a missing row all make it
+ * take the locked sync, which checks the guard itself. A MariaDB compound statement: MySQL refuses
+ * it as a syntax error, after which the capture keeps to the locked sync.
+ */
+export function unreadShadowAssertion(database: string, guard: SyncGuard): string {
+  const id = Buffer.from(guard.migrationId, 'utf8').toString('hex');
+  const epoch = String(Math.trunc(guard.epoch));
+  return `BEGIN NOT ATOMIC IF NOT ((SELECT denied = ${GUARD_STATE.shadow} AND epoch = ${epoch} FROM ${quoteIdentifier(database)}.${quoteIdentifier(GUARD_TABLE)} WHERE migration_id = _utf8mb4 X'${id}' LOCK IN SHARE MODE) <=> TRUE) THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = ${literal(LOCKED_SYNC_NEEDED)}; END IF; END`;
+}
+
 function triggerSql(side: GuardedTables, table: string, event: (typeof EVENTS)[number]): string {
   const db = quoteIdentifier(side.database);
   const message = `${REFUSAL_PREFIX} ${table} here is not the write primary of migration ${side.migrationName}; see cleave status`.slice(0, MAX_MESSAGE);
@@ -178,7 +203,7 @@ export async function prepareGuard(pool: TransactionalPool, side: GuardedTables,
  * {@link prepareGuard}). One row update: it waits for the writes in flight that read the row
  * (at most `lockWaitSeconds`), and every later write sees the new state. Fast enough for a fence.
  */
-export async function setGuard(pool: TransactionalPool, side: GuardedTables, state: { denied: boolean; epoch: number }, options: { lockWaitSeconds: number }): Promise<void> {
+export async function setGuard(pool: TransactionalPool, side: GuardedTables, state: { denied: boolean; epoch: number; servesReads?: boolean }, options: { lockWaitSeconds: number }): Promise<void> {
   await withLockWait(pool, options.lockWaitSeconds, async (run) => {
     await run(`SET @cleave_guard_ilwt = @@session.innodb_lock_wait_timeout, SESSION innodb_lock_wait_timeout = ${Math.max(1, Math.ceil(options.lockWaitSeconds))}`);
     try {
@@ -186,7 +211,7 @@ export async function setGuard(pool: TransactionalPool, side: GuardedTables, sta
       try {
         result = (await run(`UPDATE ${quoteIdentifier(side.database)}.${quoteIdentifier(GUARD_TABLE)} SET epoch = ?, denied = ?, updated_at = NOW(6) WHERE migration_id = ?`, [
           state.epoch,
-          state.denied ? 1 : 0,
+          state.denied ? (state.servesReads === true ? GUARD_STATE.readShadow : GUARD_STATE.shadow) : GUARD_STATE.primary,
           side.migrationId,
         ])) as { affectedRows?: number };
       } catch (error) {
@@ -197,6 +222,27 @@ export async function setGuard(pool: TransactionalPool, side: GuardedTables, sta
       if (Number(result.affectedRows ?? 0) !== 1 && state.denied) {
         throw new Error(`the placement guard of migration ${side.migrationName} is missing in ${side.database} (prepare it first)`);
       }
+    } finally {
+      await run('SET SESSION innodb_lock_wait_timeout = @cleave_guard_ilwt').catch(() => undefined);
+    }
+  });
+}
+
+/**
+ * Marks whether this side, where it is a shadow, serves the application's reads (state 2) or not
+ * (1), without opening or closing it: a switch of the reads marks it before it holds writes, and a
+ * rollback of the reads clears the mark once every router reads the primary again. A primary side,
+ * a missing row or table: unchanged (the capture's unlocked sync needs the row, so it keeps to the
+ * locked one there). Waits for the syncs in flight that read the row, at most `lockWaitSeconds`.
+ */
+export async function markShadowReads(pool: TransactionalPool, side: GuardedTables, servesReads: boolean, options: { lockWaitSeconds: number }): Promise<void> {
+  const state = servesReads ? GUARD_STATE.readShadow : GUARD_STATE.shadow;
+  await withLockWait(pool, options.lockWaitSeconds, async (run) => {
+    await run(`SET @cleave_guard_ilwt = @@session.innodb_lock_wait_timeout, SESSION innodb_lock_wait_timeout = ${Math.max(1, Math.ceil(options.lockWaitSeconds))}`);
+    try {
+      await run(`UPDATE ${quoteIdentifier(side.database)}.${quoteIdentifier(GUARD_TABLE)} SET denied = ?, updated_at = NOW(6) WHERE migration_id = ? AND denied <> ${GUARD_STATE.primary}`, [state, side.migrationId]);
+    } catch (error) {
+      if (mysqlErrno(error) !== ER_NO_SUCH_TABLE) throw error; // no guard table: nothing to mark
     } finally {
       await run('SET SESSION innodb_lock_wait_timeout = @cleave_guard_ilwt').catch(() => undefined);
     }

@@ -2,7 +2,7 @@ import { useTestDatabases } from '@cleave/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConnectionUrl } from '../connection-url.js';
 import { MysqlPools } from '../mysql-pools.js';
-import { SyncSession } from './sync-rows.js';
+import { SyncSession } from './sync-session.js';
 import type { TransactionalPool } from './queryable.js';
 import { syncFixture, type SyncFixture } from './test/sync-fixture.js';
 

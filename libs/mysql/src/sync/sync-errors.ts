@@ -13,6 +13,8 @@ export const ER_LOCK_WAIT_TIMEOUT = 1205;
 export const ER_DUP_ENTRY = 1062;
 /** ER_NO_SUCH_TABLE. */
 export const ER_NO_SUCH_TABLE = 1146;
+/** ER_PARSE_ERROR: the server does not know the statement's syntax (MySQL, given MariaDB's). */
+export const ER_PARSE_ERROR = 1064;
 /** ER_TABLE_EXISTS_ERROR. */
 export const ER_TABLE_EXISTS_ERROR = 1050;
 

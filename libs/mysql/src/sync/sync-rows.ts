@@ -219,7 +219,8 @@ export function emptyResult(): SyncResult {
   return { sourceRows: 0, inserted: 0, updated: 0, deleted: 0, unchanged: 0, sourceBytes: 0, loaded: 0 };
 }
 
-function addResults(into: SyncResult, more: SyncResult): void {
+/** @internal Adds `more`'s counts to `into`. */
+export function addResults(into: SyncResult, more: SyncResult): void {
   into.sourceRows += more.sourceRows;
   into.inserted += more.inserted;
   into.updated += more.updated;
@@ -264,7 +265,8 @@ export function context(args: {
   };
 }
 
-function chunks<T>(items: readonly T[], size: number): T[][] {
+/** @internal `items` in slices of at most `size`. */
+export function chunks<T>(items: readonly T[], size: number): T[][] {
   const result: T[][] = [];
   for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
   return result;
@@ -585,7 +587,7 @@ type WriteFn = (toDelete: readonly RawRow[], toWrite: readonly RawRow[], replace
  * Statements kept instead of run, to be sent with a last one in one round trip (on a connection
  * that runs batches). Only for statements whose results nobody reads (writes).
  */
-class StatementBatch implements Queryable {
+export class StatementBatch implements Queryable {
   readonly #statements: string[] = [];
 
   query(options: QueryOptions): Promise<[unknown, unknown]> {
@@ -604,14 +606,15 @@ class StatementBatch implements Queryable {
  * of the sync's guard ({@link checkGuard}): both in one round trip on a connection that runs
  * batches, else one after the other.
  */
-async function lockTargetRows(ctx: Context, conn: Queryable, where: string, batches: boolean): Promise<RawRow[]> {
+async function lockTargetRows(ctx: Context, conn: Queryable, where: string, connections: SyncConnections): Promise<RawRow[]> {
   const { guard, targetTable } = ctx;
-  if (guard !== undefined && batches) {
+  if (guard !== undefined && connections.batches) {
     try {
       const [results] = await conn.query({ values: null, sql: `${guardReadSql(targetTable.database, guard)};\n${imagesSql(ctx, targetTable, where, true)}`, rowsAsArray: true, typeCast: false });
       const [guardRows, rows] = results as [RawRow[], RawRow[]];
       const row = guardRows[0];
       guardVerdict(targetTable.database, guard, row === undefined ? undefined : { epoch: row[0] ?? '', denied: row[1] ?? '' });
+      connections.guardRead?.(row === undefined ? undefined : Number(String(row[1])));
       return imagesOf(ctx, targetTable, rows);
     } catch (error) {
       // No guard table in this database: no guard to check, as checkGuard decides.
@@ -673,7 +676,7 @@ async function syncOnce(ctx: Context, connections: SyncConnections, scope: strin
   try {
     try {
       // (1) lock the target rows of the set, (2) only then read the primary.
-      const targetRows = await lockTargetRows(ctx, conn, where, connections.batches);
+      const targetRows = await lockTargetRows(ctx, conn, where, connections);
       const sourceRows = await readImages(ctx, ctx.source, shape, where, ctx.lockSourceRows ? 'share' : false);
 
       // (3) diff by exact key bytes.
@@ -772,22 +775,25 @@ async function syncOnce(ctx: Context, connections: SyncConnections, scope: strin
   }
 }
 
-/** Where a sync's connection comes from, its session set for syncs, and where it goes after. */
-interface SyncConnections {
+/** @internal Where a sync's connections come from (shared with sync-session.ts). */
+export interface SyncConnections {
   /** The connections run several statements in one round trip (their pool was made with `statementBatches`). */
   readonly batches: boolean;
   take(ctx: Context): Promise<PooledConnection>;
+  /** Told the state (`denied`) of the guard row a sync read with its lock (undefined: no row), where it read one. */
+  readonly guardRead?: (state: number | undefined) => void;
   /** `reusable`: its transaction ended and the connection answered, so it may serve the next sync. */
   give(ctx: Context, conn: PooledConnection, reusable: boolean): void;
 }
 
-const destroy = (conn: PooledConnection) => (conn.destroy === undefined ? conn.release() : conn.destroy());
+/** @internal Closes a connection whose session is unknown (or returns it, where the pool cannot close one). */
+export const destroy = (conn: PooledConnection) => (conn.destroy === undefined ? conn.release() : conn.destroy());
 
 /**
  * Sets the sync session on `conn`, READ COMMITTED for the transaction its next statement opens or
  * for the whole session. A connection whose set-up failed is closed (its session is unknown).
  */
-async function setSyncSession(conn: PooledConnection, ctx: Context, isolation: 'next transaction' | 'session'): Promise<PooledConnection> {
+export async function setSyncSession(conn: PooledConnection, ctx: Context, isolation: 'next transaction' | 'session'): Promise<PooledConnection> {
   try {
     await conn.query({ values: null, sql: sessionEnter(ctx) });
     await conn.query({ values: null, sql: `SET${isolation === 'session' ? ' SESSION' : ''} TRANSACTION ISOLATION LEVEL READ COMMITTED` });
@@ -815,68 +821,6 @@ const POOLED: SyncConnections = {
       .catch(() => undefined); // the pool was ended meanwhile
   },
 };
-
-/**
- * A writer's syncs under one guard on a pool of their own: each of the pool's connections gets
- * the sync session (foreign key checks off, autocommit off, READ COMMITTED, the guard epoch) once,
- * the first time it serves, and keeps it; two round trips less per sync than a shared pool, where
- * each sync sets and resets its session. The pool must serve nothing else (its connections carry
- * those settings); a connection that broke or failed mid-transaction is closed, not reused.
- *
- * @example
- * ```ts
- * const pools = new MysqlPools({ maxConnectionsPerServer: 4 });
- * const session = new SyncSession(pools.pool(targetUrl).promise, { migrationId, epoch });
- * await session.syncKeys({ source, sourceShape: shape, targetTable, keys, options: { guard: { migrationId, epoch } } });
- * await pools.end();
- * ```
- */
-export class SyncSession {
-  readonly #pool: TransactionalPool;
-  readonly #guard: SyncGuard | undefined;
-  /** The connections (mysql2's, under each checkout's wrapper) whose session is set. */
-  readonly #prepared = new WeakSet<object>();
-  readonly #connections: SyncConnections;
-
-  /** `target`: a pool for these syncs only. `guard`: the epoch every sync of this session writes under. */
-  constructor(target: TransactionalPool, guard?: SyncGuard) {
-    this.#pool = target;
-    this.#guard = guard;
-    this.#connections = {
-      batches: runsStatementBatches(target),
-      take: async (ctx) => {
-        const conn = await this.#pool.getConnection();
-        const identity = connectionIdentity(conn);
-        if (this.#prepared.has(identity)) return conn;
-        await setSyncSession(conn, ctx, 'session');
-        this.#prepared.add(identity);
-        return conn;
-      },
-      give: (_ctx, conn, reusable) => (reusable ? conn.release() : destroy(conn)),
-    };
-  }
-
-  /** {@link syncKeys} on this session's pool; the options' guard must be the session's. */
-  async syncKeys(args: Omit<SyncKeysArgs, 'target'>): Promise<SyncResult> {
-    const guard = args.options?.guard;
-    if (guard?.migrationId !== this.#guard?.migrationId || guard?.epoch !== this.#guard?.epoch) {
-      throw new CleaveError('INVALID_ARGUMENT', `a sync session set for guard ${JSON.stringify(this.#guard ?? null)} was asked to sync under ${JSON.stringify(guard ?? null)}: open a session (and a pool) per guard epoch`);
-    }
-    return syncKeysWith({ ...args, target: this.#pool }, this.#connections);
-  }
-}
-
-/** A mysql2 pool made with `multipleStatements` (`MysqlPools`' `statementBatches`): its syncs fold statements into fewer round trips. */
-function runsStatementBatches(pool: TransactionalPool): boolean {
-  const inner = (pool as { pool?: { config?: { connectionConfig?: { multipleStatements?: unknown } } } }).pool;
-  return inner?.config?.connectionConfig?.multipleStatements === true;
-}
-
-/** The server connection behind a checkout: mysql2's promise pool wraps the same connection anew each time. */
-function connectionIdentity(conn: PooledConnection): object {
-  const inner = (conn as { connection?: unknown }).connection;
-  return typeof inner === 'object' && inner !== null ? inner : conn;
-}
 
 /** Runs {@link syncOnce} with retries on deadlocks/lock wait timeouts and unique-key conflicts. */
 async function syncWithRetry(ctx: Context, scope: string, connections: SyncConnections = POOLED): Promise<SyncResult> {
@@ -928,7 +872,8 @@ export function syncKeys(args: SyncKeysArgs): Promise<SyncResult> {
   return syncKeysWith(args, POOLED);
 }
 
-async function syncKeysWith(args: SyncKeysArgs, connections: SyncConnections): Promise<SyncResult> {
+/** @internal {@link syncKeys} on the given connections. */
+export async function syncKeysWith(args: SyncKeysArgs, connections: SyncConnections): Promise<SyncResult> {
   const ctx = context(args, false);
   const total = emptyResult();
   for (const batch of chunks(distinctKeys(args.keys), ctx.batchRows)) {

@@ -1,12 +1,10 @@
 import { useTestDatabases } from '@cleave/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConnectionUrl } from '../connection-url.js';
-import { MysqlPools } from '../mysql-pools.js';
 import { denyWrites, GuardRefusedError, removeGuard, setGuard, type GuardedTables } from '../guard/placement-guard.js';
-import { SyncSession } from './sync-rows.js';
-import type { PooledConnection, QueryOptions, TransactionalPool } from './queryable.js';
+import { SyncSession } from './sync-session.js';
 import type { TableShape } from './table-shape.js';
 import { syncFixture, type SyncFixture } from './test/sync-fixture.js';
+import { countedSessionPool } from './test/counted-pool.js';
 
 describe('SyncSession: syncs on a pool of their own, each connection set up once (real MariaDB)', () => {
   const dbs = useTestDatabases('syncsess');
@@ -23,34 +21,7 @@ describe('SyncSession: syncs on a pool of their own, each connection set up once
     await fx.end();
   });
 
-  /**
-   * A pool of one connection for the session, counting the statements that set a sync's session
-   * and the round trips of the syncs. `statementBatches`: a pool made to run them.
-   */
-  function dedicatedPool(settings: { statementBatches?: boolean } = {}) {
-    const pools = new MysqlPools({ maxConnectionsPerServer: 1, ...settings });
-    const pool = pools.pool(parseConnectionUrl(dbs().target1.url), { connectionLimit: 1 }).promise as unknown as TransactionalPool;
-    const counts = { sessionSetups: 0, roundTrips: 0 };
-    const counted: TransactionalPool & { pool: unknown } = {
-      pool: (pool as unknown as { pool: unknown }).pool, // what tells a session that its pool runs batches
-      query: (options) => pool.query(options),
-      getConnection: async () => {
-        const conn = await pool.getConnection();
-        return {
-          ...conn,
-          connection: (conn as unknown as { connection: unknown }).connection,
-          query: (options: QueryOptions) => {
-            if (options.sql.startsWith('SET @cleave_sync_fkc')) counts.sessionSetups += 1;
-            else if (!options.sql.startsWith('SET SESSION TRANSACTION')) counts.roundTrips += 1;
-            return conn.query(options);
-          },
-          release: () => conn.release(),
-          destroy: () => conn.destroy?.(),
-        } as PooledConnection;
-      },
-    };
-    return { pool: counted, counts, end: () => pools.end() };
-  }
+  const dedicatedPool = (settings: { statementBatches?: boolean } = {}) => countedSessionPool(dbs().target1.url, settings);
 
   const sync = (session: SyncSession, ids: number[], guard?: { migrationId: string; epoch: number }) =>
     session.syncKeys({ source: fx.source, sourceShape: items, targetTable: { database: items.database, table: 'items' }, keys: ids.map((id) => [String(id)]), ...(guard ? { options: { guard } } : {}) });
