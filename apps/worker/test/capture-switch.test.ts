@@ -20,7 +20,7 @@ describe('a switch of the write primary with binlog capture (real capture stream
     for (const server of ['source', 'target1'] as const) {
       const admin = await dbs().admin(server);
       await createSampleAccounts(admin);
-      await seedSampleAccounts(admin, { users: 200, only: ['sessions'] }); // both sides equal, as a finished backfill leaves them
+      await seedSampleAccounts(admin, { users: 200, only: ['sessions', 'user_keys'] }); // both sides equal, as a finished backfill leaves them
     }
     pools = new MysqlPools({ maxConnectionsPerServer: 30 });
     store = await ControlStore.open({ pool: servers('source'), database: controlDatabase(dbs()) });
@@ -77,6 +77,9 @@ describe('a switch of the write primary with binlog capture (real capture stream
       const after = await store.captureStreams().list(migration.id);
       expect(after.map((s) => `${s.stream}:${s.state}`)).toEqual(['forward:retired', 'reverse:target1:active']);
 
+      // The guard rows: the old primary is a shadow nobody reads (its reverse capture syncs it unlocked), the new one open.
+      expect(await guardState('source', migration.id)).toBe(1);
+      expect(await guardState('target1', migration.id)).toBe(0);
       // The old primary refuses a writer that was not repointed; the new primary takes it.
       const stale = await servers('source')
         .query(`UPDATE \`${dbs().name}\`.sessions SET user_agent = 'not repointed' WHERE id = 1`)
@@ -88,4 +91,116 @@ describe('a switch of the write primary with binlog capture (real capture stream
       await forward.catch(() => undefined);
     }
   });
+
+  it('syncs the shadow without locking it while nobody reads it, and under its lock from the reads switch to its rollback', async () => {
+    const plan = parsePlan({
+      version: 1,
+      name: 'capture-reads',
+      source: { server: 'source', database: dbs().name },
+      targets: { t1: { server: 'target1', database: dbs().name } },
+      moves: [{ kind: 'tables', tables: ['user_keys'], to: 't1' }],
+    });
+    const created = await store.createMigration(plan, { actor: 'test' }, { capture: { server: 'source', from: await currentCoordinate(servers('source'), 'source') }, routingPrefix: `${dbs().queuePrefix}:` });
+    await denyWrites(servers('target1'), { migrationId: created.id, migrationName: plan.name, database: dbs().name, tables: ['user_keys'] }, 1, { lockWaitSeconds: 2 });
+    await store.changePhase(created.id, { from: 'planned', to: 'dual_write' }, { actor: 'test' });
+    await store.registerBackfillTable(created.id, 'user_keys', 't1', 200);
+    await store.setBackfillTableState(created.id, 'user_keys', 'copied');
+    await store.changePhase(created.id, { from: 'dual_write', to: 'verified' }, { actor: 'test' });
+    const run = await store.startVerificationRun(created.id);
+    await store.finishVerificationRun(run, { passes: 1, chunks: 1, rowsChecked: 200, rowsDiffering: 0, rowsRepaired: 0, clean: true });
+    const migration = await store.getMigration(created.id);
+
+    const abort = new AbortController();
+    const forward = runCaptureStream({ migration, stream: FORWARD_STREAM, streams: store.captureStreams(), owner: 'test-worker', servers, urls: (n) => urls()[n]!, signal: abort.signal });
+    forward.catch(() => undefined);
+    const cutover = new Cutover({ store, fleet: channel, leases: new CoordinatorLeases({ redis, prefix: `${dbs().queuePrefix}:`, ttlMs: 5_000 }), actor: 'test', servers });
+    try {
+      expect(await guardState('target1', migration.id)).toBe(1);
+      expect(await shadowLockedDuringPrimaryRead(40, 41)).toBe(false);
+
+      expect(await cutover.change(migration.id, { to: 'reads_switched' })).toMatchObject({ outcome: 'done', to: 'reads_switched' });
+      expect(await guardState('target1', migration.id)).toBe(2);
+      expect(await shadowLockedDuringPrimaryRead(42, 43)).toBe(true);
+
+      expect(await cutover.rollback(migration.id, { reason: 'test' })).toMatchObject({ outcome: 'done', to: 'verified' });
+      expect(await guardState('target1', migration.id)).toBe(1);
+      // The first sync after the mark is locked (it reads the row), the ones after it are not.
+      await syncedOnce(44);
+      expect(await shadowLockedDuringPrimaryRead(45, 46)).toBe(false);
+    } finally {
+      abort.abort();
+      await forward.catch(() => undefined);
+    }
+
+    /** A session row's change, once the forward stream has applied it. */
+    async function syncedOnce(id: number): Promise<void> {
+      await servers('source').query(`UPDATE \`${dbs().name}\`.user_keys SET created_at = created_at + INTERVAL 1 SECOND WHERE id = ${id}`);
+      await untilSame(id, `row ${id} to reach the shadow`);
+    }
+
+    /**
+     * Whether the stream holds the shadow's row while it reads the primary's. Its lane is held up by a
+     * sync of row `blocker` that waits for a shadow row lock of the test's; the change of row `probe`
+     * queues behind it; the test then locks the primary's row `probe` and lets the lane go: the sync
+     * of `probe` waits in its read of the primary, and a NOWAIT lock of the shadow's row tells
+     * whether that sync took it first.
+     */
+    async function shadowLockedDuringPrimaryRead(blocker: number, probe: number): Promise<boolean> {
+      const db = dbs().name;
+      const shadowHolder = await dbs().admin('target1');
+      const primaryHolder = await dbs().admin('source');
+      const prober = await dbs().admin('target1');
+      try {
+        await shadowHolder.query('START TRANSACTION');
+        await shadowHolder.query(`SELECT id FROM user_keys WHERE id = ${blocker} FOR UPDATE`);
+        await servers('source').query(`UPDATE \`${db}\`.user_keys SET created_at = created_at + INTERVAL 1 SECOND WHERE id = ${blocker}`);
+        await lockWaits(prober, 1, `the sync of row ${blocker} to wait for the shadow's row lock`);
+        await servers('source').query(`UPDATE \`${db}\`.user_keys SET created_at = created_at + INTERVAL 1 SECOND WHERE id = ${probe}`);
+        await primaryHolder.query('START TRANSACTION');
+        await primaryHolder.query(`SELECT id FROM user_keys WHERE id = ${probe} FOR UPDATE`);
+        await shadowHolder.query('ROLLBACK');
+        await lockWaits(primaryHolder, 1, `the sync of row ${probe} to wait for the primary's row lock`);
+        await prober.query('START TRANSACTION');
+        const locked = await prober.query(`SELECT id FROM user_keys WHERE id = ${probe} FOR UPDATE NOWAIT`).then(
+          () => false,
+          () => true,
+        );
+        await prober.query('ROLLBACK');
+        await primaryHolder.query('ROLLBACK');
+        await untilSame(probe, `row ${probe} to reach the shadow`);
+        return locked;
+      } finally {
+        for (const conn of [shadowHolder, primaryHolder, prober]) await conn.query('ROLLBACK').catch(() => undefined);
+      }
+    }
+
+    async function untilSame(id: number, what: string): Promise<void> {
+      const read = async (server: 'source' | 'target1') => JSON.stringify((await servers(server).query(`SELECT * FROM \`${dbs().name}\`.user_keys WHERE id = ${id}`))[0]);
+      const deadline = Date.now() + 15_000;
+      while ((await read('target1')) !== (await read('source'))) {
+        if (Date.now() > deadline) throw new Error(`timed out after 15 s waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  });
+
+  /** The migration's guard row state (`denied`) on a server: 0 primary, 1 shadow, 2 shadow that serves reads. */
+  async function guardState(server: 'source' | 'target1', migrationId: string): Promise<number> {
+    const [rows] = await servers(server).query(`SELECT denied FROM \`${dbs().name}\`._cleave_guard WHERE migration_id = ?`, [migrationId]);
+    return Number((rows as Array<{ denied: number }>)[0]?.denied);
+  }
 });
+
+/**
+ * Waits until `count` transactions on the connection's server wait for a lock (`what`: what for).
+ * InnoDB refreshes INNODB_TRX only when it was not read for 100 ms: a faster poll sees a frozen copy.
+ */
+async function lockWaits(conn: { query: (sql: string) => Promise<unknown> }, count: number, what: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const [rows] = (await conn.query("SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'")) as [Array<{ n: number | string }>];
+    if (Number(rows[0]?.n) >= count) return;
+    if (Date.now() > deadline) throw new Error(`timed out after 15 s waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+}

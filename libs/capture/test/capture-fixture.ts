@@ -1,6 +1,6 @@
 import { parsePlan, type PlanInput } from '@cleave/core';
 import { ControlStore, FORWARD_STREAM, compareCoordinates, currentCoordinate, formatCoordinate, type CaptureStreams, type MigrationRecord } from '@cleave/control';
-import { MysqlPools, parseConnectionUrl, type ConnectionUrl } from '@cleave/mysql';
+import { MysqlPools, denyWrites, parseConnectionUrl, type ConnectionUrl, type TransactionalPool } from '@cleave/mysql';
 import { controlDatabase, endpointUrl, hexRows, type TestDatabases } from '@cleave/testing';
 import type { Pool } from 'mysql2/promise';
 import { runCaptureStream, type CaptureStreamEnd } from '../src/index.js';
@@ -36,6 +36,15 @@ export async function captureFixture(dbs: TestDatabases) {
     });
     const at = await currentCoordinate(servers('source'), 'source');
     const m = await store.createMigration(plan, { actor: 'test' }, { capture: { server: 'source', from: at } });
+    // As `cleave start` does: every target refuses writes without the guard epoch (a shadow nobody reads).
+    for (const move of plan.moves) {
+      const tables = move.kind === 'tables' ? move.tables : [move.table];
+      const targets = move.kind === 'tables' ? [move.to] : [...new Set(move.ranges.map((r) => r.target))];
+      for (const name of targets) {
+        const target = plan.targets[name]!;
+        await denyWrites(servers(target.server) as unknown as TransactionalPool, { migrationId: m.id, migrationName: name, database: target.database, tables: [...tables] }, m.guardEpoch, { lockWaitSeconds: 2 });
+      }
+    }
     return store.changePhase(m.id, { from: 'planned', to: 'dual_write' }, { actor: 'test' });
   }
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabases } from '@cleave/testing';
 import { syncKeyRange, readCatalog, tableShape } from '@cleave/mysql';
+import type { MigrationRecord } from '@cleave/control';
 import { captureFixture } from './capture-fixture.js';
 
 const dbs = useTestDatabases('capture');
@@ -18,8 +19,8 @@ async function createOnBoth(ddl: string, servers: ReadonlyArray<'source' | 'targ
   for (const server of servers) await (await dbs().admin(server)).query(ddl);
 }
 
-/** Copies a table as the backfill does (one locked range sync). */
-async function copy(table: string, target: 'target1' | 'target2' = 'target1'): Promise<void> {
+/** Copies a table as the backfill does (one locked range sync, under the migration's guard epoch). */
+async function copy(table: string, m: MigrationRecord, target: 'target1' | 'target2' = 'target1'): Promise<void> {
   const catalog = await readCatalog(fx.servers('source'), dbs().name, { tables: [table] });
   await syncKeyRange({
     source: fx.servers('source'),
@@ -27,6 +28,7 @@ async function copy(table: string, target: 'target1' | 'target2' = 'target1'): P
     sourceShape: tableShape(catalog.tables[0]!, dbs().name),
     targetTable: { database: dbs().name, table },
     bounds: { lower: null, upper: null },
+    options: { guard: { migrationId: m.id, epoch: m.guardEpoch } },
   });
 }
 
@@ -57,8 +59,8 @@ describe('binlog capture', () => {
         if (i % 10 === 5) await source.query(`UPDATE users SET id = ${5000 + i} WHERE id = ${20 + i}`); // ON UPDATE CASCADE
       }
     })();
-    await copy('accounts');
-    await copy('audit');
+    await copy('accounts', m);
+    await copy('audit', m);
     await writers;
     await source.query(`CREATE EVENT bump ON SCHEDULE EVERY 1 SECOND STARTS NOW() ENDS NOW() + INTERVAL 3 SECOND DO UPDATE accounts SET n = n + 1000 WHERE id = 3`);
     await source.query('SET GLOBAL event_scheduler = ON');

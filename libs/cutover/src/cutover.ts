@@ -414,6 +414,16 @@ export class Cutover {
         return result('aborted', { changeId: ctx.changeId, reason: prepared.detail });
       }
     }
+    if (change.shadowReads === 'begin') {
+      // Before the first reader: the capture keeps to the locked sync from here on.
+      guardMoved = true;
+      const marked = await sw.markReads(ctx, change.to);
+      if (marked.status === 'fail') {
+        await sw.restoreGuard(ctx, migration).catch(() => undefined);
+        await sw.abort(ctx, `switch aborted, epoch ${migration.epoch} kept: ${marked.detail}`, null, {});
+        return result('aborted', { changeId: ctx.changeId, reason: marked.detail });
+      }
+    }
     if (change.fenced) {
       const fence = await sw.fence(ctx);
       fenceId = fence.fenceId;
@@ -504,6 +514,8 @@ export class Cutover {
     const heldUpToMs = performance.now() - fenceAt;
     if (ctx.change.fenced) await sw.unfence(ctx, fenceId, epoch);
     if (ctx.change.primaryMoves) await sw.releaseGuard(ctx, after);
+    // Once no router reads the shadow (a router that did not acknowledge might): the capture may sync it unlocked again.
+    if (ctx.change.shadowReads === 'end' && acks.missing.length === 0) await sw.markReads(ctx, after.phase);
     const writePause: WritePause | null =
       ctx.change.fenced && resumedFrom === null ? { heldUpToMs, ...timing, fenceToUnfenceMs: performance.now() - fenceAt } : null;
     const archived = ctx.change.to === 'finalized' ? this.archiveRenames(ctx.migration) : [];

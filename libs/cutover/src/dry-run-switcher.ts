@@ -1,3 +1,4 @@
+import type { MigrationPhase } from '@cleave/core';
 import type { AckWaitResult, MigrationRecord } from '@cleave/control';
 import type { CutoverSettings } from './cutover-settings.js';
 import type { CheckResult } from './precondition.js';
@@ -89,6 +90,11 @@ export class DryRunSwitcher implements Switcher {
 
   async prepareGuard(ctx: ChangeContext): Promise<CheckResult> {
     this.#do(`put the placement guard's triggers on the moved tables that ${ctx.change.to} denies (writes still pass); on a failure: refuse, nothing held`);
+    return { name: 'placement-guard-moved', status: 'pass', detail: 'dry run' };
+  }
+
+  async markReads(_ctx: ChangeContext, phase: MigrationPhase): Promise<CheckResult> {
+    this.#do(`mark in each shadow's guard row whether it serves reads in ${phase} (the capture syncs a shadow unlocked only while it serves none)`);
     return { name: 'placement-guard-moved', status: 'pass', detail: 'dry run' };
   }
 

@@ -1,3 +1,4 @@
+import type { MigrationPhase } from '@cleave/core';
 import { awaitCaptureCaughtUp, type AckWaitResult, type HeldWritesSummary, type MigrationRecord } from '@cleave/control';
 import type { CoordinatorLease } from './coordinator-lease.js';
 import type { CutoverSettings } from './cutover-settings.js';
@@ -10,7 +11,7 @@ import { alignAutoIncrement, COUNTERS_CHECK, CounterAlignmentError } from './aut
 import { fencedStore } from './fenced-store.js';
 import { shadowFailuresRepaired } from './preconditions/shadow-failures-repaired.js';
 import { aimCaptureBeforeFlip, CAPTURE_CHECK, handOverCapture } from './capture-handover.js';
-import { denyOldPrimary, enforceGuard, flipGuard, prepareGuard, releaseGuard, removeGuards } from './placement-guard-sides.js';
+import { denyOldPrimary, enforceGuard, flipGuard, markReads, prepareGuard, releaseGuard, removeGuards } from './placement-guard-sides.js';
 
 /** The name of the in-fence step that moves the placement guards. */
 export const GUARD_CHECK = 'placement-guard-moved';
@@ -141,6 +142,18 @@ export class LiveSwitcher implements Switcher {
       return { name, status: 'pass', detail: `guard triggers ready on ${sides.join(', ')}` };
     } catch (error) {
       return { name, status: 'fail', detail: `the placement guard could not be prepared: ${(error as Error).message}` };
+    }
+  }
+
+  async markReads(ctx: ChangeContext, phase: MigrationPhase): Promise<CheckResult> {
+    const name = GUARD_CHECK;
+    const servers = this.#c.servers;
+    if (servers === undefined) return { name, status: 'warn', detail: 'this coordinator has no connection to the data servers: the shadows are not marked as read' };
+    try {
+      const marked = await markReads(ctx.migration.plan, ctx.migration.id, phase, servers);
+      return { name, status: 'pass', detail: marked.join('; ') };
+    } catch (error) {
+      return { name, status: 'fail', detail: `the shadows' guard rows could not be marked: ${(error as Error).message}` };
     }
   }
 

@@ -29,6 +29,20 @@ describe('phaseChange', () => {
     ]);
   });
 
+  it('names the changes where readers start or stop reading the shadow while the primary stays (the guard row marks it)', () => {
+    const marked = MIGRATION_PHASES.flatMap((from) =>
+      MIGRATION_PHASES.flatMap((to) => {
+        try {
+          const change = phaseChange(from, to);
+          return change.shadowReads === 'unchanged' ? [] : [`${from}->${to}:${change.shadowReads}`];
+        } catch {
+          return [];
+        }
+      }),
+    );
+    expect(marked).toEqual(['verified->reads_switched:begin', 'reads_switched->verified:end']);
+  });
+
   it('fences exactly the changes that move the write primary; only finalize is irreversible', () => {
     expect(phaseChange('reads_switched', 'writes_switched')).toMatchObject({ fenced: true, irreversible: false });
     expect(phaseChange('writes_switched', 'reads_switched')).toMatchObject({ fenced: true, direction: 'rollback' });

@@ -14,6 +14,12 @@ export interface PhaseChange {
   readonly fenced: boolean;
   /** Whether the write primary moves (the fence then also aligns auto-increment counters). */
   readonly primaryMoves: boolean;
+  /**
+   * With the primary staying: whether readers start (`begin`) or stop (`end`) reading the shadow.
+   * The shadow's guard row then marks it (the capture syncs a shadow unlocked only while nobody
+   * reads it); a change that moves the primary sets the mark with its guard flip.
+   */
+  readonly shadowReads: 'begin' | 'end' | 'unchanged';
   /** Whether the change cannot be undone (`finalized`). */
   readonly irreversible: boolean;
   readonly routingBefore: PhaseRouting;
@@ -42,6 +48,7 @@ export function phaseChange(from: MigrationPhase, to: MigrationPhase, options: {
     direction: to === nextPhase(from) ? 'forward' : 'rollback',
     fenced: before.primary !== after.primary || (options.capture === true && readsMoveToShadow(before, after)),
     primaryMoves: before.primary !== after.primary,
+    shadowReads: before.primary !== after.primary ? 'unchanged' : readsMoveToShadow(before, after) ? 'begin' : readsMoveToShadow(after, before) ? 'end' : 'unchanged',
     irreversible: to === 'finalized',
     routingBefore: before,
     routingAfter: after,

@@ -1,5 +1,5 @@
 import { CleaveError, PHASE_ROUTING, type MigrationPhase, type Plan } from '@cleave/core';
-import { allowWrites, prepareGuard as prepareSide, removeGuard, setGuard, type GuardedTables, type TransactionalPool } from '@cleave/mysql';
+import { allowWrites, markShadowReads, prepareGuard as prepareSide, removeGuard, setGuard, type GuardedTables, type TransactionalPool } from '@cleave/mysql';
 import type { ServerQueryable } from './cutover-store.js';
 
 /**
@@ -12,6 +12,8 @@ export const GUARD_LOCK_WAIT_SECONDS = 2;
 export interface GuardSide {
   readonly server: string;
   readonly primary: boolean;
+  /** A shadow that serves the application's reads in the phase (the target in `reads_switched`). */
+  readonly servesReads: boolean;
   readonly tables: GuardedTables;
 }
 
@@ -22,6 +24,7 @@ export interface GuardSide {
  */
 export function guardSides(plan: Plan, migrationId: string, phase: MigrationPhase): GuardSide[] {
   const sourcePrimary = PHASE_ROUTING[phase].primary === 'source';
+  const sourceRead = PHASE_ROUTING[phase].reads === 'source';
   const sides = new Map<string, { server: string; database: string; isSource: boolean; tables: Set<string> }>();
   const add = (server: string, database: string, isSource: boolean, table: string) => {
     const key = `${server}/${database}`;
@@ -43,6 +46,7 @@ export function guardSides(plan: Plan, migrationId: string, phase: MigrationPhas
   return [...sides.values()].map((s) => ({
     server: s.server,
     primary: s.isSource === sourcePrimary,
+    servesReads: s.isSource !== sourcePrimary && s.isSource === sourceRead,
     tables: { migrationId, migrationName: plan.name, database: s.database, tables: [...s.tables].sort() },
   }));
 }
@@ -76,8 +80,8 @@ export async function prepareGuard(plan: Plan, migrationId: string, phase: Migra
  */
 export async function flipGuard(plan: Plan, migrationId: string, phase: MigrationPhase, epoch: number, servers: (server: string) => ServerQueryable): Promise<string[]> {
   const sides = guardSides(plan, migrationId, phase);
-  await Promise.all(sides.map((side) => setGuard(guardPool(servers, side.server), side.tables, { denied: !side.primary, epoch }, OPTIONS)));
-  return sides.map((side) => `${describe(side)} ${side.primary ? 'takes every write (primary)' : `refuses writes without guard epoch ${epoch}`}`);
+  await Promise.all(sides.map((side) => setGuard(guardPool(servers, side.server), side.tables, { denied: !side.primary, servesReads: side.servesReads, epoch }, OPTIONS)));
+  return sides.map((side) => `${describe(side)} ${side.primary ? 'takes every write (primary)' : `refuses writes without guard epoch ${epoch}${side.servesReads ? ', serves reads' : ''}`}`);
 }
 
 /**
@@ -89,8 +93,22 @@ export async function flipGuard(plan: Plan, migrationId: string, phase: Migratio
 export async function denyOldPrimary(plan: Plan, migrationId: string, from: MigrationPhase, to: MigrationPhase, epoch: number, servers: (server: string) => ServerQueryable): Promise<string[]> {
   const wasPrimary = new Set(guardSides(plan, migrationId, from).filter((s) => s.primary).map((s) => `${s.server}/${s.tables.database}`));
   const closing = guardSides(plan, migrationId, to).filter((s) => !s.primary && wasPrimary.has(`${s.server}/${s.tables.database}`));
-  await Promise.all(closing.map((side) => setGuard(guardPool(servers, side.server), side.tables, { denied: true, epoch }, OPTIONS)));
+  await Promise.all(closing.map((side) => setGuard(guardPool(servers, side.server), side.tables, { denied: true, servesReads: side.servesReads, epoch }, OPTIONS)));
   return closing.map((side) => `${describe(side)} refuses writes without guard epoch ${epoch}`);
+}
+
+/**
+ * When the reads move and the primary stays: marks on every shadow side whether it serves reads
+ * in `phase` (a guard row's state 2 or 1, see `markShadowReads`), which decides whether the binlog
+ * capture may sync it unlocked. A switch of the reads to the shadow marks it before it holds
+ * writes; a rollback of the reads clears the mark once every router acknowledged the new routing.
+ * Each update waits for the syncs in flight that read the row (at most
+ * {@link GUARD_LOCK_WAIT_SECONDS}). Returns what it marked.
+ */
+export async function markReads(plan: Plan, migrationId: string, phase: MigrationPhase, servers: (server: string) => ServerQueryable): Promise<string[]> {
+  const shadows = guardSides(plan, migrationId, phase).filter((s) => !s.primary);
+  await Promise.all(shadows.map((side) => markShadowReads(guardPool(servers, side.server), side.tables, side.servesReads, OPTIONS)));
+  return shadows.map((side) => `${describe(side)} ${side.servesReads ? 'serves reads' : 'serves no reads'}`);
 }
 
 /** After a switch: the primary sides' triggers go (their writes cost nothing extra again). */

@@ -1,3 +1,4 @@
+import type { MigrationPhase } from '@cleave/core';
 import type { AckWaitResult, MigrationRecord } from '@cleave/control';
 import type { CheckResult } from './precondition.js';
 import type { PhaseChange } from './phase-change.js';
@@ -88,6 +89,13 @@ export interface Switcher {
    * `fail` refuses the change.
    */
   prepareGuard(ctx: ChangeContext): Promise<CheckResult>;
+  /**
+   * When the reads move and the primary stays: marks whether each shadow serves reads in `phase`
+   * (the binlog capture syncs a shadow unlocked only while it serves none). Before the fence when
+   * the reads move to the shadow (`fail` refuses the change); after every router acknowledged the
+   * new routing when they leave it.
+   */
+  markReads(ctx: ChangeContext, phase: MigrationPhase): Promise<CheckResult>;
   /**
    * With writes held, when the write primary moves, before anything else: the old primary refuses
    * writes without the new guard epoch (writers outside the router are not held by the fence).
