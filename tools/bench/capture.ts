@@ -3,7 +3,7 @@
 // replica in the same run. W writer connections (a child process) do single-row INSERT / UPDATE /
 // DELETE on the sample tables sessions and addresses for N seconds, as fast as the source answers,
 // while one @cleave/capture stream (a child process, as a worker runs it) brings the changes to
-// target1, and a fourth private mariadbd replicates the same database from the same binlog
+// target1 (guarded as `cleave start` guards it, nobody reading it unless `--shadow-read`), and a fourth private mariadbd replicates the same database from the same binlog
 // position. Lag: a heartbeat row (bench_heartbeat, moved and replicated like the other tables)
 // gets a new time on the source every 100 ms; each side is read every few ms, and a heartbeat's
 // lag on a side is the time from the source acknowledging its write to the first read that shows
@@ -19,7 +19,7 @@ import { Command } from 'commander';
 import type mysql from 'mysql2/promise';
 import { parsePlan, SOURCE_CONDITION_FLAG } from '@cleave/core';
 import { ControlStore, FORWARD_STREAM, compareCoordinates, currentCoordinate, type CaptureStreams, type MigrationRecord } from '@cleave/control';
-import { MysqlPools, parseConnectionUrl } from '@cleave/mysql';
+import { MysqlPools, denyWrites, markShadowReads, parseConnectionUrl, type TransactionalPool } from '@cleave/mysql';
 import {
   controlDatabase,
   createTestDatabases,
@@ -50,8 +50,10 @@ const opts = new Command('bench:capture')
   .option('--checkpoint-poll-ms <n>', "how often the capture's checkpoint is read (on the busy source)", '50')
   .option('--drain-timeout <s>', 'seconds to wait for both sides to catch up after the load', '120')
   .option('--cpu-prof-dir <dir>', "write a CPU profile of the capture process there (node's --cpu-prof)")
+  .option('--capture-node-flags <flags>', 'node flags of the capture process, space-separated (e.g. --max-semi-space-size=32)')
+  .option('--shadow-read', "mark target1 as a shadow that serves reads (reads_switched): the capture then syncs under the shadow's lock")
   .parse()
-  .opts<{ seconds: string; writers: string; users: string; replicaPort?: string; replicaThreads: string; heartbeatMs: string; pollMs: string; checkpointPollMs: string; drainTimeout: string; cpuProfDir?: string }>();
+  .opts<{ seconds: string; writers: string; users: string; replicaPort?: string; replicaThreads: string; heartbeatMs: string; pollMs: string; checkpointPollMs: string; drainTimeout: string; cpuProfDir?: string; shadowRead?: boolean; captureNodeFlags?: string }>();
 const SECONDS = Number(opts.seconds);
 const WRITERS = Number(opts.writers);
 const USERS = Number(opts.users);
@@ -173,6 +175,14 @@ try {
     moves: [{ kind: 'tables', tables: [...MOVED], to: 't1' }],
   });
   const created = await store.createMigration(plan, { actor: 'bench' }, { capture: { server: 'source', from: start } });
+  // As `cleave start` does: target1 refuses writes without the guard epoch (its triggers cost every
+  // sync's row changes). Its guard row says whether anyone reads it, which decides the sync's form.
+  const target1Pool = pools.pool(parseConnectionUrl(endpointUrl(dbs.target1.endpoint)), { connectionLimit: 2 }).promise as unknown as TransactionalPool;
+  const guarded = { migrationId: created.id, migrationName: plan.name, database: DB, tables: [...MOVED] };
+  await denyWrites(target1Pool, guarded, created.guardEpoch, { lockWaitSeconds: 5 });
+  if (opts.shadowRead === true) await markShadowReads(target1Pool, guarded, true, { lockWaitSeconds: 5 });
+  const syncForm = opts.shadowRead === true ? 'locked (target1 serves reads, as in reads_switched)' : 'unlocked (nobody reads target1, as in dual_write)';
+  log(`capture syncs ${syncForm}`);
   const migration: MigrationRecord = await store.changePhase(created.id, { from: 'planned', to: 'dual_write' }, { actor: 'bench' });
   const stream = async () => {
     const record = await streams.get(migration.id, FORWARD_STREAM);
@@ -188,7 +198,7 @@ try {
     controlServer: 'source',
     servers: { source: endpointUrl(dbs.source.endpoint), target1: endpointUrl(dbs.target1.endpoint) },
   };
-  const captureChild: ReadyProcess = await spawnUntilReady(process.execPath, [...(opts.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`]), SOURCE_CONDITION_FLAG, '--import', TSX, `${ROOT}tools/bench/lib/capture-child.ts`], {
+  const captureChild: ReadyProcess = await spawnUntilReady(process.execPath, [...(opts.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`]), ...(opts.captureNodeFlags?.split(' ').filter((f) => f !== '') ?? []), SOURCE_CONDITION_FLAG, '--import', TSX, `${ROOT}tools/bench/lib/capture-child.ts`], {
     env: { ...process.env, BENCH_CAPTURE: JSON.stringify(childSettings) },
     cwd: ROOT,
     ready: (o) => o.includes('"event":"ready"'),
@@ -557,6 +567,7 @@ try {
       replica_busy_table_lag_p50_ms: busyReplica.p50,
       replica_busy_table_lag_p99_ms: busyReplica.p99,
       replica_parallel_threads: Number(opts.replicaThreads),
+      capture_sync: opts.shadowRead === true ? 'locked' : 'unlocked',
       keeps_up: keepsUp,
       worker_cpu_s_per_1k_changes: per1k(cpu.capture, changes),
       target1_cpu_s_per_1k_changes: per1k(cpu.target1, changes),
