@@ -5,7 +5,7 @@ import { runCaptureStream } from '@cleave/capture';
 import { ControlStore, FORWARD_STREAM, RoutingChannel, currentCoordinate, type CaptureStreamRecord } from '@cleave/control';
 import { CoordinatorLeases, Cutover } from '@cleave/cutover';
 import { MysqlPools, denyWrites, isGuardRefusal, parseConnectionUrl, type ConnectionUrl } from '@cleave/mysql';
-import { controlDatabase, createSampleAccounts, seedSampleAccounts, useTestDatabases } from '@cleave/testing';
+import { controlDatabase, createSampleAccounts, seedSampleAccounts, useTestDatabases, waitForLockWaits } from '@cleave/testing';
 
 describe('a switch of the write primary with binlog capture (real capture stream, real MariaDB and Redis, default settings)', () => {
   const dbs = useTestDatabases('capture switch');
@@ -154,12 +154,12 @@ describe('a switch of the write primary with binlog capture (real capture stream
         await shadowHolder.query('START TRANSACTION');
         await shadowHolder.query(`SELECT id FROM user_keys WHERE id = ${blocker} FOR UPDATE`);
         await servers('source').query(`UPDATE \`${db}\`.user_keys SET created_at = created_at + INTERVAL 1 SECOND WHERE id = ${blocker}`);
-        await lockWaits(prober, 1, `the sync of row ${blocker} to wait for the shadow's row lock`);
+        await waitForLockWaits(prober, 1, `the sync of row ${blocker} to wait for the shadow's row lock`);
         await servers('source').query(`UPDATE \`${db}\`.user_keys SET created_at = created_at + INTERVAL 1 SECOND WHERE id = ${probe}`);
         await primaryHolder.query('START TRANSACTION');
         await primaryHolder.query(`SELECT id FROM user_keys WHERE id = ${probe} FOR UPDATE`);
         await shadowHolder.query('ROLLBACK');
-        await lockWaits(primaryHolder, 1, `the sync of row ${probe} to wait for the primary's row lock`);
+        await waitForLockWaits(primaryHolder, 1, `the sync of row ${probe} to wait for the primary's row lock`);
         await prober.query('START TRANSACTION');
         const locked = await prober.query(`SELECT id FROM user_keys WHERE id = ${probe} FOR UPDATE NOWAIT`).then(
           () => false,
@@ -190,17 +190,3 @@ describe('a switch of the write primary with binlog capture (real capture stream
     return Number((rows as Array<{ denied: number }>)[0]?.denied);
   }
 });
-
-/**
- * Waits until `count` transactions on the connection's server wait for a lock (`what`: what for).
- * InnoDB refreshes INNODB_TRX only when it was not read for 100 ms: a faster poll sees a frozen copy.
- */
-async function lockWaits(conn: { query: (sql: string) => Promise<unknown> }, count: number, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const [rows] = (await conn.query("SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'")) as [Array<{ n: number | string }>];
-    if (Number(rows[0]?.n) >= count) return;
-    if (Date.now() > deadline) throw new Error(`timed out after 15 s waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-  }
-}

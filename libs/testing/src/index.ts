@@ -20,3 +20,4 @@ export { TEST_RUN_VARIABLE, killTrackedChildren, markedEnv, processesOfRun, trac
 export type { ReadyProcess } from './spawn-until-ready.js';
 export { cleaveEnv, controlDatabase } from './cleave-env.js';
 export { CHROMIUM_ARGS, CHROMIUM_PATH, ensureChromium } from './chromium.js';
+export { waitForLockWaits } from './lock-waits.js';

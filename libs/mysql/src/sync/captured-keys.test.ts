@@ -1,4 +1,4 @@
-import { useTestDatabases } from '@cleave/testing';
+import { useTestDatabases, waitForLockWaits } from '@cleave/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { denyWrites, GuardRefusedError, markShadowReads, removeGuard, setGuard, type GuardedTables } from '../guard/placement-guard.js';
 import { SyncSession } from './sync-session.js';
@@ -152,9 +152,9 @@ describe("SyncSession.syncCapturedKeys: the capture's sync, unlocked where nobod
         order.push('sync');
         return result;
       });
-      await waitForLockWait(fx.targetAdmin, 'the sync to wait for row 10 on the shadow');
+      await waitForLockWaits(fx.targetAdmin, 1, 'the sync to wait for row 10 on the shadow');
       const marking = markShadowReads(fx.target, side, true, LOCK_WAIT).then(() => order.push('mark'));
-      await waitForLockWait(fx.targetAdmin, "the mark to wait for the guard row's shared lock", 2);
+      await waitForLockWaits(fx.targetAdmin, 2, "the mark to wait for the guard row's shared lock");
       await holder.query('ROLLBACK');
       expect(await syncing).toMatchObject({ lockedKeys: 0 });
       await marking;
@@ -169,17 +169,3 @@ describe("SyncSession.syncCapturedKeys: the capture's sync, unlocked where nobod
     }
   });
 });
-
-/**
- * Waits until `count` transactions on the connection's server wait for a lock (what for: `what`).
- * InnoDB refreshes INNODB_TRX only when it was not read for 100 ms: a faster poll sees a frozen copy.
- */
-async function waitForLockWait(conn: { query: (sql: string) => Promise<unknown> }, what: string, count = 1): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const [rows] = (await conn.query("SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'")) as [Array<{ n: number | string }>];
-    if (Number(rows[0]?.n) >= count) return;
-    if (Date.now() > deadline) throw new Error(`timed out after 10 s waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-  }
-}
