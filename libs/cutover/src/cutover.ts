@@ -405,24 +405,14 @@ export class Cutover {
     let fenceAt = 0;
     let guardMoved = false;
     const timing = { fenceAckMs: 0, syncCheckMs: 0, flipMs: 0, epochAckMs: 0, stepsMs: {} as Record<string, number> };
-    if (change.primaryMoves) {
-      // The slow part of moving the guards (DDL), before writes are held.
-      const prepared = await sw.prepareGuard(ctx);
-      if (prepared.status === 'fail') {
-        await sw.restoreGuard(ctx, migration).catch(() => undefined);
-        await sw.abort(ctx, `switch aborted, epoch ${migration.epoch} kept: ${prepared.detail}`, null, {});
-        return result('aborted', { changeId: ctx.changeId, reason: prepared.detail });
-      }
-    }
-    if (change.shadowReads === 'begin') {
-      // Before the first reader: the capture keeps to the locked sync from here on.
-      guardMoved = true;
-      const marked = await sw.markReads(ctx, change.to);
-      if (marked.status === 'fail') {
-        await sw.restoreGuard(ctx, migration).catch(() => undefined);
-        await sw.abort(ctx, `switch aborted, epoch ${migration.epoch} kept: ${marked.detail}`, null, {});
-        return result('aborted', { changeId: ctx.changeId, reason: marked.detail });
-      }
+    // Before writes are held: the slow part of moving the guards (DDL) when the primary moves; when
+    // readers move to the shadow, its guard row's mark (the capture keeps to the locked sync from here on).
+    if (change.shadowReads === 'begin') guardMoved = true;
+    const beforeFence = change.primaryMoves ? await sw.prepareGuard(ctx) : change.shadowReads === 'begin' ? await sw.markReads(ctx, change.to) : null;
+    if (beforeFence?.status === 'fail') {
+      await sw.restoreGuard(ctx, migration).catch(() => undefined);
+      await sw.abort(ctx, `switch aborted, epoch ${migration.epoch} kept: ${beforeFence.detail}`, null, {});
+      return result('aborted', { changeId: ctx.changeId, reason: beforeFence.detail });
     }
     if (change.fenced) {
       const fence = await sw.fence(ctx);

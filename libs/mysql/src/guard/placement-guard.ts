@@ -112,15 +112,19 @@ export interface GuardRow {
  * statements with the writer's first read.
  */
 export function guardReadSql(database: string, guard: SyncGuard): string {
-  const id = Buffer.from(guard.migrationId, 'utf8').toString('hex');
-  return `SELECT epoch, denied FROM ${quoteIdentifier(database)}.${quoteIdentifier(GUARD_TABLE)} WHERE migration_id = _utf8mb4 X'${id}' LOCK IN SHARE MODE`;
+  return `SELECT epoch, denied FROM ${guardRowOf(database, guard)} LOCK IN SHARE MODE`;
+}
+
+/** `<guard table> WHERE <the writer's migration>`, its one value a hex literal (safe in a batch of statements). */
+function guardRowOf(database: string, guard: SyncGuard): string {
+  return `${quoteIdentifier(database)}.${quoteIdentifier(GUARD_TABLE)} WHERE migration_id = _utf8mb4 X'${Buffer.from(guard.migrationId, 'utf8').toString('hex')}'`;
 }
 
 /** Refuses a writer (`GuardRefusedError`) whose view the guard row contradicts; no row: no guard for this migration here. */
 export function guardVerdict(database: string, guard: SyncGuard, row: GuardRow | undefined): void {
   if (row === undefined) return;
   const epoch = Number(String(row.epoch));
-  if (Number(String(row.denied)) === 0) {
+  if (Number(String(row.denied)) === GUARD_STATE.primary) {
     throw new GuardRefusedError(`${REFUSAL_PREFIX} ${database} is the write primary of migration ${guard.migrationId} now; a writer under guard epoch ${guard.epoch} may not write it`);
   }
   if (epoch !== guard.epoch) {
@@ -140,9 +144,8 @@ const literal = (text: string) => `'${text.replace(/\\/g, '\\\\').replace(/'/g, 
  * it as a syntax error, after which the capture keeps to the locked sync.
  */
 export function unreadShadowAssertion(database: string, guard: SyncGuard): string {
-  const id = Buffer.from(guard.migrationId, 'utf8').toString('hex');
   const epoch = String(Math.trunc(guard.epoch));
-  return `BEGIN NOT ATOMIC IF NOT ((SELECT denied = ${GUARD_STATE.shadow} AND epoch = ${epoch} FROM ${quoteIdentifier(database)}.${quoteIdentifier(GUARD_TABLE)} WHERE migration_id = _utf8mb4 X'${id}' LOCK IN SHARE MODE) <=> TRUE) THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = ${literal(LOCKED_SYNC_NEEDED)}; END IF; END`;
+  return `BEGIN NOT ATOMIC IF NOT ((SELECT denied = ${GUARD_STATE.shadow} AND epoch = ${epoch} FROM ${guardRowOf(database, guard)} LOCK IN SHARE MODE) <=> TRUE) THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = ${literal(LOCKED_SYNC_NEEDED)}; END IF; END`;
 }
 
 function triggerSql(side: GuardedTables, table: string, event: (typeof EVENTS)[number]): string {
@@ -176,6 +179,18 @@ async function withLockWait<T>(pool: TransactionalPool, lockWaitSeconds: number,
   }
 }
 
+/** {@link withLockWait} that also bounds the wait for row locks (a guard row update waits for the writes in flight that read it). */
+async function withRowLockWait<T>(pool: TransactionalPool, lockWaitSeconds: number, fn: (run: (sql: string, values?: unknown[]) => Promise<unknown>) => Promise<T>): Promise<T> {
+  return withLockWait(pool, lockWaitSeconds, async (run) => {
+    await run(`SET @cleave_guard_ilwt = @@session.innodb_lock_wait_timeout, SESSION innodb_lock_wait_timeout = ${Math.max(1, Math.ceil(lockWaitSeconds))}`);
+    try {
+      return await fn(run);
+    } finally {
+      await run('SET SESSION innodb_lock_wait_timeout = @cleave_guard_ilwt').catch(() => undefined);
+    }
+  });
+}
+
 async function ensureGuardTable(run: (sql: string, values?: unknown[]) => Promise<unknown>, database: string): Promise<void> {
   await run(`CREATE TABLE IF NOT EXISTS ${quoteIdentifier(database)}.${quoteIdentifier(GUARD_TABLE)} (
     migration_id VARCHAR(32) NOT NULL PRIMARY KEY,
@@ -204,26 +219,21 @@ export async function prepareGuard(pool: TransactionalPool, side: GuardedTables,
  * (at most `lockWaitSeconds`), and every later write sees the new state. Fast enough for a fence.
  */
 export async function setGuard(pool: TransactionalPool, side: GuardedTables, state: { denied: boolean; epoch: number; servesReads?: boolean }, options: { lockWaitSeconds: number }): Promise<void> {
-  await withLockWait(pool, options.lockWaitSeconds, async (run) => {
-    await run(`SET @cleave_guard_ilwt = @@session.innodb_lock_wait_timeout, SESSION innodb_lock_wait_timeout = ${Math.max(1, Math.ceil(options.lockWaitSeconds))}`);
+  await withRowLockWait(pool, options.lockWaitSeconds, async (run) => {
+    let result: { affectedRows?: number };
     try {
-      let result: { affectedRows?: number };
-      try {
-        result = (await run(`UPDATE ${quoteIdentifier(side.database)}.${quoteIdentifier(GUARD_TABLE)} SET epoch = ?, denied = ?, updated_at = NOW(6) WHERE migration_id = ?`, [
-          state.epoch,
-          state.denied ? (state.servesReads === true ? GUARD_STATE.readShadow : GUARD_STATE.shadow) : GUARD_STATE.primary,
-          side.migrationId,
-        ])) as { affectedRows?: number };
-      } catch (error) {
-        if (mysqlErrno(error) === ER_NO_SUCH_TABLE && !state.denied) return; // no guard table: nothing denies here
-        throw error;
-      }
-      // No row: nothing denies here, which is what an open side wants; a denied side needs its triggers first.
-      if (Number(result.affectedRows ?? 0) !== 1 && state.denied) {
-        throw new Error(`the placement guard of migration ${side.migrationName} is missing in ${side.database} (prepare it first)`);
-      }
-    } finally {
-      await run('SET SESSION innodb_lock_wait_timeout = @cleave_guard_ilwt').catch(() => undefined);
+      result = (await run(`UPDATE ${quoteIdentifier(side.database)}.${quoteIdentifier(GUARD_TABLE)} SET epoch = ?, denied = ?, updated_at = NOW(6) WHERE migration_id = ?`, [
+        state.epoch,
+        state.denied ? (state.servesReads === true ? GUARD_STATE.readShadow : GUARD_STATE.shadow) : GUARD_STATE.primary,
+        side.migrationId,
+      ])) as { affectedRows?: number };
+    } catch (error) {
+      if (mysqlErrno(error) === ER_NO_SUCH_TABLE && !state.denied) return; // no guard table: nothing denies here
+      throw error;
+    }
+    // No row: nothing denies here, which is what an open side wants; a denied side needs its triggers first.
+    if (Number(result.affectedRows ?? 0) !== 1 && state.denied) {
+      throw new Error(`the placement guard of migration ${side.migrationName} is missing in ${side.database} (prepare it first)`);
     }
   });
 }
@@ -237,14 +247,11 @@ export async function setGuard(pool: TransactionalPool, side: GuardedTables, sta
  */
 export async function markShadowReads(pool: TransactionalPool, side: GuardedTables, servesReads: boolean, options: { lockWaitSeconds: number }): Promise<void> {
   const state = servesReads ? GUARD_STATE.readShadow : GUARD_STATE.shadow;
-  await withLockWait(pool, options.lockWaitSeconds, async (run) => {
-    await run(`SET @cleave_guard_ilwt = @@session.innodb_lock_wait_timeout, SESSION innodb_lock_wait_timeout = ${Math.max(1, Math.ceil(options.lockWaitSeconds))}`);
+  await withRowLockWait(pool, options.lockWaitSeconds, async (run) => {
     try {
       await run(`UPDATE ${quoteIdentifier(side.database)}.${quoteIdentifier(GUARD_TABLE)} SET denied = ?, updated_at = NOW(6) WHERE migration_id = ? AND denied <> ${GUARD_STATE.primary}`, [state, side.migrationId]);
     } catch (error) {
       if (mysqlErrno(error) !== ER_NO_SUCH_TABLE) throw error; // no guard table: nothing to mark
-    } finally {
-      await run('SET SESSION innodb_lock_wait_timeout = @cleave_guard_ilwt').catch(() => undefined);
     }
   });
 }
