@@ -21,3 +21,4 @@ export type { ReadyProcess } from './spawn-until-ready.js';
 export { cleaveEnv, controlDatabase } from './cleave-env.js';
 export { CHROMIUM_ARGS, CHROMIUM_PATH, ensureChromium } from './chromium.js';
 export { waitForLockWaits } from './lock-waits.js';
+export { TEST_RESULTS_DIR, summariseFailures } from './failure-summary.js';
