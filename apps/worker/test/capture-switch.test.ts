@@ -54,11 +54,7 @@ describe('a switch of the write primary with binlog capture (real capture stream
     const forward = runCaptureStream({ migration, stream: FORWARD_STREAM, streams: store.captureStreams(), owner: 'test-worker', servers, urls: (n) => urls()[n]!, signal: abort.signal });
     forward.catch(() => undefined);
     try {
-      const deadline = Date.now() + 30_000;
-      while ((await store.captureStreams().get(migration.id, FORWARD_STREAM))?.checkpointedAt === null) {
-        if (Date.now() > deadline) throw new Error('the forward stream did not checkpoint within 30 s');
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await untilCheckpointed(migration.id);
       let atFlip: CaptureStreamRecord[] = [];
       const cutover = new Cutover({
         store,
@@ -183,6 +179,98 @@ describe('a switch of the write primary with binlog capture (real capture stream
       }
     }
   });
+
+  it('keeps the shadow marked as read across coordinators stopped right after their flip, until every router acknowledged the rollback of the reads', async () => {
+    const plan = parsePlan({
+      version: 1,
+      name: 'capture-reads-recovery',
+      source: { server: 'source', database: dbs().name },
+      targets: { t1: { server: 'target1', database: dbs().name } },
+      moves: [{ kind: 'tables', tables: ['user_keys'], to: 't1' }],
+    });
+    const created = await store.createMigration(plan, { actor: 'test' }, { capture: { server: 'source', from: await currentCoordinate(servers('source'), 'source') }, routingPrefix: `${dbs().queuePrefix}:` });
+    await denyWrites(servers('target1'), { migrationId: created.id, migrationName: plan.name, database: dbs().name, tables: ['user_keys'] }, 1, { lockWaitSeconds: 2 });
+    await store.changePhase(created.id, { from: 'planned', to: 'dual_write' }, { actor: 'test' });
+    await store.registerBackfillTable(created.id, 'user_keys', 't1', 200);
+    await store.setBackfillTableState(created.id, 'user_keys', 'copied');
+    await store.changePhase(created.id, { from: 'dual_write', to: 'verified' }, { actor: 'test' });
+    const run = await store.startVerificationRun(created.id);
+    await store.finishVerificationRun(run, { passes: 1, chunks: 1, rowsChecked: 200, rowsDiffering: 0, rowsRepaired: 0, clean: true });
+    const migration = await store.getMigration(created.id);
+    const id = migration.id;
+
+    const abort = new AbortController();
+    const forward = runCaptureStream({ migration, stream: FORWARD_STREAM, streams: store.captureStreams(), owner: 'test-worker', servers, urls: (n) => urls()[n]!, signal: abort.signal });
+    forward.catch(() => undefined);
+    const leases = () => new CoordinatorLeases({ redis, prefix: `${dbs().queuePrefix}:`, ttlMs: 5_000 });
+    // A coordinator that stops right after its flip landed (as if killed there): its later steps never run.
+    const stoppedAfterFlip = () =>
+      new Cutover({
+        store, fleet: channel, leases: leases(), actor: 'coordinator-a', servers,
+        onStep: (point) => {
+          if (point === 'flipped') throw new Error('coordinator a stopped after its flip');
+        },
+      });
+    // The coordinator that recovers it, noting the guard row's state once the routers acknowledged (or the wait ended).
+    let stateAtAcks: number | undefined;
+    const recoverer = new Cutover({
+      store, fleet: channel, leases: leases(), actor: 'coordinator-b', servers,
+      onStep: async (point) => {
+        if (point === 'epoch-acked') stateAtAcks = await guardState('target1', id);
+      },
+    });
+    // A router that holds writes when told to but never reloads the routing: it keeps reading the shadow.
+    const stuck = { routerId: `${id}-stuck`, service: 'test', host: 'localhost', pid: process.pid, startedAt: Date.now() };
+    let unsubscribe: (() => Promise<void>) | undefined;
+    try {
+      await untilCheckpointed(id);
+      // The reads switch lands and its coordinator stops: the mark set before the fence stays.
+      await expect(stoppedAfterFlip().change(id, { to: 'reads_switched' })).rejects.toThrow('coordinator a stopped after its flip');
+      expect((await store.getMigration(id)).phase).toBe('reads_switched');
+      expect(await guardState('target1', id)).toBe(2);
+      expect(await recoverer.recover(id)).toMatchObject({ action: 'finished', to: 'reads_switched' });
+      expect(await guardState('target1', id)).toBe(2);
+
+      // The rollback of the reads lands and its coordinator stops; one router never acknowledges it.
+      const epoch = (await store.getMigration(id)).epoch;
+      await channel.registerRouter(stuck, 60_000);
+      await channel.ack(id, stuck.routerId, { epoch, fenceId: null, at: Date.now() });
+      unsubscribe = await channel.subscribe((message) => {
+        if (message.migrationId === id && message.type === 'fence') void channel.ack(id, stuck.routerId, { epoch, fenceId: message.fenceId, at: Date.now() });
+      });
+      await expect(stoppedAfterFlip().rollback(id, { reason: 'test' })).rejects.toThrow('coordinator a stopped after its flip');
+      expect((await store.getMigration(id)).phase).toBe('verified');
+      expect(await guardState('target1', id)).toBe(2);
+      expect(await recoverer.recover(id)).toMatchObject({ action: 'finished', to: 'verified' });
+      expect(stateAtAcks, 'the guard row while the recovery waited for the acks').toBe(2);
+      expect(await guardState('target1', id), 'a router missed the epoch: it may still read the shadow').toBe(2);
+
+      // Every router acknowledges: the recovery clears the mark after the acks, not before.
+      await unsubscribe();
+      unsubscribe = undefined;
+      await channel.deregisterRouter(stuck.routerId);
+      expect(await recoverer.change(id, { to: 'reads_switched' })).toMatchObject({ outcome: 'done', to: 'reads_switched' });
+      await expect(stoppedAfterFlip().rollback(id, { reason: 'test' })).rejects.toThrow('coordinator a stopped after its flip');
+      stateAtAcks = undefined;
+      expect(await recoverer.recover(id)).toMatchObject({ action: 'finished', to: 'verified' });
+      expect(stateAtAcks, 'the guard row while the recovery waited for the acks').toBe(2);
+      expect(await guardState('target1', id)).toBe(1);
+    } finally {
+      await unsubscribe?.();
+      await channel.deregisterRouter(stuck.routerId).catch(() => undefined);
+      abort.abort();
+      await forward.catch(() => undefined);
+    }
+  });
+
+  /** Until the migration's forward stream wrote its first checkpoint (a switch waits for a healthy capture). */
+  async function untilCheckpointed(migrationId: string): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    while ((await store.captureStreams().get(migrationId, FORWARD_STREAM))?.checkpointedAt == null) {
+      if (Date.now() > deadline) throw new Error('timed out after 30 s waiting for the forward stream to checkpoint');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
 
   /** The migration's guard row state (`denied`) on a server: 0 primary, 1 shadow, 2 shadow that serves reads. */
   async function guardState(server: 'source' | 'target1', migrationId: string): Promise<number> {

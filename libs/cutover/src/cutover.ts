@@ -448,7 +448,9 @@ export class Cutover {
       after = await sw.flip(ctx, { fenceId, fenceAckMs: Math.round(timing.fenceAckMs), checks: checks.map((c) => `${c.name}:${c.status}`) });
     } catch (error) {
       // Not flipped: the guards go back to the phase the migration stays in (a recovery does the same).
-      if (guardMoved) await sw.restoreGuard(ctx, migration).catch(() => undefined);
+      // Only when the store says so: a flip whose answer was lost (or a coordinator stopped right after
+      // it) may have landed, and the guards of the old phase would then contradict the new one.
+      if (guardMoved && (await this.#epochStayed(migration))) await sw.restoreGuard(ctx, migration).catch(() => undefined);
       throw error;
     }
     timing.flipMs = performance.now() - t;
@@ -482,6 +484,12 @@ export class Cutover {
     return null;
   }
 
+  /** Whether the store still holds the migration at `migration`'s epoch (false when it cannot be read). */
+  async #epochStayed(migration: MigrationRecord): Promise<boolean> {
+    const now = await this.#c.store.getMigration(migration.id).catch(() => null);
+    return now !== null && now.epoch === migration.epoch;
+  }
+
   /** After the flip: announce, wait for acks, unfence, archive, journal done. */
   async #finish<T>(
     sw: Switcher,
@@ -494,8 +502,9 @@ export class Cutover {
     done: (extra: Partial<CutoverResult>) => T,
   ): Promise<T> {
     const epoch = after.epoch;
-    // A recovery repeats it (idempotent); a rollback to planned removes the guards.
-    if (after.phase === 'planned' || resumedFrom !== null) await sw.restoreGuard(ctx, after);
+    // A recovery repeats it (idempotent); a rollback to planned removes the guards. A recovered
+    // rollback of the reads keeps the shadow marked as read until every router acknowledged (below).
+    if (after.phase === 'planned' || resumedFrom !== null) await sw.restoreGuard(ctx, after, ctx.change.shadowReads === 'end' ? { stillReadIn: ctx.change.from } : {});
     await timed(timing.stepsMs, 'handOverCapture', () => sw.handOverCapture(ctx, after));
     await timed(timing.stepsMs, 'announceEpoch', () => sw.announceEpoch(ctx, epoch));
     const t = performance.now();

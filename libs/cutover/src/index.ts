@@ -25,4 +25,4 @@ export type { DropArchiveOptions, DropArchiveResult, SkippedArchive } from './ar
 export { fencedStore } from './fenced-store.js';
 export { StaleCoordinatorError } from '@cleave/control';
 export { GUARD_LOCK_WAIT_SECONDS, enforceGuard, guardSides, removeGuards } from './placement-guard-sides.js';
-export type { GuardSide } from './placement-guard-sides.js';
+export type { GuardReadsOptions, GuardSide } from './placement-guard-sides.js';

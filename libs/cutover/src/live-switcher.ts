@@ -11,7 +11,7 @@ import { alignAutoIncrement, COUNTERS_CHECK, CounterAlignmentError } from './aut
 import { fencedStore } from './fenced-store.js';
 import { shadowFailuresRepaired } from './preconditions/shadow-failures-repaired.js';
 import { aimCaptureBeforeFlip, CAPTURE_CHECK, handOverCapture } from './capture-handover.js';
-import { denyOldPrimary, enforceGuard, flipGuard, markReads, prepareGuard, releaseGuard, removeGuards } from './placement-guard-sides.js';
+import { denyOldPrimary, enforceGuard, flipGuard, markReads, prepareGuard, releaseGuard, removeGuards, type GuardReadsOptions } from './placement-guard-sides.js';
 
 /** The name of the in-fence step that moves the placement guards. */
 export const GUARD_CHECK = 'placement-guard-moved';
@@ -191,11 +191,11 @@ export class LiveSwitcher implements Switcher {
     }
   }
 
-  async restoreGuard(ctx: ChangeContext, migration: MigrationRecord): Promise<void> {
+  async restoreGuard(ctx: ChangeContext, migration: MigrationRecord, options: GuardReadsOptions = {}): Promise<void> {
     const servers = this.#c.servers;
     if (servers === undefined) return;
     if (migration.phase === 'planned') await removeGuards(migration.plan, migration.id, servers);
-    else await enforceGuard(migration.plan, migration.id, migration.phase, migration.guardEpoch, servers);
+    else await enforceGuard(migration.plan, migration.id, migration.phase, migration.guardEpoch, servers, options);
   }
 
   async handOverCapture(ctx: ChangeContext, after: MigrationRecord): Promise<void> {

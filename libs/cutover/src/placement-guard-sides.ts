@@ -51,6 +51,23 @@ export function guardSides(plan: Plan, migrationId: string, phase: MigrationPhas
   }));
 }
 
+/** How a guard change marks the shadows' reads. */
+export interface GuardReadsOptions {
+  /**
+   * A phase whose routing some routers may still follow (a rollback of the reads whose epoch not
+   * every router acknowledged yet): a shadow that serves reads in it keeps the read mark, so the
+   * capture keeps syncing it under its lock until the mark is cleared after the acks.
+   */
+  readonly stillReadIn?: MigrationPhase;
+}
+
+/** `sides`, each also serving reads where it does in `stillReadIn`. */
+function withReadsOf(sides: GuardSide[], plan: Plan, migrationId: string, stillReadIn: MigrationPhase | undefined): GuardSide[] {
+  if (stillReadIn === undefined) return sides;
+  const read = new Set(guardSides(plan, migrationId, stillReadIn).filter((s) => s.servesReads).map((s) => `${s.server}/${s.tables.database}`));
+  return sides.map((side) => (!side.primary && read.has(`${side.server}/${side.tables.database}`) ? { ...side, servesReads: true } : side));
+}
+
 /** A data server's pool as the guard needs it (one connection for its DDL). */
 function guardPool(servers: (server: string) => ServerQueryable, server: string): TransactionalPool {
   const pool = servers(server) as unknown as Partial<TransactionalPool>;
@@ -78,8 +95,8 @@ export async function prepareGuard(plan: Plan, migrationId: string, phase: Migra
  * side lets them through: one row update per side, side by side. Each waits for the writes in
  * flight that read its row. The denied sides' triggers must be in place ({@link prepareGuard}).
  */
-export async function flipGuard(plan: Plan, migrationId: string, phase: MigrationPhase, epoch: number, servers: (server: string) => ServerQueryable): Promise<string[]> {
-  const sides = guardSides(plan, migrationId, phase);
+export async function flipGuard(plan: Plan, migrationId: string, phase: MigrationPhase, epoch: number, servers: (server: string) => ServerQueryable, options: GuardReadsOptions = {}): Promise<string[]> {
+  const sides = withReadsOf(guardSides(plan, migrationId, phase), plan, migrationId, options.stillReadIn);
   await Promise.all(sides.map((side) => setGuard(guardPool(servers, side.server), side.tables, { denied: !side.primary, servesReads: side.servesReads, epoch }, OPTIONS)));
   return sides.map((side) => `${describe(side)} ${side.primary ? 'takes every write (primary)' : `refuses writes without guard epoch ${epoch}${side.servesReads ? ', serves reads' : ''}`}`);
 }
@@ -119,11 +136,11 @@ export async function releaseGuard(plan: Plan, migrationId: string, phase: Migra
 
 /**
  * Makes the guards match `phase` from any state (a start, an aborted switch, a recovery):
- * prepare, flip, release. Idempotent.
+ * prepare, flip, release. Idempotent. See {@link GuardReadsOptions} for the read mark.
  */
-export async function enforceGuard(plan: Plan, migrationId: string, phase: MigrationPhase, epoch: number, servers: (server: string) => ServerQueryable): Promise<string[]> {
+export async function enforceGuard(plan: Plan, migrationId: string, phase: MigrationPhase, epoch: number, servers: (server: string) => ServerQueryable, options: GuardReadsOptions = {}): Promise<string[]> {
   await prepareGuard(plan, migrationId, phase, servers);
-  const done = await flipGuard(plan, migrationId, phase, epoch, servers);
+  const done = await flipGuard(plan, migrationId, phase, epoch, servers, options);
   await releaseGuard(plan, migrationId, phase, servers);
   return done;
 }

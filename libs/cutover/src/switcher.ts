@@ -2,6 +2,7 @@ import type { MigrationPhase } from '@cleave/core';
 import type { AckWaitResult, MigrationRecord } from '@cleave/control';
 import type { CheckResult } from './precondition.js';
 import type { PhaseChange } from './phase-change.js';
+import type { GuardReadsOptions } from './placement-guard-sides.js';
 
 /** The change being run: what every step of a {@link Switcher} receives. */
 export interface ChangeContext {
@@ -110,8 +111,12 @@ export interface Switcher {
   moveGuard(ctx: ChangeContext): Promise<CheckResult>;
   /** After the unfence: the new primary's guard triggers go. */
   releaseGuard(ctx: ChangeContext, after: MigrationRecord): Promise<void>;
-  /** The guards as the migration's current phase and guard epoch want them (an aborted change, a recovery, a rollback to planned). */
-  restoreGuard(ctx: ChangeContext, migration: MigrationRecord): Promise<void>;
+  /**
+   * The guards as the migration's current phase and guard epoch want them (an aborted change, a
+   * recovery, a rollback to planned); `options.stillReadIn` keeps the read mark of a phase whose
+   * readers may not have moved yet.
+   */
+  restoreGuard(ctx: ChangeContext, migration: MigrationRecord, options?: GuardReadsOptions): Promise<void>;
   /** After the flip, writes still held: start the new phase's capture streams, retire the old ones. */
   handOverCapture(ctx: ChangeContext, after: MigrationRecord): Promise<void>;
   /** The point of no return of this change: phase and epoch, compare-and-set, with the event. */
