@@ -14,6 +14,7 @@
 // Last line: JSON.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import type mysql from 'mysql2/promise';
@@ -50,10 +51,11 @@ const opts = new Command('bench:capture')
   .option('--checkpoint-poll-ms <n>', "how often the capture's checkpoint is read (on the busy source)", '50')
   .option('--drain-timeout <s>', 'seconds to wait for both sides to catch up after the load', '120')
   .option('--cpu-prof-dir <dir>', "write a CPU profile of the capture process there (node's --cpu-prof)")
+  .option('--allocation-prof-dir <dir>', 'write a sampling profile of every allocation of the capture process there (collected objects included: the heap\'s churn)')
   .option('--capture-node-flags <flags>', 'node flags of the capture process, space-separated (e.g. --max-semi-space-size=32)')
   .option('--shadow-read', "mark target1 as a shadow that serves reads (reads_switched): the capture then syncs under the shadow's lock")
   .parse()
-  .opts<{ seconds: string; writers: string; users: string; replicaPort?: string; replicaThreads: string; heartbeatMs: string; pollMs: string; checkpointPollMs: string; drainTimeout: string; cpuProfDir?: string; shadowRead?: boolean; captureNodeFlags?: string }>();
+  .opts<{ seconds: string; writers: string; users: string; replicaPort?: string; replicaThreads: string; heartbeatMs: string; pollMs: string; checkpointPollMs: string; drainTimeout: string; cpuProfDir?: string; allocationProfDir?: string; shadowRead?: boolean; captureNodeFlags?: string }>();
 const SECONDS = Number(opts.seconds);
 const WRITERS = Number(opts.writers);
 const USERS = Number(opts.users);
@@ -197,6 +199,7 @@ try {
     controlDatabase: controlDatabase(dbs),
     controlServer: 'source',
     servers: { source: endpointUrl(dbs.source.endpoint), target1: endpointUrl(dbs.target1.endpoint) },
+    ...(opts.allocationProfDir === undefined ? {} : { allocationProfileDir: path.resolve(opts.allocationProfDir) }),
   };
   const captureChild: ReadyProcess = await spawnUntilReady(process.execPath, [...(opts.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`]), ...(opts.captureNodeFlags?.split(' ').filter((f) => f !== '') ?? []), SOURCE_CONDITION_FLAG, '--import', TSX, `${ROOT}tools/bench/lib/capture-child.ts`], {
     env: { ...process.env, BENCH_CAPTURE: JSON.stringify(childSettings) },
@@ -532,7 +535,7 @@ try {
   log(`the stream's calls by statement: ${perKind.map(([kind, n]) => `${kind}: ${n}`).join('; ')}`);
   log(
     `the capture process during the load: event loop delay p50 ${timingEnd.loopDelayMs[0]} ms, p99 ${timingEnd.loopDelayMs[1]} ms, max ${timingEnd.loopDelayMs[2]} ms ` +
-      `(sampled every 5 ms); ${timingEnd.gc[0]} garbage collections, ${timingEnd.gc[1]} ms in all, the longest ${timingEnd.gc[2]} ms`,
+      `(sampled every 5 ms); ${timingEnd.gc[0]} garbage collections, ${timingEnd.gc[1]} ms in all, the longest ${timingEnd.gc[2]} ms (${Object.entries(timingEnd.gcKinds).map(([kind, [count, ms]]) => `${kind} ${count} in ${ms} ms`).join(', ')})`,
   );
   for (const d of differences) log(`target1 differs: ${d}`);
   for (const d of replicaDifferences) log(`replica differs: ${d}`);

@@ -5,7 +5,10 @@
 // {"event":"log",...}, {"event":"timing",...} on SIGUSR2 (cumulative: checkpoints with keys, keys applied,
 // wall time spent in the calls to each server), and {"event":"ended","end":...} when the stream
 // returned.
-import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import path from 'node:path';
 import type { Pool } from 'mysql2/promise';
 import { runCaptureStream } from '@cleave/capture';
 import { ControlStore } from '@cleave/control';
@@ -19,6 +22,27 @@ export interface CaptureChildSettings {
   readonly servers: Record<string, string>;
   readonly controlServer: string;
   readonly maxBatchKeys?: number;
+  /** Write a sampling profile of every allocation (collected ones included) there, when the stream ends. */
+  readonly allocationProfileDir?: string;
+}
+
+/**
+ * V8's sampling heap profiler with the objects that garbage collection took kept in the samples:
+ * where the young generation's churn (and so the scavenges' cost) comes from, not what stays.
+ */
+async function startAllocationSampling(): Promise<{ stopInto(dir: string): Promise<void> }> {
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) => new Promise<unknown>((resolve, reject) => session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))));
+  await post('HeapProfiler.startSampling', { samplingInterval: 32_768, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  return {
+    async stopInto(dir) {
+      const { profile } = (await post('HeapProfiler.stopSampling')) as { profile: unknown };
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, `capture-${process.pid}.heapprofile`), JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
 }
 
 const settings = JSON.parse(process.env['BENCH_CAPTURE'] ?? '{}') as CaptureChildSettings;
@@ -45,6 +69,8 @@ export interface CaptureTiming {
   readonly loopDelayMs: [number, number, number];
   /** Garbage collections since the last report: count, total ms, longest ms (each one stops the loop). */
   readonly gc: [number, number, number];
+  /** The same by kind (scavenge: the young generation; mark-sweep: the whole heap): kind -> [count, ms]. */
+  readonly gcKinds: Record<string, [number, number]>;
 }
 const calls: Record<string, [number, number]> = {};
 let checkpoints = 0;
@@ -57,8 +83,16 @@ const kindCalls: Record<string, number> = {};
 const loopDelay = monitorEventLoopDelay({ resolution: 5 });
 loopDelay.enable();
 let gc: [number, number, number] = [0, 0, 0];
+let gcKinds: Record<string, [number, number]> = {};
+const GC_KINDS: Record<number, string> = { 1: 'scavenge', 2: 'minor mark-sweep', 4: 'mark-sweep', 8: 'incremental marking', 16: 'weak callbacks' };
 new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) gc = [gc[0] + 1, gc[1] + entry.duration, Math.max(gc[2], entry.duration)];
+  for (const entry of list.getEntries()) {
+    gc = [gc[0] + 1, gc[1] + entry.duration, Math.max(gc[2], entry.duration)];
+    const kind = GC_KINDS[(entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0] ?? 'other';
+    const byKind = (gcKinds[kind] ??= [0, 0]);
+    byKind[0] += 1;
+    byKind[1] += entry.duration;
+  }
 }).observe({ entryTypes: ['gc'] });
 /** A statement's kind for the tail's breakdown: its first words, without values. */
 const kindOf = (args: unknown[]): string => {
@@ -146,8 +180,12 @@ process.on('SIGUSR2', () => {
   loopDelay.reset();
   const gcSince: [number, number, number] = [gc[0], Math.round(gc[1]), Math.round(gc[2] * 10) / 10];
   gc = [0, 0, 0];
-  emit({ event: 'timing', checkpoints, applied: appliedKeys, calls, cpuSeconds: cpuSeconds(), slow, errors, slowKinds, kindCalls, loopDelayMs, gc: gcSince } satisfies CaptureTiming);
+  const kindsSince = Object.fromEntries(Object.entries(gcKinds).map(([kind, [count, ms]]) => [kind, [count, Math.round(ms)] as [number, number]]));
+  gcKinds = {};
+  emit({ event: 'timing', checkpoints, applied: appliedKeys, calls, cpuSeconds: cpuSeconds(), slow, errors, slowKinds, kindCalls, loopDelayMs, gc: gcSince, gcKinds: kindsSince } satisfies CaptureTiming);
 });
+
+const allocations = settings.allocationProfileDir === undefined ? undefined : await startAllocationSampling();
 
 let end: string;
 try {
@@ -174,6 +212,7 @@ try {
 } catch (error) {
   end = `error: ${(error as Error).message}`;
 }
+if (allocations !== undefined && settings.allocationProfileDir !== undefined) await allocations.stopInto(settings.allocationProfileDir);
 emit({ event: 'ended', end, cpuSeconds: cpuSeconds() });
 await pools.end().catch(() => undefined);
 await controlPools.end().catch(() => undefined);
