@@ -94,7 +94,17 @@ export class ApplyLanes {
 
   /** A lane holds at least as many waiting keys as one sync takes (it starts at once then): the reader should wait for it. */
   async backPressure(): Promise<void> {
-    for (const lane of this.#lanes.values()) if (lane.pending.size >= this.#maxKeys && lane.inFlight !== undefined) await lane.inFlight;
+    for (const lane of this.#lanes.values()) if (this.#isPressed(lane)) await lane.inFlight;
+  }
+
+  /** Whether {@link backPressure} would wait (checked without a promise on the reader's path). */
+  pressed(): boolean {
+    for (const lane of this.#lanes.values()) if (this.#isPressed(lane)) return true;
+    return false;
+  }
+
+  #isPressed(lane: Lane): boolean {
+    return lane.pending.size >= this.#maxKeys && lane.inFlight !== undefined;
   }
 
   /**

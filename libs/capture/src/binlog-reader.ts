@@ -99,6 +99,12 @@ export class BinlogReader {
     return this.#queue.length;
   }
 
+  /** The next change already read, or `undefined` when none is buffered. Throws what the stream failed with. */
+  poll(): BinlogChange | undefined {
+    const item = this.#queue.shift();
+    return item === undefined ? undefined : this.#taken(item);
+  }
+
   /** The next change, or `undefined` when none arrived within `waitMs`. Throws what the stream failed with. */
   async next(waitMs: number): Promise<BinlogChange | undefined> {
     let item = this.#queue.shift();
@@ -115,6 +121,11 @@ export class BinlogReader {
         };
       });
     }
+    return item === undefined ? undefined : this.#taken(item);
+  }
+
+  /** A change taken from the buffer: the server's stream resumes once half of it is free again. */
+  #taken(item: BinlogChange | Error): BinlogChange {
     if (this.#paused && this.#queue.length < (this.#config.highWater ?? 10_000) / 2) this.#setPaused(false);
     if (item instanceof Error) throw item;
     return item;

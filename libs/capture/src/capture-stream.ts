@@ -241,14 +241,19 @@ class StreamLoop {
   async run(): Promise<CaptureStreamEnd> {
     this.#lastCheckpointAt = Date.now();
     try {
+      // Per change, the common path allocates no promise: a change already read is taken
+      // synchronously, and only waits (back pressure, a drain, an empty buffer) await.
       while (!this.config.signal.aborted) {
         this.#throwIfFailed();
-        await this.#lanes.backPressure();
+        if (this.#lanes.pressed()) await this.#lanes.backPressure();
         // A sync that keeps failing (a shadow outage, retried) while other tables' transactions stream
         // in: stop reading until it lands rather than remember an unbounded list of commits.
         if (this.#commits.length > MAX_COMMITS_AHEAD) await this.#lanes.drained();
-        const change = await this.reader.next(this.#idleCheckpointMs());
-        if (change !== undefined) await this.#take(change);
+        const change = this.reader.poll() ?? (await this.reader.next(this.#idleCheckpointMs()));
+        if (change !== undefined) {
+          const taking = this.#take(change);
+          if (taking !== undefined) await taking;
+        }
         if (this.#parents.length > 0) await this.#collectCascades();
         const now = Date.now();
         this.binlogEnd.refresh(now);
@@ -282,25 +287,21 @@ class StreamLoop {
     this.#throwIfFailed();
   }
 
-  async #take(change: BinlogChange): Promise<void> {
+  /** Takes one change; returns a promise only when it has to wait (a catch-up's drain, DDL on a moved table). */
+  #take(change: BinlogChange): Promise<void> | undefined {
     if (change.kind === 'commit') {
       this.#noteCommit(change.at, change.timestamp);
       if (this.#catchUpRequested) {
         this.#catchUpRequested = false;
-        await this.#drain();
+        return this.#drain();
       }
-      return;
+      return undefined;
     }
     if (change.kind === 'statement') {
       const named = tablesNamedBy(change.statement, change.database, this.plan.watched.keys());
-      if (named.length > 0) {
-        await this.#drain();
-        throw new CleaveError('CAPTURE_DDL', `capture stream ${this.plan.stream} read a statement on moved table ${named.join(', ')} at ${formatCoordinate(change.at)}: ${change.statement.slice(0, 300)}`, {
-          hint: 'Apply the same change to the table on the other side, then run `cleave capture-reset <id>` and `cleave verify <id> --repair`. Schema changes of moved tables wait until the migration is finalized or cancelled.',
-        });
-      }
+      if (named.length > 0) return this.#stopOnDdl(change, named);
       this.#noteCommit(change.at, change.timestamp); // DDL has no commit marker of its own
-      return;
+      return undefined;
     }
     const id = `${change.database}.${change.table}`;
     if (id === this.#ownRow) {
@@ -314,6 +315,14 @@ class StreamLoop {
     if (links !== undefined) {
       for (const row of change.rows) if (row.before !== undefined) this.#parents.push({ parent: id, change: { before: row.before, ...(row.after === undefined ? {} : { after: row.after }) }, seq });
     }
+  }
+
+  /** Applies what came before a statement on a moved table, then stops the stream naming it. */
+  async #stopOnDdl(change: Extract<BinlogChange, { kind: 'statement' }>, named: readonly string[]): Promise<never> {
+    await this.#drain();
+    throw new CleaveError('CAPTURE_DDL', `capture stream ${this.plan.stream} read a statement on moved table ${named.join(', ')} at ${formatCoordinate(change.at)}: ${change.statement.slice(0, 300)}`, {
+      hint: 'Apply the same change to the table on the other side, then run `cleave capture-reset <id>` and `cleave verify <id> --repair`. Schema changes of moved tables wait until the migration is finalized or cancelled.',
+    });
   }
 
   #noteCommit(at: BinlogCoordinate, timestamp: number): void {
