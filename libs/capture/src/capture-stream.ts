@@ -115,6 +115,8 @@ export async function runCaptureStream(config: CaptureStreamConfig): Promise<Cap
       from: record.checkpoint,
       // Its own row too: a switch's catch-up request arrives there when the control store lives on this server.
       tables: { ...plan.filter, [config.streams.location.database]: [...(plan.filter[config.streams.location.database] ?? []), config.streams.location.table] },
+      // Of its own row it reads no temporal value.
+      temporalAsText: plan.temporalTypesRead,
     });
     await reader.start();
     log('info', `capture stream ${stream} of ${migration.name} reading ${server} from ${formatCoordinate(record.checkpoint)}`, { token: lease.token });

@@ -34,6 +34,25 @@ export interface StreamPlan {
   readonly watched: ReadonlyMap<string, WatchedTable>;
   /** By parent `database.table`. */
   readonly cascades: ReadonlyMap<string, readonly CascadeLink[]>;
+  /**
+   * The temporal types among the columns whose decoded values the stream reads (keys, shard
+   * columns, the columns of cascading foreign keys): the decoder gives these as the server's text;
+   * every other temporal column may come as a cheaper Date that nothing reads.
+   */
+  readonly temporalTypesRead: readonly TemporalType[];
+}
+
+/** The temporal types whose decoded form (text or Date) a binlog decoder lets its caller choose. */
+export type TemporalType = 'DATE' | 'DATETIME' | 'TIMESTAMP';
+
+const TEMPORAL_TYPES: Readonly<Record<string, TemporalType>> = { date: 'DATE', datetime: 'DATETIME', timestamp: 'TIMESTAMP' };
+
+/** The temporal types of `columns` of a table. */
+function temporalTypesOf(shape: TableShape, columns: readonly string[]): TemporalType[] {
+  return columns.flatMap((name) => {
+    const type = TEMPORAL_TYPES[shape.catalog.columns.find((c) => c.name === name)?.dataType ?? ''];
+    return type === undefined ? [] : [type];
+  });
 }
 
 const CASCADING = new Set(['CASCADE', 'SET NULL', 'SET DEFAULT']);
@@ -45,6 +64,7 @@ const CASCADING = new Set(['CASCADE', 'SET NULL', 'SET DEFAULT']);
 export function streamPlan(plan: Plan, stream: string, catalogs: ReadonlyMap<string, Catalog>): StreamPlan {
   const server = streamServer(plan, stream);
   const watched = new Map<string, WatchedTable>();
+  const readColumns = new Map<string, { shape: TableShape; shardColumn: string | null }>();
   for (const table of movedTables(plan)) {
     const place = tablePlacement(plan, table);
     if (place === undefined) continue;
@@ -54,6 +74,7 @@ export function streamPlan(plan: Plan, stream: string, catalogs: ReadonlyMap<str
       if (catalogTable === undefined) throw new CleaveError('NOT_FOUND', `table ${primary.database}.${table} does not exist on server ${server}`);
       const shape = tableShape(catalogTable, primary.database);
       const shardColumn = place.shardColumn;
+      readColumns.set(`${primary.database}.${table}`, { shape, shardColumn });
       watched.set(`${primary.database}.${table}`, {
         table,
         primary,
@@ -75,13 +96,17 @@ export function streamPlan(plan: Plan, stream: string, catalogs: ReadonlyMap<str
       cascades.set(parent, [...(cascades.get(parent) ?? []), { parentTable: parent, child, foreignKey: fk }]);
     }
   }
+  const temporal = new Set<TemporalType>();
+  for (const { shape, shardColumn } of readColumns.values()) temporalTypesOf(shape, [...shape.keyShapeColumns.map((c) => c.name), ...(shardColumn === null ? [] : [shardColumn])]).forEach((t) => temporal.add(t));
+  // A foreign key's columns have the types of the parent's referenced columns (InnoDB requires it).
+  for (const links of cascades.values()) for (const { child, foreignKey } of links) temporalTypesOf(child.shape, foreignKey.columns).forEach((t) => temporal.add(t));
   const filter: Record<string, string[]> = {};
   for (const id of [...watched.keys(), ...cascades.keys()]) {
     const dot = id.indexOf('.');
     const db = id.slice(0, dot);
     filter[db] = [...new Set([...(filter[db] ?? []), id.slice(dot + 1)])];
   }
-  return { stream, server, filter, watched, cascades };
+  return { stream, server, filter, watched, cascades, temporalTypesRead: [...temporal].sort() };
 }
 
 function dedupe(endpoints: readonly PlanEndpoint[]): PlanEndpoint[] {

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabases } from '@cleave/testing';
 import { syncKeyRange, readCatalog, tableShape } from '@cleave/mysql';
-import type { MigrationRecord } from '@cleave/control';
+import { FORWARD_STREAM, type MigrationRecord } from '@cleave/control';
+import { parsePlan, type PlanInput } from '@cleave/core';
+import { streamPlan } from '../src/stream-plan.js';
 import { captureFixture } from './capture-fixture.js';
 
 const dbs = useTestDatabases('capture');
@@ -33,6 +35,23 @@ async function copy(table: string, m: MigrationRecord, target: 'target1' | 'targ
 }
 
 describe('binlog capture', () => {
+  it('decodes as text only the temporal types whose values it reads: keys, shard columns, cascading foreign keys', async () => {
+    const source = await dbs().admin('source');
+    await source.query('CREATE TABLE tp_events (at DATETIME(6) NOT NULL PRIMARY KEY, seen TIMESTAMP(3) NOT NULL, day DATE NULL)');
+    await source.query('CREATE TABLE tp_days (day DATE NOT NULL PRIMARY KEY, note TIMESTAMP NULL)');
+    await source.query('CREATE TABLE tp_bookings (id INT NOT NULL PRIMARY KEY, day DATE NOT NULL, made DATETIME NOT NULL, CONSTRAINT fk_tp_day FOREIGN KEY (day) REFERENCES tp_days (day) ON DELETE CASCADE)');
+    await source.query('CREATE TABLE tp_plain (id INT NOT NULL PRIMARY KEY, made DATETIME(6) NOT NULL, seen TIMESTAMP NULL)');
+    const catalogs = new Map([[dbs().name, await readCatalog(source, dbs().name)]]);
+    const typesRead = (moves: PlanInput['moves']) =>
+      streamPlan(parsePlan({ version: 1, name: 'tp', source: { server: 'source', database: dbs().name }, targets: { t1: { server: 'target1', database: dbs().name } }, moves }), FORWARD_STREAM, catalogs).temporalTypesRead;
+
+    expect(typesRead([{ kind: 'tables', tables: ['tp_plain'], to: 't1' }])).toEqual([]);
+    expect(typesRead([{ kind: 'tables', tables: ['tp_events'], to: 't1' }])).toEqual(['DATETIME']);
+    // tp_days stays: a change of its key cascades to the moved bookings, whose foreign key is a DATE.
+    expect(typesRead([{ kind: 'tables', tables: ['tp_bookings'], to: 't1', droppedForeignKeys: [{ table: 'tp_bookings', name: 'fk_tp_day' }] }])).toEqual(['DATE']);
+    expect(typesRead([{ kind: 'tables', tables: ['tp_plain', 'tp_events'], to: 't1' }])).toEqual(['DATETIME']);
+  });
+
   it('brings over what writers outside the router do during a copy: plain statements, multi-table UPDATE, ODKU, REPLACE, a trigger, an EVENT, a cascade', async () => {
     const source = await dbs().admin('source');
     // users stays on the source; its children move, with the foreign key dropped on the target.
