@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { parsePlan, type MigrationPhase } from '@cleave/core';
 import { runCaptureStream } from '@cleave/capture';
-import { ControlStore, FORWARD_STREAM, RoutingChannel, currentCoordinate, type CaptureStreamRecord } from '@cleave/control';
+import { ControlStore, FORWARD_STREAM, RoutingChannel, currentCoordinate, type CaptureStreamRecord, type MigrationRecord } from '@cleave/control';
 import { CoordinatorLeases, Cutover } from '@cleave/cutover';
 import { MysqlPools, denyWrites, isGuardRefusal, parseConnectionUrl, type ConnectionUrl } from '@cleave/mysql';
 import { controlDatabase, createSampleAccounts, seedSampleAccounts, useTestDatabases, waitForLockWaits } from '@cleave/testing';
@@ -89,22 +89,7 @@ describe('a switch of the write primary with binlog capture (real capture stream
   });
 
   it('syncs the shadow without locking it while nobody reads it, and under its lock from the reads switch to its rollback', async () => {
-    const plan = parsePlan({
-      version: 1,
-      name: 'capture-reads',
-      source: { server: 'source', database: dbs().name },
-      targets: { t1: { server: 'target1', database: dbs().name } },
-      moves: [{ kind: 'tables', tables: ['user_keys'], to: 't1' }],
-    });
-    const created = await store.createMigration(plan, { actor: 'test' }, { capture: { server: 'source', from: await currentCoordinate(servers('source'), 'source') }, routingPrefix: `${dbs().queuePrefix}:` });
-    await denyWrites(servers('target1'), { migrationId: created.id, migrationName: plan.name, database: dbs().name, tables: ['user_keys'] }, 1, { lockWaitSeconds: 2 });
-    await store.changePhase(created.id, { from: 'planned', to: 'dual_write' }, { actor: 'test' });
-    await store.registerBackfillTable(created.id, 'user_keys', 't1', 200);
-    await store.setBackfillTableState(created.id, 'user_keys', 'copied');
-    await store.changePhase(created.id, { from: 'dual_write', to: 'verified' }, { actor: 'test' });
-    const run = await store.startVerificationRun(created.id);
-    await store.finishVerificationRun(run, { passes: 1, chunks: 1, rowsChecked: 200, rowsDiffering: 0, rowsRepaired: 0, clean: true });
-    const migration = await store.getMigration(created.id);
+    const migration = await verifiedUserKeysMigration('capture-reads');
 
     const abort = new AbortController();
     const forward = runCaptureStream({ migration, stream: FORWARD_STREAM, streams: store.captureStreams(), owner: 'test-worker', servers, urls: (n) => urls()[n]!, signal: abort.signal });
@@ -181,22 +166,7 @@ describe('a switch of the write primary with binlog capture (real capture stream
   });
 
   it('keeps the shadow marked as read across coordinators stopped right after their flip, until every router acknowledged the rollback of the reads', async () => {
-    const plan = parsePlan({
-      version: 1,
-      name: 'capture-reads-recovery',
-      source: { server: 'source', database: dbs().name },
-      targets: { t1: { server: 'target1', database: dbs().name } },
-      moves: [{ kind: 'tables', tables: ['user_keys'], to: 't1' }],
-    });
-    const created = await store.createMigration(plan, { actor: 'test' }, { capture: { server: 'source', from: await currentCoordinate(servers('source'), 'source') }, routingPrefix: `${dbs().queuePrefix}:` });
-    await denyWrites(servers('target1'), { migrationId: created.id, migrationName: plan.name, database: dbs().name, tables: ['user_keys'] }, 1, { lockWaitSeconds: 2 });
-    await store.changePhase(created.id, { from: 'planned', to: 'dual_write' }, { actor: 'test' });
-    await store.registerBackfillTable(created.id, 'user_keys', 't1', 200);
-    await store.setBackfillTableState(created.id, 'user_keys', 'copied');
-    await store.changePhase(created.id, { from: 'dual_write', to: 'verified' }, { actor: 'test' });
-    const run = await store.startVerificationRun(created.id);
-    await store.finishVerificationRun(run, { passes: 1, chunks: 1, rowsChecked: 200, rowsDiffering: 0, rowsRepaired: 0, clean: true });
-    const migration = await store.getMigration(created.id);
+    const migration = await verifiedUserKeysMigration('capture-reads-recovery');
     const id = migration.id;
 
     const abort = new AbortController();
@@ -262,6 +232,26 @@ describe('a switch of the write primary with binlog capture (real capture stream
       await forward.catch(() => undefined);
     }
   });
+
+  /** A capturing migration of user_keys to target1 in `verified` (copied, verified clean), target1 guarded as `cleave start` leaves it. */
+  async function verifiedUserKeysMigration(name: string): Promise<MigrationRecord> {
+    const plan = parsePlan({
+      version: 1,
+      name,
+      source: { server: 'source', database: dbs().name },
+      targets: { t1: { server: 'target1', database: dbs().name } },
+      moves: [{ kind: 'tables', tables: ['user_keys'], to: 't1' }],
+    });
+    const created = await store.createMigration(plan, { actor: 'test' }, { capture: { server: 'source', from: await currentCoordinate(servers('source'), 'source') }, routingPrefix: `${dbs().queuePrefix}:` });
+    await denyWrites(servers('target1'), { migrationId: created.id, migrationName: plan.name, database: dbs().name, tables: ['user_keys'] }, 1, { lockWaitSeconds: 2 });
+    await store.changePhase(created.id, { from: 'planned', to: 'dual_write' }, { actor: 'test' });
+    await store.registerBackfillTable(created.id, 'user_keys', 't1', 200);
+    await store.setBackfillTableState(created.id, 'user_keys', 'copied');
+    await store.changePhase(created.id, { from: 'dual_write', to: 'verified' }, { actor: 'test' });
+    const run = await store.startVerificationRun(created.id);
+    await store.finishVerificationRun(run, { passes: 1, chunks: 1, rowsChecked: 200, rowsDiffering: 0, rowsRepaired: 0, clean: true });
+    return store.getMigration(created.id);
+  }
 
   /** Until the migration's forward stream wrote its first checkpoint (a switch waits for a healthy capture). */
   async function untilCheckpointed(migrationId: string): Promise<void> {
