@@ -54,8 +54,8 @@ type Waiter = (value: BinlogChange | Error | undefined) => void;
  * mysql2; MariaDB GTID, checksum and annotate events, rotation): row changes of the wanted tables,
  * transaction ends with their resume coordinates, and statements. Dates come as the server's text
  * (microseconds included; only those of `temporalAsText` when it is given), big integers and
- * decimals as exact text. The server's stream is
- * paused while `highWater` changes wait to be taken, so a slow apply never buffers without bound.
+ * decimals as exact text. The server's stream is paused while `highWater` changes wait to be
+ * taken, so a slow apply never buffers without bound.
  */
 export class BinlogReader {
   readonly #config: BinlogReaderConfig;
