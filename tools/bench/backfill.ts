@@ -25,6 +25,7 @@ import {
   uniqueName,
   type ReadyProcess,
 } from '@cleave/testing';
+import { median } from './lib/lag.js';
 import { procCpuSeconds, rssMb, sampleRss, sh, sourceAndTargetPids } from './lib/shell.js';
 import { sysbenchPrepare, sysbenchRun } from './lib/sysbench.js';
 
@@ -302,12 +303,6 @@ if (PARTS.has('c') && PARTS.has('a')) {
       await Promise.all([resizeBufferPool('source', before[0]), resizeBufferPool('target1', before[1])]);
     }
   } else inMemory = await compare('with users in memory');
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 // ---- (d) foreground load alone and during a backfill --------------------------------------

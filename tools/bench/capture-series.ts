@@ -1,10 +1,11 @@
 // bench:capture:series: bench:capture several times in a row, each run with its own replica as the
 // baseline, and the target judged over the series. One run's comparison says little on a machine
-// whose load swings: the replica's own p99 moved from 36 to 569 ms between runs of the same load.
+// whose load swings: the replica's own p99 moved from 36 to 577 ms between runs of the same load.
 // Arguments after --runs go to every run (e.g. --seconds 60 --writers 8). Prints each run's lags,
 // then the median capture/replica ratio of the p99s, and a last line of JSON.
 import { spawn } from 'node:child_process';
 import { Command } from 'commander';
+import { median } from './lib/lag.js';
 
 const opts = new Command('bench:capture:series')
   .option('--runs <n>', 'bench:capture runs, one after the other', '5')
@@ -51,11 +52,6 @@ function runOnce(index: number): Promise<CaptureRun> {
   });
 }
 
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 const ratio = (a: number, b: number) => Math.round((a / Math.max(b, 1)) * 100) / 100;
 
 const runs: CaptureRun[] = [];

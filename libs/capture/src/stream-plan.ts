@@ -64,7 +64,7 @@ const CASCADING = new Set(['CASCADE', 'SET NULL', 'SET DEFAULT']);
 export function streamPlan(plan: Plan, stream: string, catalogs: ReadonlyMap<string, Catalog>): StreamPlan {
   const server = streamServer(plan, stream);
   const watched = new Map<string, WatchedTable>();
-  const readColumns = new Map<string, { shape: TableShape; shardColumn: string | null }>();
+  const temporal = new Set<TemporalType>();
   for (const table of movedTables(plan)) {
     const place = tablePlacement(plan, table);
     if (place === undefined) continue;
@@ -74,7 +74,7 @@ export function streamPlan(plan: Plan, stream: string, catalogs: ReadonlyMap<str
       if (catalogTable === undefined) throw new CleaveError('NOT_FOUND', `table ${primary.database}.${table} does not exist on server ${server}`);
       const shape = tableShape(catalogTable, primary.database);
       const shardColumn = place.shardColumn;
-      readColumns.set(`${primary.database}.${table}`, { shape, shardColumn });
+      for (const type of temporalTypesOf(shape, [...shape.keyShapeColumns.map((c) => c.name), ...(shardColumn === null ? [] : [shardColumn])])) temporal.add(type);
       watched.set(`${primary.database}.${table}`, {
         table,
         primary,
@@ -96,10 +96,8 @@ export function streamPlan(plan: Plan, stream: string, catalogs: ReadonlyMap<str
       cascades.set(parent, [...(cascades.get(parent) ?? []), { parentTable: parent, child, foreignKey: fk }]);
     }
   }
-  const temporal = new Set<TemporalType>();
-  for (const { shape, shardColumn } of readColumns.values()) temporalTypesOf(shape, [...shape.keyShapeColumns.map((c) => c.name), ...(shardColumn === null ? [] : [shardColumn])]).forEach((t) => temporal.add(t));
   // A foreign key's columns have the types of the parent's referenced columns (InnoDB requires it).
-  for (const links of cascades.values()) for (const { child, foreignKey } of links) temporalTypesOf(child.shape, foreignKey.columns).forEach((t) => temporal.add(t));
+  for (const links of cascades.values()) for (const { child, foreignKey } of links) for (const type of temporalTypesOf(child.shape, foreignKey.columns)) temporal.add(type);
   const filter: Record<string, string[]> = {};
   for (const id of [...watched.keys(), ...cascades.keys()]) {
     const dot = id.indexOf('.');
